@@ -1,0 +1,100 @@
+import { Elysia } from "elysia";
+import { cors } from "@elysiajs/cors";
+import { swagger } from "@elysiajs/swagger";
+import { randomUUID } from "node:crypto";
+import type { Config } from "./config/schema";
+import type { Repos } from "./db/repos";
+import type { Clock } from "./domain/clock";
+import { createFilesService } from "./domain/files.service";
+import { createTenantsService } from "./domain/tenants.service";
+import { createUploadsService } from "./domain/uploads.service";
+import { UrlSigner } from "./domain/url-signer";
+import { createWorkspacesService } from "./domain/workspaces.service";
+import { errorHandler } from "./http/error-handler";
+import { adminRoutes } from "./http/routes/admin.routes";
+import { filesRoutes } from "./http/routes/files.routes";
+import { healthRoutes } from "./http/routes/health.routes";
+import { tenantRoutes } from "./http/routes/tenant.routes";
+import { uploadRoutes } from "./http/routes/upload.routes";
+import { workspacesRoutes } from "./http/routes/workspaces.routes";
+import type { Logger } from "./logger";
+import type { EncryptedObjects } from "./storage/encrypted-objects";
+import type { MasterKey } from "./storage/crypto";
+import { VERSION } from "./version";
+
+export interface AppDeps {
+  config: Config;
+  repos: Repos;
+  objects: EncryptedObjects;
+  masterKey: MasterKey;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Every service, wired once from the dependencies (also used by the CLI and jobs). */
+export function createServices(deps: AppDeps) {
+  const { config, repos, objects, clock, logger } = deps;
+  const signer = new UrlSigner(config.URL_SIGNING_SECRET ?? deps.masterKey.derive("url-signing"));
+  const tenants = createTenantsService({ tenants: repos.tenants, liveFileCount: (id) => repos.files.total({ tenantId: id }), clock });
+  const workspaces = createWorkspacesService({ repos, clock });
+  const files = createFilesService({ repos, objects, signer, clock, publicUrl: config.publicUrl });
+  const uploads = createUploadsService({ repos, objects, signer, clock, logger, uploadExpirySeconds: config.UPLOAD_EXPIRY_SECONDS });
+  return { signer, tenants, workspaces, files, uploads };
+}
+export type Services = ReturnType<typeof createServices>;
+
+/** Wraps the app's fetch with one JSON access-log line per request (status and time as sent). */
+export function withAccessLog(fetch: (req: Request) => Promise<Response> | Response, logger: Logger) {
+  return async (request: Request): Promise<Response> => {
+    const at = performance.now();
+    const res = await fetch(request);
+    logger.info("request", {
+      requestId: res.headers.get("x-request-id"),
+      method: request.method,
+      path: new URL(request.url).pathname,
+      status: res.status,
+      ms: Math.round((performance.now() - at) * 10) / 10,
+    });
+    return res;
+  };
+}
+
+/** Builds the HTTP app. It never listens: `main.ts` serves it, tests call `app.handle()`. */
+export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
+  const { config, repos, objects, logger } = deps;
+  const origins = config.corsOrigins.includes("*") ? true : [...config.corsOrigins];
+
+  return new Elysia()
+    .use(errorHandler(logger))
+    .onRequest(({ request, set }) => {
+      // A caller's id (a proxy's) is kept if sane, so logs line up across hops.
+      const given = request.headers.get("x-request-id");
+      set.headers["x-request-id"] = given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+    })
+    .use(
+      cors({
+        origin: origins,
+        methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allowedHeaders: ["Authorization", "Content-Type", "X-Workspace-Id", "Range", "If-None-Match", "X-Request-Id"],
+        exposeHeaders: ["ETag", "Content-Range", "Content-Disposition", "Content-Length", "Accept-Ranges", "X-Request-Id"],
+        maxAge: 600,
+        credentials: false,
+      }),
+    )
+    .use(
+      swagger({
+        path: "/docs",
+        documentation: {
+          info: { title: "Storage Brain", version: VERSION, description: "Self-hosted multi-tenant file storage: encrypted uploads, signed downloads, quotas, webhooks." },
+          components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "Tenant key (sk_live_...) or, on /api/v1/admin, the admin key" } } },
+        },
+      }),
+    )
+    .use(healthRoutes({ repos, backend: objects.backend }))
+    .use(adminRoutes({ repos, ...services }))
+    .use(tenantRoutes(services))
+    .use(workspacesRoutes(services))
+    .use(uploadRoutes(services))
+    .use(filesRoutes({ ...services, objects, clock: deps.clock }));
+}
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,62 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import type { Config } from "./config/schema";
+import { openDatabase, type Db } from "./db/client";
+import { migrate } from "./db/migrate";
+import { createRepos, type Repos } from "./db/repos";
+import { ADMIN_KEY_SETTING } from "./db/repos/settings.repo";
+import { ADMIN_KEY_PREFIX, generateApiKey, hashKey } from "./domain/secrets";
+import { MasterKey } from "./storage/crypto";
+import { LocalBackend } from "./storage/local.backend";
+import type { StorageBackend } from "./storage/backend";
+
+/**
+ * Reads `MASTER_KEY`, or `$DATA_DIR/master.key`, or generates that file (0600) on first run.
+ * Losing this key makes every stored object unreadable: the README says to back it up.
+ */
+export async function loadMasterKey(config: Config): Promise<MasterKey> {
+  if (config.MASTER_KEY) return MasterKey.fromRaw(Buffer.from(config.MASTER_KEY, "base64"));
+  const path = join(config.DATA_DIR, "master.key");
+  if (!existsSync(path)) {
+    mkdirSync(config.DATA_DIR, { recursive: true });
+    writeFileSync(path, randomBytes(32).toString("base64") + "\n", { mode: 0o600, flag: "wx" });
+    chmodSync(path, 0o600);
+  }
+  const raw = Buffer.from(readFileSync(path, "utf8").trim(), "base64");
+  if (raw.length !== 32) throw new Error(`${path} does not hold base64 of 32 bytes`);
+  return MasterKey.fromRaw(raw);
+}
+
+/**
+ * Makes sure an admin key exists. With ADMIN_API_KEY set, its hash is (re)recorded. Without it,
+ * the first run generates one and returns it so the caller prints it once; later runs return null.
+ */
+export function ensureAdminKey(config: Config, repos: Repos): string | null {
+  if (config.ADMIN_API_KEY) {
+    repos.settings.set(ADMIN_KEY_SETTING, hashKey(config.ADMIN_API_KEY));
+    return null;
+  }
+  if (repos.settings.get(ADMIN_KEY_SETTING)) return null;
+  const key = generateApiKey(ADMIN_KEY_PREFIX);
+  repos.settings.set(ADMIN_KEY_SETTING, hashKey(key));
+  return key;
+}
+
+export async function createStorageBackend(config: Config): Promise<StorageBackend> {
+  if (config.STORAGE_BACKEND === "s3") {
+    // The S3 backend is issue #7; refusing loudly beats silently storing on local disk.
+    throw new Error("STORAGE_BACKEND=s3: the S3 backend is not part of this build yet; use local");
+  }
+  const local = new LocalBackend(resolve(config.DATA_DIR, "objects"));
+  await local.init();
+  return local;
+}
+
+/** Opens the database, applies migrations and returns the repositories. */
+export function openRepos(config: Config): { db: Db; repos: Repos; applied: string[] } {
+  if (config.databasePath !== ":memory:") mkdirSync(config.DATA_DIR, { recursive: true });
+  const db = openDatabase(config.databasePath);
+  const applied = migrate(db.$client);
+  return { db, repos: createRepos(db), applied };
+}

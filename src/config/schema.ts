@@ -1,0 +1,63 @@
+import { z } from "zod";
+
+/**
+ * The whole runtime configuration, one zod schema. Every name in CONTRACT.md's
+ * configuration table is read here, even where a later feature is the one to use it.
+ * Values arrive as strings (env) or typed values (config file); both are coerced.
+ */
+const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalString = z.string().trim().min(1).optional();
+
+export const configSchema = z
+  .object({
+    PORT: int(0, 65535).default(3000),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    DATA_DIR: z.string().min(1).default("./data"),
+    DATABASE_URL: optionalString,
+    STORAGE_BACKEND: z.enum(["local", "s3"]).default("local"),
+    S3_BUCKET: optionalString,
+    S3_REGION: z.string().min(1).default("us-east-1"),
+    S3_ENDPOINT: z.url().optional(),
+    S3_FORCE_PATH_STYLE: bool.default(false),
+    S3_KEY_PREFIX: z.string().default(""),
+    AWS_ACCESS_KEY_ID: optionalString,
+    AWS_SECRET_ACCESS_KEY: optionalString,
+    ADMIN_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+    MASTER_KEY: z
+      .string()
+      .refine((v) => Buffer.from(v, "base64").length === 32, "must be base64 of exactly 32 bytes")
+      .optional(),
+    URL_SIGNING_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    PUBLIC_URL: z.url().optional(),
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+    WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(3),
+    WEBHOOK_BACKOFF_MS: int(0, 86_400_000).default(1000),
+    WEBHOOK_TIMEOUT_MS: int(1, 600_000).default(10_000),
+    UPLOAD_EXPIRY_SECONDS: int(1, 7 * 86_400).default(900),
+    DELETED_RETENTION_SECONDS: int(0, 10 * 365 * 86_400).default(604_800),
+    CORS_ORIGINS: z.string().default("*"),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  })
+  .superRefine((c, ctx) => {
+    if (c.STORAGE_BACKEND === "s3" && !c.S3_BUCKET) {
+      ctx.addIssue({ code: "custom", path: ["S3_BUCKET"], message: "is required when STORAGE_BACKEND=s3" });
+    }
+    if (c.DATABASE_URL && !c.DATABASE_URL.startsWith("file:") && c.DATABASE_URL !== ":memory:") {
+      ctx.addIssue({ code: "custom", path: ["DATABASE_URL"], message: "only file: URLs (SQLite) are supported" });
+    }
+  });
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+/** Config after defaults that depend on other settings are filled in. */
+export type Config = Readonly<
+  RawConfig & {
+    /** Path of the SQLite file, or ":memory:". */
+    databasePath: string;
+    publicUrl: string;
+    corsOrigins: readonly string[];
+  }
+>;
+
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof RawConfig)[];

@@ -1,0 +1,41 @@
+import type { Database } from "bun:sqlite";
+// SQL files are imported as text so `bun build --compile` embeds them in the binary.
+import m0001 from "../../migrations/0001_init.sql" with { type: "text" };
+
+/** Ordered list of migrations; append only. */
+const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  { version: 1, name: "0001_init", sql: m0001 },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Applies pending migrations, each in its own transaction, and returns the names applied.
+ * Safe to run concurrently from two processes: BEGIN IMMEDIATE serialises them and the
+ * version check is repeated inside the transaction.
+ */
+export function migrate(sqlite: Database): string[] {
+  sqlite.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+  const applied: string[] = [];
+  for (const m of MIGRATIONS) {
+    sqlite.exec("BEGIN IMMEDIATE");
+    try {
+      const done = sqlite.query("SELECT 1 FROM schema_migrations WHERE version = ?").get(m.version);
+      if (!done) {
+        sqlite.exec(m.sql);
+        sqlite.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(m.version, m.name, Date.now());
+        applied.push(m.name);
+      }
+      sqlite.exec("COMMIT");
+    } catch (err) {
+      sqlite.exec("ROLLBACK");
+      throw err;
+    }
+  }
+  return applied;
+}
+
+export function schemaVersion(sqlite: Database): number {
+  const row = sqlite.query("SELECT max(version) AS v FROM schema_migrations").get() as { v: number | null } | null;
+  return row?.v ?? 0;
+}

@@ -1,0 +1,123 @@
+import { and, desc, eq, gt, inArray, isNull, isNotNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import type { Db } from "../client";
+import { files, fileStats, type FileRow, type ProcessingStatus } from "../schema";
+
+export interface FileFilters {
+  tenantId: string;
+  workspaceId?: string;
+  context?: string;
+  fileType?: string;
+}
+
+export type NewFile = Omit<FileRow, "sha256" | "wrappedKey" | "keyId" | "segmentSize" | "uploadStartedAt" | "uploadedAt" | "deletedAt" | "purgedAt" | "metadata" | "chargedBytes" | "processingStatus" | "updatedAt">;
+
+/** File rows. Live = not soft-deleted. The only place file SQL lives. */
+export function createFilesRepo(db: Db) {
+  const live = (f: FileFilters): SQL[] => {
+    const c: SQL[] = [eq(files.tenantId, f.tenantId), isNull(files.deletedAt)];
+    if (f.workspaceId) c.push(eq(files.workspaceId, f.workspaceId));
+    if (f.context) c.push(eq(files.context, f.context));
+    if (f.fileType) c.push(eq(files.fileType, f.fileType));
+    return c;
+  };
+
+  return {
+    insert(row: NewFile): FileRow {
+      return db.insert(files).values({ ...row, processingStatus: "pending", chargedBytes: 0, updatedAt: row.createdAt }).returning().get();
+    },
+    /** A live file of this tenant, or undefined (other tenants' ids look exactly like missing ones). */
+    liveById(tenantId: string, id: string): FileRow | undefined {
+      return db.select().from(files).where(and(eq(files.id, id), eq(files.tenantId, tenantId), isNull(files.deletedAt))).get();
+    },
+    byId(id: string): FileRow | undefined {
+      return db.select().from(files).where(eq(files.id, id)).get();
+    },
+    /** Newest first; keyset on (created_at, id) so concurrent inserts never shift pages. */
+    page(f: FileFilters, limit: number, after?: { createdAt: number; id: string }): FileRow[] {
+      const c = live(f);
+      if (after) c.push(or(lt(files.createdAt, after.createdAt), and(eq(files.createdAt, after.createdAt), lt(files.id, after.id)))!);
+      return db.select().from(files).where(and(...c)).orderBy(desc(files.createdAt), desc(files.id)).limit(limit).all();
+    },
+    /** Live file count for the filters, from the trigger-maintained counters (no count(*) scan). */
+    total(f: FileFilters): number {
+      const c: SQL[] = [eq(fileStats.tenantId, f.tenantId)];
+      if (f.workspaceId) c.push(eq(fileStats.workspaceId, f.workspaceId));
+      if (f.context) c.push(eq(fileStats.context, f.context));
+      if (f.fileType) c.push(eq(fileStats.fileType, f.fileType));
+      return db.select({ n: sql<number>`coalesce(sum(${fileStats.fileCount}), 0)` }).from(fileStats).where(and(...c)).get()?.n ?? 0;
+    },
+    contexts(tenantId: string, workspaceId?: string) {
+      const c: SQL[] = [eq(fileStats.tenantId, tenantId), gt(fileStats.fileCount, 0)];
+      if (workspaceId) c.push(eq(fileStats.workspaceId, workspaceId));
+      return db
+        .select({ context: fileStats.context, fileCount: sql<number>`sum(${fileStats.fileCount})`, totalBytes: sql<number>`sum(${fileStats.totalBytes})` })
+        .from(fileStats)
+        .where(and(...c))
+        .groupBy(fileStats.context)
+        .orderBy(sql`3 desc`)
+        .all();
+    },
+    /** pending → processing, only if unexpired; the one PUT that wins this owns the upload. */
+    claimUpload(id: string, now: number): boolean {
+      return (
+        db
+          .update(files)
+          .set({ processingStatus: "processing", uploadStartedAt: now, updatedAt: now })
+          .where(and(eq(files.id, id), eq(files.processingStatus, "pending"), isNull(files.deletedAt), gt(files.uploadExpiresAt, now)))
+          .run().changes === 1
+      );
+    },
+    /** A PUT that failed before storing anything usable gives the upload back (it may be retried until expiry). */
+    releaseClaim(id: string, now: number): void {
+      db.update(files).set({ processingStatus: "pending", uploadStartedAt: null, updatedAt: now }).where(and(eq(files.id, id), eq(files.processingStatus, "processing"))).run();
+    },
+    /** Moves a processing row to its final state; false if it was deleted or expired meanwhile. */
+    finish(id: string, status: Extract<ProcessingStatus, "completed" | "failed">, patch: Partial<FileRow>, now: number): boolean {
+      return (
+        db
+          .update(files)
+          .set({ ...patch, processingStatus: status, uploadStartedAt: null, uploadedAt: now, updatedAt: now })
+          .where(and(eq(files.id, id), eq(files.processingStatus, "processing"), isNull(files.deletedAt)))
+          .run().changes === 1
+      );
+    },
+    update(id: string, patch: Partial<FileRow>, now: number): FileRow | undefined {
+      return db.update(files).set({ ...patch, updatedAt: now }).where(eq(files.id, id)).returning().get();
+    },
+    softDelete(id: string, now: number): boolean {
+      return db.update(files).set({ deletedAt: now, reservedBytes: 0, chargedBytes: 0, updatedAt: now }).where(and(eq(files.id, id), isNull(files.deletedAt))).run().changes === 1;
+    },
+    liveInWorkspace(workspaceId: string): FileRow[] {
+      return db.select().from(files).where(and(eq(files.workspaceId, workspaceId), isNull(files.deletedAt))).all();
+    },
+    /** Uploads whose PUT never came (pending past expiry) or stalled mid-PUT past the grace period. */
+    expiredUploads(now: number, stalledBefore: number, limit: number): FileRow[] {
+      return db
+        .select()
+        .from(files)
+        .where(
+          and(
+            isNull(files.deletedAt),
+            or(
+              and(eq(files.processingStatus, "pending"), lte(files.uploadExpiresAt, now)),
+              and(eq(files.processingStatus, "processing"), lte(files.uploadStartedAt, stalledBefore)),
+            ),
+          ),
+        )
+        .limit(limit)
+        .all();
+    },
+    /** Soft-deleted files whose retention has passed and whose object may still exist. */
+    purgeDue(deletedBefore: number, limit: number): FileRow[] {
+      return db.select().from(files).where(and(isNotNull(files.deletedAt), isNull(files.purgedAt), lte(files.deletedAt, deletedBefore))).limit(limit).all();
+    },
+    markPurged(ids: string[], now: number): void {
+      if (ids.length) db.update(files).set({ purgedAt: now }).where(inArray(files.id, ids)).run();
+    },
+    /** Whether any row (live, deleted or purged-pending) still refers to this object key. */
+    keyReferenced(storageKey: string): boolean {
+      return !!db.select({ id: files.id }).from(files).where(and(eq(files.storageKey, storageKey), isNull(files.purgedAt))).get();
+    },
+  };
+}
+export type FilesRepo = ReturnType<typeof createFilesRepo>;

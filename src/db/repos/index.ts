@@ -1,0 +1,25 @@
+import type { Db } from "../client";
+import { createFilesRepo } from "./files.repo";
+import { createQuotaRepo } from "./quota.repo";
+import { createSettingsRepo } from "./settings.repo";
+import { createTenantsRepo } from "./tenants.repo";
+import { createWorkspacesRepo } from "./workspaces.repo";
+
+/** All repositories over one connection, plus a way to run several of their calls atomically. */
+export function createRepos(db: Db) {
+  return {
+    settings: createSettingsRepo(db),
+    tenants: createTenantsRepo(db),
+    workspaces: createWorkspacesRepo(db),
+    files: createFilesRepo(db),
+    quota: createQuotaRepo(db),
+    /**
+     * Runs `fn` in one IMMEDIATE transaction (the write lock is taken at BEGIN, so a
+     * read-then-write inside can't race another writer). bun:sqlite is synchronous: `fn` must not await.
+     */
+    tx<T>(fn: () => T): T {
+      return db.$client.transaction(fn).immediate();
+    },
+  };
+}
+export type Repos = ReturnType<typeof createRepos>;

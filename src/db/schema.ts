@@ -1,0 +1,85 @@
+import { sqliteTable, text, integer, primaryKey } from "drizzle-orm/sqlite-core";
+
+/**
+ * Drizzle view of the tables created by `migrations/*.sql` (the SQL files are the source of
+ * truth; this mirrors them for typed queries). Times are epoch milliseconds.
+ */
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});
+
+export const tenants = sqliteTable("tenants", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  apiKeyHash: text("api_key_hash").notNull(),
+  keyPrefix: text("key_prefix").notNull(),
+  quotaBytes: integer("quota_bytes").notNull(),
+  usedBytes: integer("used_bytes").notNull(),
+  reservedBytes: integer("reserved_bytes").notNull(),
+  allowedFileTypes: text("allowed_file_types", { mode: "json" }).$type<string[] | null>(),
+  webhookSecret: text("webhook_secret").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const workspaces = sqliteTable("workspaces", {
+  id: text("id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  name: text("name").notNull(),
+  slug: text("slug").notNull(),
+  quotaBytes: integer("quota_bytes"),
+  usedBytes: integer("used_bytes").notNull(),
+  reservedBytes: integer("reserved_bytes").notNull(),
+  metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown> | null>(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+  deletedAt: integer("deleted_at"),
+});
+
+export type ProcessingStatus = "pending" | "processing" | "completed" | "failed";
+
+export const files = sqliteTable("files", {
+  id: text("id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  workspaceId: text("workspace_id"),
+  originalName: text("original_name").notNull(),
+  fileType: text("file_type").notNull(),
+  sizeBytes: integer("size_bytes").notNull(),
+  context: text("context"),
+  tags: text("tags", { mode: "json" }).$type<Record<string, string> | null>(),
+  metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown> | null>(),
+  processingStatus: text("processing_status").$type<ProcessingStatus>().notNull(),
+  storageKey: text("storage_key").notNull(),
+  reservedBytes: integer("reserved_bytes").notNull(),
+  chargedBytes: integer("charged_bytes").notNull(),
+  sha256: text("sha256"),
+  wrappedKey: text("wrapped_key"),
+  keyId: text("key_id"),
+  segmentSize: integer("segment_size"),
+  webhookUrl: text("webhook_url"),
+  uploadExpiresAt: integer("upload_expires_at"),
+  uploadStartedAt: integer("upload_started_at"),
+  uploadedAt: integer("uploaded_at"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+  deletedAt: integer("deleted_at"),
+  purgedAt: integer("purged_at"),
+});
+
+export const fileStats = sqliteTable(
+  "file_stats",
+  {
+    tenantId: text("tenant_id").notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    context: text("context").notNull(),
+    fileType: text("file_type").notNull(),
+    fileCount: integer("file_count").notNull(),
+    totalBytes: integer("total_bytes").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.workspaceId, t.context, t.fileType] })],
+);
+
+export type TenantRow = typeof tenants.$inferSelect;
+export type WorkspaceRow = typeof workspaces.$inferSelect;
+export type FileRow = typeof files.$inferSelect;

@@ -1,0 +1,49 @@
+import { accessSync, constants, mkdirSync } from "node:fs";
+import type { Config } from "./config/schema";
+import { createLogger } from "./logger";
+import { openRuntime } from "./runtime";
+import { LATEST_SCHEMA_VERSION, schemaVersion } from "./db/migrate";
+
+/**
+ * Checks config (already parsed by the caller), data dir, database and storage backend with a
+ * write/read/delete probe. Prints one line per check; returns false if any failed.
+ */
+export async function runDoctor(config: Config): Promise<boolean> {
+  let ok = true;
+  const report = (name: string, pass: boolean, info: string) => {
+    ok &&= pass;
+    console.log(`${pass ? "ok  " : "FAIL"} ${name}: ${info}`);
+  };
+  report("config", true, `backend=${config.STORAGE_BACKEND} dataDir=${config.DATA_DIR} port=${config.PORT}`);
+  try {
+    mkdirSync(config.DATA_DIR, { recursive: true });
+    accessSync(config.DATA_DIR, constants.W_OK | constants.R_OK);
+    report("data dir", true, `${config.DATA_DIR} is writable`);
+  } catch (err) {
+    report("data dir", false, (err as Error).message);
+    return false;
+  }
+  let rt;
+  try {
+    rt = await openRuntime(config, createLogger("error"));
+    const v = schemaVersion(rt.sqlite);
+    report("database", v === LATEST_SCHEMA_VERSION, `${config.databasePath} at schema v${v} (latest v${LATEST_SCHEMA_VERSION})`);
+  } catch (err) {
+    report("database/keys", false, (err as Error).message);
+    return false;
+  }
+  try {
+    const key = `doctor/probe-${Date.now()}`;
+    const data = new TextEncoder().encode("storage-brain doctor probe");
+    const info = await rt.objects.write({ key, body: new Blob([data]).stream(), plainSize: data.byteLength });
+    const back = await rt.objects.read({ key, ...info, plainSize: data.byteLength });
+    const text = back ? await new Response(back).text() : null;
+    await rt.objects.backend.delete(key);
+    report("storage", text === "storage-brain doctor probe", `${rt.objects.backend.name}: write/read/delete probe ${text ? "passed" : "failed"}`);
+  } catch (err) {
+    report("storage", false, `${rt.objects.backend.name}: ${(err as Error).message}`);
+  } finally {
+    rt.close();
+  }
+  return ok;
+}

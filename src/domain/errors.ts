@@ -1,0 +1,47 @@
+/**
+ * The one table of error codes. The code decides the HTTP status; the HTTP error handler
+ * maps every thrown error through here, so every response is `{"error":{code,message,details}}`.
+ */
+export const ERROR_STATUS = {
+  VALIDATION_ERROR: 400,
+  INVALID_FILE_TYPE: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  QUOTA_EXCEEDED: 403,
+  FILE_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  UPLOAD_EXPIRED: 410,
+  FILE_TOO_LARGE: 413,
+  PAYLOAD_TOO_LARGE: 413,
+  RANGE_NOT_SATISFIABLE: 416,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  STORAGE_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  override name = "AppError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+
+  toBody() {
+    return { error: { code: this.code, message: this.message, details: this.details } };
+  }
+}
+
+export const notFound = (what = "Resource") => new AppError("NOT_FOUND", `${what} not found`);
+export const fileNotFound = () => new AppError("FILE_NOT_FOUND", "File not found");
+export const unauthorized = (message = "Missing or invalid API key") => new AppError("UNAUTHORIZED", message);
+export const validation = (message: string, details: Record<string, unknown> = {}) => new AppError("VALIDATION_ERROR", message, details);

@@ -1,0 +1,100 @@
+import type { Repos } from "../db/repos";
+import type { FileRow } from "../db/schema";
+import type { EncryptedObjects } from "../storage/encrypted-objects";
+import type { Clock } from "./clock";
+import { decodeCursor, encodeCursor } from "./cursor";
+import { AppError, fileNotFound, validation } from "./errors";
+import { fileView } from "./file-view";
+import type { UrlSigner } from "./url-signer";
+
+export interface ListFilesInput {
+  limit?: number;
+  cursor?: string;
+  context?: string;
+  fileType?: string;
+  workspaceId?: string;
+}
+
+export interface FilesServiceDeps {
+  repos: Repos;
+  objects: EncryptedObjects;
+  signer: UrlSigner;
+  clock: Clock;
+  publicUrl: string;
+}
+
+/** Reading, renaming, deleting and signing access to a tenant's files. */
+export function createFilesService(deps: FilesServiceDeps) {
+  const { repos, signer, clock } = deps;
+
+  const getRow = (tenantId: string, fileId: string): FileRow => {
+    const f = repos.files.liveById(tenantId, fileId);
+    if (!f) throw new AppError("FILE_NOT_FOUND", "File not found", { fileId });
+    return f;
+  };
+
+  const downloadUrl = (f: FileRow, expires: number) =>
+    `${deps.publicUrl}/api/v1/files/${f.id}/download?token=${signer.sign("download", f.tenantId, f.id, expires)}&expires=${expires}`;
+
+  return {
+    getRow,
+    get: (tenantId: string, fileId: string) => fileView(getRow(tenantId, fileId)),
+
+    list(tenantId: string, q: ListFilesInput) {
+      const limit = q.limit ?? 20;
+      if (q.workspaceId && !repos.workspaces.liveById(tenantId, q.workspaceId)) throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: q.workspaceId });
+      const filters = { tenantId, workspaceId: q.workspaceId, context: q.context, fileType: q.fileType };
+      const rows = repos.files.page(filters, limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
+      const more = rows.length > limit;
+      const page = more ? rows.slice(0, limit) : rows;
+      const last = page[page.length - 1];
+      return {
+        files: page.map(fileView),
+        nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+        total: repos.files.total(filters),
+      };
+    },
+
+    contexts(tenantId: string, workspaceId?: string) {
+      return { contexts: repos.files.contexts(tenantId, workspaceId).map((c) => ({ context: c.context === "" ? null : c.context, fileCount: c.fileCount, totalBytes: c.totalBytes })) };
+    },
+
+    rename(tenantId: string, fileId: string, originalName: string) {
+      getRow(tenantId, fileId);
+      if (/[\u0000-\u001f\u007f/\\]/.test(originalName)) throw validation("originalName must not contain path separators or control characters", { field: "originalName" });
+      return fileView(repos.files.update(fileId, { originalName }, clock.now())!);
+    },
+
+    /** Soft delete: the row leaves every listing and its quota is released now; the purge job removes the object later. */
+    delete(tenantId: string, fileId: string): void {
+      repos.tx(() => {
+        const f = getRow(tenantId, fileId);
+        repos.files.softDelete(f.id, clock.now());
+        repos.quota.adjust(f, -f.reservedBytes, -f.chargedBytes);
+      });
+    },
+
+    signedUrl(tenantId: string, fileId: string, expiresIn: number) {
+      const f = getRow(tenantId, fileId);
+      const expires = clock.now() + expiresIn * 1000;
+      return { fileId: f.id, url: downloadUrl(f, expires), expiresAt: new Date(expires).toISOString(), expiresIn };
+    },
+
+    /** Never expires; revoked by deleting the file or rotating URL_SIGNING_SECRET. */
+    permanentUrl(tenantId: string, fileId: string) {
+      const f = getRow(tenantId, fileId);
+      return { fileId: f.id, url: downloadUrl(f, 0) };
+    },
+
+    /** For token downloads: the file the token was signed for, or an error. */
+    fileForToken(fileId: string, token: string, expires: number): FileRow {
+      const f = repos.files.byId(fileId);
+      if (!f || f.deletedAt !== null) throw fileNotFound();
+      const r = signer.verify({ purpose: "download", tenantId: f.tenantId, fileId, expires, token, now: clock.now() });
+      if (r === "invalid") throw new AppError("UNAUTHORIZED", "Invalid download token");
+      if (r === "expired") throw new AppError("FORBIDDEN", "Download URL has expired");
+      return f;
+    },
+  };
+}
+export type FilesService = ReturnType<typeof createFilesService>;

@@ -1,0 +1,114 @@
+import { randomUUID } from "node:crypto";
+import type { TenantsRepo, TenantPatch } from "../db/repos/tenants.repo";
+import type { TenantRow } from "../db/schema";
+import type { Clock } from "./clock";
+import { AppError, notFound } from "./errors";
+import { allowedTypesOf } from "./file-types";
+import { displayPrefix, generateApiKey, hashKey, randomSecret } from "./secrets";
+import { encodeCursor, decodeCursor } from "./cursor";
+
+export const DEFAULT_TENANT_QUOTA = 524_288_000;
+
+/** Quota numbers as every quota endpoint shows them. */
+export function quotaView(t: { quotaBytes: number; usedBytes: number; reservedBytes: number }) {
+  const availableBytes = Math.max(0, t.quotaBytes - t.usedBytes - t.reservedBytes);
+  // Whole percent, as the API reference shows (10 MiB of 500 MiB → 2).
+  const usagePercent = t.quotaBytes > 0 ? Math.round((t.usedBytes / t.quotaBytes) * 100) : t.usedBytes > 0 ? 100 : 0;
+  return { quotaBytes: t.quotaBytes, usedBytes: t.usedBytes, availableBytes, usagePercent, reservedBytes: t.reservedBytes };
+}
+
+/** Admin-facing tenant shape (timestamps as epoch seconds, like the seed's workspaces). */
+export function tenantView(t: TenantRow) {
+  return {
+    id: t.id,
+    name: t.name,
+    keyPrefix: t.keyPrefix,
+    quotaBytes: t.quotaBytes,
+    usedBytes: t.usedBytes,
+    reservedBytes: t.reservedBytes,
+    allowedFileTypes: allowedTypesOf(t),
+    createdAt: Math.floor(t.createdAt / 1000),
+    updatedAt: Math.floor(t.updatedAt / 1000),
+  };
+}
+
+export interface TenantsServiceDeps {
+  tenants: TenantsRepo;
+  liveFileCount: (tenantId: string) => number;
+  clock: Clock;
+}
+
+/** Tenant lifecycle and API keys. Keys are returned once and stored only as SHA-256. */
+export function createTenantsService({ tenants, liveFileCount, clock }: TenantsServiceDeps) {
+  const get = (id: string) => {
+    const t = tenants.byId(id);
+    if (!t) throw notFound("Tenant");
+    return t;
+  };
+  const assertNameFree = (name: string, exceptId?: string) => {
+    const other = tenants.byName(name);
+    if (other && other.id !== exceptId) throw new AppError("CONFLICT", `A tenant named "${name}" already exists`);
+  };
+
+  return {
+    get,
+    authenticate(apiKey: string): TenantRow | undefined {
+      // Lookup by hash is indexed; an attacker can't learn anything from timing of a hash lookup
+      // because the hash of a guessed key is unrelated to the stored hash's prefix.
+      return tenants.byKeyHash(hashKey(apiKey));
+    },
+    create(input: { name: string; quotaBytes?: number; allowedFileTypes?: string[] | null }) {
+      assertNameFree(input.name);
+      const apiKey = generateApiKey();
+      const row = tenants.insert({
+        id: randomUUID(),
+        name: input.name,
+        apiKeyHash: hashKey(apiKey),
+        keyPrefix: displayPrefix(apiKey),
+        quotaBytes: input.quotaBytes ?? DEFAULT_TENANT_QUOTA,
+        allowedFileTypes: input.allowedFileTypes ?? null,
+        webhookSecret: `whsec_${randomSecret()}`,
+        createdAt: clock.now(),
+      });
+      return { tenant: row, apiKey };
+    },
+    regenerateKey(id: string) {
+      get(id);
+      const apiKey = generateApiKey();
+      tenants.update(id, { apiKeyHash: hashKey(apiKey), keyPrefix: displayPrefix(apiKey) }, clock.now());
+      return { tenantId: id, apiKey };
+    },
+    rotateWebhookSecret(id: string): string {
+      const webhookSecret = `whsec_${randomSecret()}`;
+      tenants.update(id, { webhookSecret }, clock.now());
+      return webhookSecret;
+    },
+    update(id: string, patch: TenantPatch): TenantRow {
+      get(id);
+      if (patch.name !== undefined) assertNameFree(patch.name, id);
+      return tenants.update(id, patch, clock.now())!;
+    },
+    /** Refuses while live files exist unless forced; forced deletion cascades (objects are purged by the purge job's orphan sweep). */
+    delete(id: string, force: boolean) {
+      get(id);
+      const live = liveFileCount(id);
+      if (live > 0 && !force) {
+        throw new AppError("CONFLICT", "Tenant still has files; delete them first or pass force=true", { fileCount: live });
+      }
+      tenants.delete(id);
+    },
+    list(limit: number, cursor?: string) {
+      const after = cursor ? decodeCursor(cursor) : undefined;
+      const rows = tenants.page(limit + 1, after);
+      const more = rows.length > limit;
+      const page = more ? rows.slice(0, limit) : rows;
+      const last = page[page.length - 1];
+      return {
+        tenants: page.map(tenantView),
+        nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+        total: tenants.count(),
+      };
+    },
+  };
+}
+export type TenantsService = ReturnType<typeof createTenantsService>;

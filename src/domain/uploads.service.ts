@@ -1,0 +1,214 @@
+import { randomUUID } from "node:crypto";
+import type { Repos } from "../db/repos";
+import type { FileRow, TenantRow } from "../db/schema";
+import { objectKeyFor } from "../storage/backend";
+import { SizeMismatchError } from "../storage/crypto";
+import type { EncryptedObjects } from "../storage/encrypted-objects";
+import type { Clock } from "./clock";
+import { AppError, fileNotFound, validation } from "./errors";
+import { allowedTypesOf, isWellFormedMime, MAX_FILE_SIZE_BYTES } from "./file-types";
+import { fileView } from "./file-view";
+import { checkMagicBytes } from "./type-check";
+import type { UrlSigner } from "./url-signer";
+import type { Logger } from "../logger";
+
+export interface UploadRequestInput {
+  fileType: string;
+  fileName: string;
+  fileSizeBytes?: number;
+  context?: string;
+  tags?: Record<string, string>;
+  webhookUrl?: string;
+  workspaceId?: string;
+}
+
+export interface UploadsServiceDeps {
+  repos: Repos;
+  objects: EncryptedObjects;
+  signer: UrlSigner;
+  clock: Clock;
+  logger: Logger;
+  uploadExpirySeconds: number;
+  /** Called inside the transaction that settles an upload (the webhook outbox hooks in here). */
+  onSettled?: (file: FileRow) => void;
+}
+
+const BAD_NAME = /[\u0000-\u001f\u007f<>:"/\\|?*]/;
+
+/**
+ * The two-step upload: a request reserves quota and creates a pending file; one PUT streams the
+ * bytes through encryption into storage, then the content is verified and the file settles as
+ * completed (quota charged) or failed (quota released). Sizes are declared up front so quota is
+ * reserved before any byte is stored.
+ */
+export function createUploadsService(deps: UploadsServiceDeps) {
+  const { repos, objects, signer, clock, logger } = deps;
+
+  function validateRequest(tenant: TenantRow, input: UploadRequestInput) {
+    const allowed = allowedTypesOf(tenant);
+    if (!isWellFormedMime(input.fileType) || !allowed.includes(input.fileType)) {
+      throw new AppError("INVALID_FILE_TYPE", `File type '${input.fileType}' is not allowed`, { fileType: input.fileType, allowedTypes: allowed });
+    }
+    if (BAD_NAME.test(input.fileName) || input.fileName.trim() !== input.fileName || input.fileName === "." || input.fileName === "..") {
+      throw validation("fileName must not contain control characters, path separators or <>:\"|?*, nor start or end with spaces", { field: "fileName" });
+    }
+    if (input.fileSizeBytes !== undefined && input.fileSizeBytes > MAX_FILE_SIZE_BYTES) {
+      throw new AppError("FILE_TOO_LARGE", `File size ${input.fileSizeBytes} bytes exceeds the maximum of ${MAX_FILE_SIZE_BYTES} bytes`, {
+        fileSize: input.fileSizeBytes,
+        maxSize: MAX_FILE_SIZE_BYTES,
+      });
+    }
+    return allowed;
+  }
+
+  /** Reserves `bytes` at tenant and workspace level or throws QUOTA_EXCEEDED; call inside a transaction. */
+  function reserve(tenantId: string, workspaceId: string | null, bytes: number) {
+    if (bytes === 0) return;
+    if (!repos.quota.reserveTenant(tenantId, bytes)) {
+      const t = repos.tenants.byId(tenantId)!;
+      throw new AppError("QUOTA_EXCEEDED", "Storage quota exceeded", {
+        scope: "tenant",
+        quotaBytes: t.quotaBytes,
+        usedBytes: t.usedBytes,
+        reservedBytes: t.reservedBytes,
+        requestedBytes: bytes,
+      });
+    }
+    if (workspaceId && !repos.quota.reserveWorkspace(workspaceId, bytes)) {
+      const w = repos.workspaces.liveById(tenantId, workspaceId)!;
+      throw new AppError("QUOTA_EXCEEDED", "Workspace storage quota exceeded", {
+        scope: "workspace",
+        workspaceId,
+        quotaBytes: w.quotaBytes,
+        usedBytes: w.usedBytes,
+        reservedBytes: w.reservedBytes,
+        requestedBytes: bytes,
+      });
+    }
+  }
+
+  function presignedPath(f: FileRow): string {
+    const expires = f.uploadExpiresAt!;
+    const token = signer.sign("upload", f.tenantId, f.id, expires);
+    return `/_internal/upload/tenants/${f.tenantId}/files/${f.id}/${encodeURIComponent(f.originalName)}?token=${token}&expires=${expires}`;
+  }
+
+  /** Settles a processing upload; the quota move and the state change are one transaction. */
+  function settle(f: FileRow, status: "completed" | "failed", patch: Partial<FileRow>): FileRow | null {
+    return repos.tx(() => {
+      const now = clock.now();
+      const charged = status === "completed" ? f.sizeBytes : 0;
+      if (!repos.files.finish(f.id, status, { ...patch, reservedBytes: 0, chargedBytes: charged }, now)) return null;
+      repos.quota.adjust(f, -f.reservedBytes, charged);
+      const row = repos.files.byId(f.id)!;
+      deps.onSettled?.(row);
+      return row;
+    });
+  }
+
+  return {
+    request(tenant: TenantRow, input: UploadRequestInput) {
+      const allowed = validateRequest(tenant, input);
+      if (input.workspaceId && !repos.workspaces.liveById(tenant.id, input.workspaceId)) throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: input.workspaceId });
+      const now = clock.now();
+      const id = randomUUID();
+      const size = input.fileSizeBytes ?? 0;
+      const row = repos.tx(() => {
+        reserve(tenant.id, input.workspaceId ?? null, size);
+        return repos.files.insert({
+          id,
+          tenantId: tenant.id,
+          workspaceId: input.workspaceId ?? null,
+          originalName: input.fileName,
+          fileType: input.fileType,
+          sizeBytes: size,
+          context: input.context ?? null,
+          tags: input.tags ?? null,
+          storageKey: objectKeyFor(tenant.id, id),
+          reservedBytes: size,
+          webhookUrl: input.webhookUrl ?? null,
+          uploadExpiresAt: now + deps.uploadExpirySeconds * 1000,
+          createdAt: now,
+        });
+      });
+      return {
+        fileId: id,
+        presignedUrl: presignedPath(row),
+        expiresAt: new Date(row.uploadExpiresAt!).toISOString(),
+        uploadMetadata: { maxSizeBytes: MAX_FILE_SIZE_BYTES, allowedTypes: allowed },
+      };
+    },
+
+    /** Verifies the URL token of an unauthenticated PUT; returns the tenant id it is valid for. */
+    checkUploadToken(fileId: string, tenantId: string, token: string, expires: number): void {
+      const r = signer.verify({ purpose: "upload", tenantId, fileId, expires, token, now: clock.now() });
+      if (r === "invalid") throw new AppError("UNAUTHORIZED", "Invalid upload token");
+      if (r === "expired") throw new AppError("UPLOAD_EXPIRED", "Upload URL has expired");
+    },
+
+    /**
+     * Streams a PUT body into storage. Exactly the declared size is accepted; a shorter, longer or
+     * dropped body leaves no object and no charge, and the upload may be retried until it expires.
+     */
+    async receive(opts: { tenantId: string; fileId: string; body: ReadableStream<Uint8Array> | null; contentLength: number | null; signal?: AbortSignal }) {
+      const f0 = repos.files.liveById(opts.tenantId, opts.fileId);
+      if (!f0) throw fileNotFound();
+      const now = clock.now();
+      if (f0.processingStatus === "pending" && f0.uploadExpiresAt !== null && f0.uploadExpiresAt <= now) throw new AppError("UPLOAD_EXPIRED", "Upload URL has expired");
+      if (f0.processingStatus !== "pending") throw new AppError("CONFLICT", f0.processingStatus === "processing" ? "An upload for this file is already in progress" : "This file has already been uploaded", { processingStatus: f0.processingStatus });
+
+      // Size: declared at request time, or (when it wasn't) taken from Content-Length and reserved now.
+      const declared = f0.sizeBytes || opts.contentLength;
+      if (!declared) throw validation("Content-Length is required when fileSizeBytes was not declared");
+      if (declared > MAX_FILE_SIZE_BYTES) throw new AppError("PAYLOAD_TOO_LARGE", `Body exceeds the maximum of ${MAX_FILE_SIZE_BYTES} bytes`, { maxSize: MAX_FILE_SIZE_BYTES });
+      if (opts.contentLength !== null && opts.contentLength !== declared) {
+        throw opts.contentLength > declared
+          ? new AppError("PAYLOAD_TOO_LARGE", `Body is ${opts.contentLength} bytes, declared ${declared}`, { declared, received: opts.contentLength })
+          : validation(`Body is ${opts.contentLength} bytes, declared ${declared}`, { declared, received: opts.contentLength });
+      }
+      if (!opts.body) throw validation("Request body is empty");
+
+      const claimed = repos.tx(() => {
+        if (!repos.files.claimUpload(f0.id, now)) return false;
+        if (!f0.sizeBytes) {
+          reserve(f0.tenantId, f0.workspaceId, declared);
+          repos.files.update(f0.id, { sizeBytes: declared, reservedBytes: declared }, now);
+        }
+        return true;
+      });
+      if (!claimed) throw new AppError("CONFLICT", "Upload is no longer pending");
+      const f = repos.files.byId(f0.id)!;
+
+      let stored;
+      try {
+        stored = await objects.write({ key: f.storageKey, body: opts.body, plainSize: f.sizeBytes, signal: opts.signal });
+      } catch (err) {
+        repos.tx(() => {
+          repos.files.releaseClaim(f.id, clock.now());
+          if (!f0.sizeBytes) {
+            repos.quota.adjust(f, -f.sizeBytes, 0);
+            repos.files.update(f.id, { sizeBytes: 0, reservedBytes: 0 }, clock.now());
+          }
+        });
+        if (err instanceof SizeMismatchError) {
+          throw err.kind === "too_large"
+            ? new AppError("PAYLOAD_TOO_LARGE", `Body is larger than the declared ${f.sizeBytes} bytes`, { declared: f.sizeBytes })
+            : validation(`Body ended after ${err.received} of ${f.sizeBytes} bytes`, { declared: f.sizeBytes, received: err.received });
+        }
+        throw err;
+      }
+
+      const mismatch = await checkMagicBytes(f.fileType, stored.head);
+      const settled = mismatch
+        ? settle(f, "failed", { metadata: { failureReason: "type_mismatch", message: mismatch } })
+        : settle(f, "completed", { sha256: stored.sha256, wrappedKey: stored.wrappedKey, keyId: stored.keyId, segmentSize: stored.segmentSize });
+      if (!settled || mismatch) await objects.backend.delete(f.storageKey).catch((err) => logger.warn("object delete failed", { key: f.storageKey, err: String(err) }));
+      if (!settled) throw fileNotFound();
+      logger.info("upload settled", { fileId: f.id, tenantId: f.tenantId, status: settled.processingStatus, bytes: f.sizeBytes });
+      return { ...fileView(settled), fileId: settled.id, status: settled.processingStatus };
+    },
+
+    presignedPath,
+  };
+}
+export type UploadsService = ReturnType<typeof createUploadsService>;

@@ -1,0 +1,70 @@
+import contentDisposition from "content-disposition";
+import parseRange from "range-parser";
+import type { FileRow } from "../db/schema";
+import { AppError } from "../domain/errors";
+import type { EncryptedObjects } from "../storage/encrypted-objects";
+
+export interface DownloadOptions {
+  request: Request;
+  file: FileRow;
+  objects: EncryptedObjects;
+  cacheControl: string;
+  disposition?: "inline" | "attachment";
+}
+
+/**
+ * Builds a download response: decrypting stream, single `Range` (206; several ranges answer the
+ * whole file, as RFC 9110 allows), ETag / If-None-Match (304), If-Range, RFC 6266 filename,
+ * nosniff. The request's AbortSignal is passed down so a client that goes away stops the read.
+ */
+export async function downloadResponse(o: DownloadOptions): Promise<Response> {
+  const f = o.file;
+  if (f.processingStatus !== "completed" || !f.wrappedKey || !f.keyId || !f.segmentSize) {
+    throw new AppError("FILE_NOT_FOUND", "File content is not available", { fileId: f.id, processingStatus: f.processingStatus });
+  }
+  const etag = `"${f.sha256}"`;
+  const headers = new Headers({
+    "content-type": f.fileType,
+    "content-disposition": contentDisposition(f.originalName, { type: o.disposition ?? "attachment" }),
+    "x-content-type-options": "nosniff",
+    "accept-ranges": "bytes",
+    etag,
+    "cache-control": o.cacheControl,
+    "last-modified": new Date(f.uploadedAt ?? f.createdAt).toUTCString(),
+  });
+  const inm = o.request.headers.get("if-none-match");
+  if (inm && inm.split(",").some((t) => t.trim() === etag || t.trim() === "*" || t.trim() === `W/${etag}`)) {
+    return new Response(null, { status: 304, headers });
+  }
+
+  let start = 0;
+  let end = f.sizeBytes - 1;
+  let status = 200;
+  const rangeHeader = o.request.headers.get("range");
+  const ifRange = o.request.headers.get("if-range");
+  if (rangeHeader && (!ifRange || ifRange === etag)) {
+    const ranges = parseRange(f.sizeBytes, rangeHeader, { combine: true });
+    if (ranges === -1) {
+      headers.set("content-range", `bytes */${f.sizeBytes}`);
+      const body = new AppError("RANGE_NOT_SATISFIABLE", "Requested range is not satisfiable", { sizeBytes: f.sizeBytes }).toBody();
+      headers.set("content-type", "application/json");
+      headers.delete("content-disposition");
+      return new Response(JSON.stringify(body), { status: 416, headers });
+    }
+    if (Array.isArray(ranges) && ranges.type === "bytes" && ranges.length === 1) {
+      start = ranges[0]!.start;
+      end = ranges[0]!.end;
+      status = 206;
+      headers.set("content-range", `bytes ${start}-${end}/${f.sizeBytes}`);
+    }
+  }
+  headers.set("content-length", String(end - start + 1));
+  if (o.request.method === "HEAD") return new Response(null, { status, headers });
+
+  const stream = await o.objects.read(
+    { key: f.storageKey, wrappedKey: f.wrappedKey, keyId: f.keyId, segmentSize: f.segmentSize, plainSize: f.sizeBytes },
+    { start, end, signal: o.request.signal },
+  );
+  if (!stream) throw new AppError("FILE_NOT_FOUND", "File content is missing from storage", { fileId: f.id });
+  return new Response(stream, { status, headers });
+}

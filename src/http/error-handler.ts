@@ -1,0 +1,44 @@
+import { Elysia } from "elysia";
+import { AppError } from "../domain/errors";
+import { DecryptionError } from "../storage/crypto";
+import type { Logger } from "../logger";
+
+/** JSON response in the standard error format. */
+export function errorResponse(err: AppError, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(err.toBody()), { status: err.status, headers: { "content-type": "application/json", ...headers } });
+}
+
+/** Turns anything thrown into an AppError; unknown errors become a 500 that reveals nothing. */
+export function toAppError(code: string | number, error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  switch (code) {
+    case "VALIDATION": {
+      const all = (error as { all?: { path?: string; summary?: string; message?: string }[] }).all ?? [];
+      const errors = all.map((e) => ({ path: (e.path ?? "").replace(/^\//, "").replace(/\//g, ".") || "(root)", message: e.summary ?? e.message ?? "invalid" }));
+      const first = errors[0];
+      return new AppError("VALIDATION_ERROR", first ? `Invalid request: ${first.path}: ${first.message}` : "Invalid request", { errors });
+    }
+    case "PARSE":
+      return new AppError("VALIDATION_ERROR", "Malformed request body");
+    case "NOT_FOUND":
+      return new AppError("NOT_FOUND", "Route not found");
+  }
+  if (error instanceof DecryptionError) return new AppError("INTERNAL_ERROR", "Stored object failed its integrity check");
+  return new AppError("INTERNAL_ERROR", "Internal server error");
+}
+
+/**
+ * The one error handler: every error, Elysia's own included, leaves as
+ * `{"error":{"code","message","details"}}` with the status from the error table.
+ */
+export function errorHandler(logger: Logger) {
+  return new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
+    const appError = toAppError(code, error);
+    if (appError.status >= 500) {
+      logger.error("request failed", { method: request.method, path: new URL(request.url).pathname, err: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    }
+    const headers: Record<string, string> = {};
+    if (appError.code === "RATE_LIMITED") headers["retry-after"] = String(appError.details.retryAfterSeconds ?? 1);
+    return errorResponse(appError, headers);
+  });
+}

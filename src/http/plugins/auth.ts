@@ -1,0 +1,43 @@
+import { Elysia } from "elysia";
+import type { Repos } from "../../db/repos";
+import type { TenantRow } from "../../db/schema";
+import { ADMIN_KEY_SETTING } from "../../db/repos/settings.repo";
+import { AppError, unauthorized } from "../../domain/errors";
+import { hashKey, safeEqual } from "../../domain/secrets";
+import type { TenantsService } from "../../domain/tenants.service";
+
+/** The key of `Authorization: Bearer <key>`, or null. */
+export function bearerKey(request: Request): string | null {
+  const h = request.headers.get("authorization");
+  if (!h) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m ? m[1]! : null;
+}
+
+/** Resolves the tenant of a Bearer key, or throws UNAUTHORIZED. */
+export function authenticateTenant(tenants: TenantsService, request: Request): TenantRow {
+  const key = bearerKey(request);
+  if (!key) throw unauthorized("Missing Authorization header (expected: Bearer sk_live_...)");
+  const tenant = tenants.authenticate(key);
+  if (!tenant) throw unauthorized("Invalid API key");
+  return tenant;
+}
+
+/** Adds `tenant` to the context of every route after it; 401 UNAUTHORIZED otherwise. */
+export function tenantAuth(tenants: TenantsService) {
+  return new Elysia().resolve({ as: "scoped" }, ({ request }) => ({ tenant: authenticateTenant(tenants, request) }));
+}
+
+/**
+ * Admin routes: the admin key (ADMIN_API_KEY or the generated one), compared by SHA-256 in
+ * constant time. A tenant key here is just a wrong key: 401 UNAUTHORIZED.
+ */
+export function adminAuth(repos: Repos) {
+  return new Elysia().onBeforeHandle({ as: "scoped" }, ({ request }) => {
+    const key = bearerKey(request);
+    if (!key) throw unauthorized("Missing admin key");
+    const stored = repos.settings.get(ADMIN_KEY_SETTING);
+    if (!stored) throw new AppError("UNAUTHORIZED", "Admin API is not configured");
+    if (!safeEqual(hashKey(key), stored)) throw unauthorized("Invalid admin key");
+  });
+}

@@ -1,0 +1,113 @@
+import { Elysia, t } from "elysia";
+import type { Repos } from "../../db/repos";
+import type { FilesService } from "../../domain/files.service";
+import { quotaView, tenantView, type TenantsService } from "../../domain/tenants.service";
+import type { UploadsService } from "../../domain/uploads.service";
+import type { WorkspacesService } from "../../domain/workspaces.service";
+import { adminAuth } from "../plugins/auth";
+import { bearer, Cursor, FileListQuery, IdParams, Limit, MimeType, SignedUrlQuery, UploadRequestBody, Uuid } from "../schemas";
+import { WorkspaceCreateBody } from "./workspaces.routes";
+
+export interface AdminRoutesDeps {
+  repos: Repos;
+  tenants: TenantsService;
+  files: FilesService;
+  uploads: UploadsService;
+  workspaces: WorkspacesService;
+}
+
+const TenantFileParams = t.Object({ id: Uuid, fileId: Uuid });
+const detail = (summary: string) => ({ detail: { summary, ...bearer } });
+
+/** Admin API (admin key only): tenants, their keys and quotas, and views over their files. */
+export function adminRoutes(deps: AdminRoutesDeps) {
+  const { tenants, files } = deps;
+  return new Elysia({ prefix: "/api/v1/admin", tags: ["admin"] })
+    .use(adminAuth(deps.repos))
+    .post(
+      "/tenants",
+      ({ body, set }) => {
+        const { tenant, apiKey } = tenants.create(body);
+        set.status = 201;
+        return { id: tenant.id, name: tenant.name, apiKey, quotaBytes: tenant.quotaBytes, allowedFileTypes: tenantView(tenant).allowedFileTypes };
+      },
+      {
+        body: t.Object({
+          name: t.String({ minLength: 1, maxLength: 100 }),
+          quotaBytes: t.Optional(t.Integer({ minimum: 0 })),
+          allowedFileTypes: t.Optional(t.Nullable(t.Array(MimeType, { minItems: 1, maxItems: 100, uniqueItems: true }))),
+        }),
+        ...detail("Create a tenant; the API key is returned once"),
+      },
+    )
+    .get("/tenants", ({ query }) => tenants.list(query.limit ?? 20, query.cursor), { query: t.Object({ limit: Limit, cursor: Cursor }), ...detail("List tenants") })
+    .get(
+      "/tenants/:id",
+      ({ params }) => {
+        const tenant = tenants.get(params.id);
+        return { ...tenantView(tenant), quota: quotaView(tenant) };
+      },
+      { params: IdParams, ...detail("Get a tenant with its quota") },
+    )
+    .patch("/tenants/:id", ({ params, body }) => tenantView(tenants.update(params.id, body)), {
+      params: IdParams,
+      body: t.Object({
+        name: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
+        quotaBytes: t.Optional(t.Integer({ minimum: 0 })),
+        allowedFileTypes: t.Optional(t.Nullable(t.Array(MimeType, { minItems: 1, maxItems: 100, uniqueItems: true }))),
+      }),
+      ...detail("Update a tenant (lowering the quota below usage blocks uploads, deletes nothing)"),
+    })
+    .delete(
+      "/tenants/:id",
+      ({ params, query }) => {
+        tenants.delete(params.id, query.force === "true");
+        return { success: true };
+      },
+      { params: IdParams, query: t.Object({ force: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])) }), ...detail("Delete a tenant (409 while it has files unless force=true)") },
+    )
+    .post(
+      "/tenants/:id/regenerate-key",
+      ({ params }) => ({ ...tenants.regenerateKey(params.id), message: "API key regenerated successfully. Store this key securely." }),
+      { params: IdParams, ...detail("Regenerate a tenant's API key; the old key stops working at once") },
+    )
+    .get("/tenants/:id/quota", ({ params }) => quotaView(tenants.get(params.id)), { params: IdParams, ...detail("A tenant's quota") })
+    .post(
+      "/tenants/:id/recalculate-usage",
+      ({ params }) => {
+        tenants.get(params.id);
+        return deps.repos.tx(() => deps.repos.quota.recalculate(params.id));
+      },
+      { params: IdParams, ...detail("Recompute used/reserved bytes from the files table; reports the drift fixed") },
+    )
+    .post("/tenants/:id/upload/request", ({ params, body }) => deps.uploads.request(tenants.get(params.id), body), {
+      params: IdParams,
+      body: UploadRequestBody,
+      ...detail("Request an upload on a tenant's behalf"),
+    })
+    .get("/tenants/:id/files", ({ params, query }) => (tenants.get(params.id), files.list(params.id, query)), { params: IdParams, query: FileListQuery, ...detail("List a tenant's files") })
+    .get("/tenants/:id/files/:fileId", ({ params }) => files.get(params.id, params.fileId), { params: TenantFileParams, ...detail("Get a tenant's file") })
+    .get("/tenants/:id/files/:fileId/signed-url", ({ params, query }) => files.signedUrl(params.id, params.fileId, query.expiresIn ?? 3600), {
+      params: TenantFileParams,
+      query: SignedUrlQuery,
+      ...detail("Signed URL for a tenant's file"),
+    })
+    .delete(
+      "/tenants/:id/files/:fileId",
+      ({ params }) => {
+        files.delete(params.id, params.fileId);
+        return { success: true };
+      },
+      { params: TenantFileParams, ...detail("Soft-delete a tenant's file") },
+    )
+    .get("/tenants/:id/workspaces", ({ params }) => (tenants.get(params.id), deps.workspaces.list(params.id)), { params: IdParams, ...detail("List a tenant's workspaces") })
+    .post(
+      "/tenants/:id/workspaces",
+      ({ params, body, set }) => {
+        tenants.get(params.id);
+        set.status = 201;
+        return deps.workspaces.create(params.id, body);
+      },
+      { params: IdParams, body: WorkspaceCreateBody, ...detail("Create a workspace for a tenant") },
+    );
+}

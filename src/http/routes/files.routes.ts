@@ -1,0 +1,91 @@
+import { Elysia, t } from "elysia";
+import type { FilesService } from "../../domain/files.service";
+import type { TenantsService } from "../../domain/tenants.service";
+import type { WorkspacesService } from "../../domain/workspaces.service";
+import type { EncryptedObjects } from "../../storage/encrypted-objects";
+import type { Clock } from "../../domain/clock";
+import { downloadResponse } from "../download";
+import { authenticateTenant, tenantAuth } from "../plugins/auth";
+import { bearer, FileIdParams, FileListQuery, SignedUrlQuery, Uuid } from "../schemas";
+
+export interface FilesRoutesDeps {
+  tenants: TenantsService;
+  files: FilesService;
+  workspaces: WorkspacesService;
+  objects: EncryptedObjects;
+  clock: Clock;
+}
+
+/** `X-Workspace-Id` (the SDK's withWorkspace()) is the default workspace when none is named. */
+export function workspaceFromHeader(workspaces: WorkspacesService, tenantId: string, request: Request, explicit?: string): string | undefined {
+  if (explicit) return explicit;
+  const h = request.headers.get("x-workspace-id")?.trim();
+  if (!h) return undefined;
+  workspaces.getRow(tenantId, h); // 404 for another tenant's (or a malformed) id
+  return h;
+}
+
+const DownloadQuery = t.Object({
+  token: t.Optional(t.String({ maxLength: 128 })),
+  expires: t.Optional(t.Numeric({ minimum: 0 })),
+  disposition: t.Optional(t.Union([t.Literal("inline"), t.Literal("attachment")])),
+});
+
+/** Files of the authenticated tenant, and downloads (Bearer key or signed token). */
+export function filesRoutes(deps: FilesRoutesDeps) {
+  const { files } = deps;
+
+  // Downloads authenticate themselves: a signed URL needs no Authorization header.
+  const download = new Elysia({ prefix: "/api/v1/files", tags: ["files"] });
+  const downloadHandler = async ({ request, params, query }: { request: Request; params: { fileId: string }; query: { token?: string; expires?: number; disposition?: "inline" | "attachment" } }) => {
+    if (query.token !== undefined && query.expires !== undefined) {
+      const file = files.fileForToken(params.fileId, query.token, query.expires);
+      const maxAge = query.expires === 0 ? 31_536_000 : Math.max(0, Math.floor((query.expires - deps.clock.now()) / 1000));
+      const cacheControl = query.expires === 0 ? `private, max-age=${maxAge}, immutable` : `private, max-age=${maxAge}`;
+      return downloadResponse({ request, file, objects: deps.objects, cacheControl, disposition: query.disposition });
+    }
+    const tenant = authenticateTenant(deps.tenants, request);
+    const file = files.getRow(tenant.id, params.fileId);
+    return downloadResponse({ request, file, objects: deps.objects, cacheControl: "private, no-cache", disposition: query.disposition });
+  };
+  const downloadSchema = { params: FileIdParams, query: DownloadQuery };
+  download
+    .get("/:fileId/download", downloadHandler, { ...downloadSchema, detail: { summary: "Download (Bearer key, or token + expires of a signed URL); supports Range", ...bearer } })
+    .route("HEAD", "/:fileId/download", downloadHandler, { ...downloadSchema, detail: { summary: "Download headers only" } });
+
+  const authed = new Elysia({ prefix: "/api/v1/files", tags: ["files"] })
+    .use(tenantAuth(deps.tenants))
+    .get("/", ({ tenant, query, request }) => files.list(tenant.id, { ...query, workspaceId: workspaceFromHeader(deps.workspaces, tenant.id, request, query.workspaceId) }), {
+      query: FileListQuery,
+      detail: { summary: "List files (keyset pagination)", ...bearer },
+    })
+    .get("/contexts", ({ tenant, query }) => files.contexts(tenant.id, query.workspaceId), {
+      query: t.Object({ workspaceId: t.Optional(Uuid) }),
+      detail: { summary: "File counts and bytes per context", ...bearer },
+    })
+    .get("/:fileId", ({ tenant, params }) => files.get(tenant.id, params.fileId), { params: FileIdParams, detail: { summary: "Get file metadata", ...bearer } })
+    .patch("/:fileId", ({ tenant, params, body }) => files.rename(tenant.id, params.fileId, body.originalName), {
+      params: FileIdParams,
+      body: t.Object({ originalName: t.String({ minLength: 1, maxLength: 255 }) }),
+      detail: { summary: "Rename a file (metadata only)", ...bearer },
+    })
+    .delete(
+      "/:fileId",
+      ({ tenant, params }) => {
+        files.delete(tenant.id, params.fileId);
+        return { success: true };
+      },
+      { params: FileIdParams, detail: { summary: "Soft-delete a file", ...bearer } },
+    )
+    .get("/:fileId/signed-url", ({ tenant, params, query }) => files.signedUrl(tenant.id, params.fileId, query.expiresIn ?? 3600), {
+      params: FileIdParams,
+      query: SignedUrlQuery,
+      detail: { summary: "Time-limited signed download URL", ...bearer },
+    })
+    .get("/:fileId/permanent-url", ({ tenant, params }) => files.permanentUrl(tenant.id, params.fileId), {
+      params: FileIdParams,
+      detail: { summary: "Non-expiring signed download URL", ...bearer },
+    });
+
+  return new Elysia().use(download).use(authed);
+}

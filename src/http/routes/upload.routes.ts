@@ -1,0 +1,62 @@
+import { Elysia, t } from "elysia";
+import type { TenantsService } from "../../domain/tenants.service";
+import type { UploadsService } from "../../domain/uploads.service";
+import type { WorkspacesService } from "../../domain/workspaces.service";
+import { AppError } from "../../domain/errors";
+import { authenticateTenant, tenantAuth } from "../plugins/auth";
+import { workspaceFromHeader } from "./files.routes";
+import { bearer, UploadRequestBody, Uuid } from "../schemas";
+
+export interface UploadRoutesDeps {
+  tenants: TenantsService;
+  uploads: UploadsService;
+  workspaces: WorkspacesService;
+}
+
+function contentLengthOf(request: Request): number | null {
+  const h = request.headers.get("content-length");
+  if (h === null) return null;
+  const n = Number(h);
+  if (!Number.isSafeInteger(n) || n < 0) throw new AppError("VALIDATION_ERROR", "Invalid Content-Length");
+  return n;
+}
+
+/** Step 1 (request, Bearer) and step 2 (PUT to the presigned URL, Bearer or URL token). */
+export function uploadRoutes(deps: UploadRoutesDeps) {
+  const request = new Elysia({ prefix: "/api/v1/upload", tags: ["upload"] })
+    .use(tenantAuth(deps.tenants))
+    .post(
+      "/request",
+      ({ tenant, body, request }) =>
+        deps.uploads.request(tenant, { ...body, workspaceId: workspaceFromHeader(deps.workspaces, tenant.id, request, body.workspaceId) }),
+      { body: UploadRequestBody, detail: { summary: "Request a presigned upload URL (reserves quota)", ...bearer } },
+    );
+
+  const put = new Elysia({ tags: ["upload"] }).put(
+    "/_internal/upload/tenants/:tenantId/files/:fileId/*",
+    async ({ request, params, query }) => {
+      if (query.token !== undefined || query.expires !== undefined) {
+        if (query.token === undefined || query.expires === undefined) throw new AppError("UNAUTHORIZED", "Upload URL needs both token and expires");
+        deps.uploads.checkUploadToken(params.fileId, params.tenantId, query.token, query.expires);
+      } else {
+        const tenant = authenticateTenant(deps.tenants, request);
+        if (tenant.id !== params.tenantId) throw new AppError("FILE_NOT_FOUND", "File not found", { fileId: params.fileId });
+      }
+      return deps.uploads.receive({
+        tenantId: params.tenantId,
+        fileId: params.fileId,
+        body: request.body,
+        contentLength: contentLengthOf(request),
+        signal: request.signal,
+      });
+    },
+    {
+      // The body is streamed straight into encryption and storage, never parsed or buffered.
+      parse: "none",
+      params: t.Object({ tenantId: Uuid, fileId: Uuid, "*": t.String() }),
+      query: t.Object({ token: t.Optional(t.String({ maxLength: 128 })), expires: t.Optional(t.Numeric({ minimum: 0 })) }),
+      detail: { summary: "Upload the file bytes (exactly fileSizeBytes); Bearer key or the URL's token", ...bearer },
+    },
+  );
+  return new Elysia().use(request).use(put);
+}

@@ -1,0 +1,47 @@
+import { Elysia, t } from "elysia";
+import type { TenantsService } from "../../domain/tenants.service";
+import type { WorkspacesService } from "../../domain/workspaces.service";
+import { tenantAuth } from "../plugins/auth";
+import { bearer, Uuid } from "../schemas";
+
+export const WorkspaceCreateBody = t.Object({
+  name: t.String({ minLength: 1, maxLength: 255 }),
+  slug: t.String({ minLength: 1, maxLength: 100, pattern: "^[a-z0-9]+(?:-[a-z0-9]+)*$" }),
+  quotaBytes: t.Optional(t.Nullable(t.Integer({ minimum: 0 }))),
+  metadata: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
+});
+const WorkspacePatchBody = t.Object({
+  name: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
+  quotaBytes: t.Optional(t.Nullable(t.Integer({ minimum: 0 }))),
+  metadata: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
+});
+const Params = t.Object({ workspaceId: Uuid });
+
+export function workspacesRoutes(deps: { tenants: TenantsService; workspaces: WorkspacesService }) {
+  const ws = deps.workspaces;
+  return new Elysia({ prefix: "/api/v1/workspaces", tags: ["workspaces"] })
+    .use(tenantAuth(deps.tenants))
+    .get("/", ({ tenant }) => ws.list(tenant.id), { detail: { summary: "List workspaces", ...bearer } })
+    .post(
+      "/",
+      ({ tenant, body, set }) => {
+        set.status = 201;
+        return ws.create(tenant.id, body);
+      },
+      { body: WorkspaceCreateBody, detail: { summary: "Create a workspace", ...bearer } },
+    )
+    .get("/:workspaceId", ({ tenant, params }) => ws.get(tenant.id, params.workspaceId), { params: Params, detail: { summary: "Get a workspace", ...bearer } })
+    .patch("/:workspaceId", ({ tenant, params, body }) => ws.update(tenant.id, params.workspaceId, body), {
+      params: Params,
+      body: WorkspacePatchBody,
+      detail: { summary: "Update a workspace", ...bearer },
+    })
+    .delete(
+      "/:workspaceId",
+      ({ tenant, params }) => {
+        ws.delete(tenant.id, params.workspaceId);
+        return { success: true };
+      },
+      { params: Params, detail: { summary: "Delete a workspace and soft-delete its files", ...bearer } },
+    );
+}

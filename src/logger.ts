@@ -1,0 +1,26 @@
+/**
+ * JSON-lines logger on stdout. Hand-written (20 lines) rather than pino: pino's transports use
+ * worker threads that don't survive `bun build --compile`, and we need nothing beyond levels and
+ * fields. Callers never pass API keys; `redact` masks anything that looks like one anyway.
+ */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const KEY_LIKE = /sk_(live|admin|test)_[A-Za-z0-9_-]+/g;
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export function createLogger(level: LogLevel = "info", write: (line: string) => void = (l) => process.stdout.write(l + "\n")): Logger {
+  const min = ORDER[level];
+  const log = (lvl: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
+    if (ORDER[lvl] < min) return;
+    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }).replace(KEY_LIKE, "sk_$1_[redacted]"));
+  };
+  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,0 +1,150 @@
+#!/usr/bin/env bun
+import { createApp, createServices, withAccessLog } from "./app";
+import { ConfigError, loadConfig } from "./config/load";
+import type { Config } from "./config/schema";
+import { createLogger } from "./logger";
+import { openRuntime, type Runtime } from "./runtime";
+import { VERSION } from "./version";
+import { MAX_FILE_SIZE_BYTES } from "./domain/file-types";
+import { runDoctor } from "./doctor";
+import { AppError } from "./domain/errors";
+
+const HELP = `storage-brain ${VERSION} — self-hosted file storage
+
+Usage: storage-brain [command]
+
+Commands:
+  serve                                   start the HTTP server (default)
+  migrate                                 apply database migrations and exit
+  admin create-tenant --name N [--quota-bytes B]
+                                          create a tenant; prints its API key once
+  admin regenerate-key <tenantId>         issue a new API key (the old one stops working)
+  admin recalculate-usage [tenantId]      recompute used bytes from the files table
+  doctor                                  check config, data dir, database, storage; exit 1 on failure
+  healthcheck                             exit 0 if the local server answers /health (for Docker)
+  version                                 print the version
+  --help                                  this text
+
+Configuration: defaults → storage-brain.config.ts (or STORAGE_BRAIN_CONFIG) → environment. See README.md.`;
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i >= 0) return args[i + 1];
+  const eq = args.find((a) => a.startsWith(`${name}=`));
+  return eq?.slice(name.length + 1);
+}
+
+async function withRuntime<T>(config: Config, fn: (rt: Runtime) => Promise<T> | T): Promise<T> {
+  const rt = await openRuntime(config, createLogger("warn"));
+  try {
+    return await fn(rt);
+  } finally {
+    rt.close();
+  }
+}
+
+function printAdminKeyBanner(key: string) {
+  const line = "=".repeat(72);
+  process.stdout.write(
+    `${line}\n  Storage Brain generated an admin API key. It is shown ONCE; store it now.\n\n  ADMIN_API_KEY=${key}\n\n  Only its SHA-256 hash is kept. Set ADMIN_API_KEY to use a key of your own.\n${line}\n`,
+  );
+}
+
+async function serve(config: Config) {
+  const logger = createLogger(config.LOG_LEVEL);
+  const t0 = performance.now();
+  const rt = await openRuntime(config, logger);
+  if (rt.generatedAdminKey) printAdminKeyBanner(rt.generatedAdminKey);
+  const services = createServices(rt);
+  const app = createApp(rt, services);
+  const server = Bun.serve({
+    port: config.PORT,
+    hostname: config.HOST,
+    fetch: withAccessLog(app.fetch, logger),
+    // Uploads stream; this only caps what Bun accepts at all (max file + slack for headers/multipart).
+    maxRequestBodySize: MAX_FILE_SIZE_BYTES + 1024 * 1024,
+    idleTimeout: 120,
+  });
+  logger.info("listening", { url: `http://${server.hostname}:${server.port}`, port: server.port, backend: rt.objects.backend.name, dataDir: config.DATA_DIR, version: VERSION, startupMs: Math.round(performance.now() - t0), migrationsApplied: rt.migrationsApplied });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down", { signal });
+    await server.stop(false); // stop accepting, let in-flight requests finish
+    rt.close();
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+async function admin(config: Config, args: string[]) {
+  const [sub, ...rest] = args;
+  await withRuntime(config, async (rt) => {
+    const services = createServices(rt);
+    switch (sub) {
+      case "create-tenant": {
+        const name = flag(rest, "--name");
+        if (!name) throw new AppError("VALIDATION_ERROR", "--name is required");
+        const quota = flag(rest, "--quota-bytes");
+        const quotaBytes = quota === undefined ? undefined : Number(quota);
+        if (quotaBytes !== undefined && (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0)) throw new AppError("VALIDATION_ERROR", "--quota-bytes must be a non-negative integer");
+        const { tenant, apiKey } = services.tenants.create({ name, quotaBytes });
+        console.log(JSON.stringify({ id: tenant.id, name: tenant.name, apiKey, quotaBytes: tenant.quotaBytes }, null, 2));
+        return;
+      }
+      case "regenerate-key": {
+        const id = rest[0];
+        if (!id) throw new AppError("VALIDATION_ERROR", "usage: admin regenerate-key <tenantId>");
+        console.log(JSON.stringify(services.tenants.regenerateKey(id), null, 2));
+        return;
+      }
+      case "recalculate-usage": {
+        const id = rest[0];
+        if (id) services.tenants.get(id);
+        const drift = rt.repos.tx(() => rt.repos.quota.recalculate(id));
+        console.log(JSON.stringify({ fixed: drift.tenants.length + drift.workspaces.length, ...drift }, null, 2));
+        return;
+      }
+      default:
+        throw new AppError("VALIDATION_ERROR", `unknown admin command: ${sub ?? "(none)"}; see --help`);
+    }
+  });
+}
+
+async function main(argv: string[]) {
+  const [cmd = "serve", ...rest] = argv;
+  if (cmd === "--help" || cmd === "-h" || cmd === "help") return console.log(HELP);
+  if (cmd === "version" || cmd === "--version") return console.log(VERSION);
+  const config = await loadConfig();
+  switch (cmd) {
+    case "serve":
+      return serve(config);
+    case "migrate":
+      return withRuntime(config, (rt) => console.log(rt.migrationsApplied.length ? `applied: ${rt.migrationsApplied.join(", ")}` : "database is up to date"));
+    case "admin":
+      return admin(config, rest);
+    case "healthcheck": {
+      // For container HEALTHCHECKs (the image has no curl): GET /health on the local port.
+      const res = await fetch(`http://127.0.0.1:${config.PORT}/health`).catch(() => null);
+      process.exit(res?.ok ? 0 : 1);
+    }
+    case "doctor": {
+      const ok = await runDoctor(config);
+      process.exit(ok ? 0 : 1);
+    }
+    default:
+      console.error(`unknown command: ${cmd}\n\n${HELP}`);
+      process.exit(2);
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else if (err instanceof AppError) console.error(`error: ${err.message}`);
+  else console.error(`fatal: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,168 @@
+import { createHash, randomBytes } from "node:crypto";
+import { rechunk } from "./streams";
+
+/**
+ * Envelope encryption of objects at rest.
+ *
+ * Every object gets its own random 256-bit data key; the data key is wrapped (AES-256-GCM) by
+ * the master key and stored in the database with the master key's id, so the master key can be
+ * rotated by re-wrapping data keys without touching objects.
+ *
+ * Object format: the plaintext is cut into segments of SEGMENT_SIZE bytes (the last shorter);
+ * each segment is stored as AES-256-GCM ciphertext followed by its 16-byte tag. The 12-byte
+ * nonce is (segment index as u64 BE, 1 if final else 0 as u32 BE). Nonces never repeat because
+ * the key is unique per object; encoding the index and the final flag in the nonce means a
+ * reordered, dropped, duplicated or truncated segment fails authentication. A range read fetches
+ * and decrypts only the segments it touches.
+ *
+ * Segment size: WebCrypto AES-GCM here does ~1,900 MB/s on 1 MiB segments, ~1,600 on 256 KiB and
+ * ~760 on 64 KiB. 1 MiB keeps encryption well above the disk-stream ceiling (~985 MB/s), and a
+ * small range read costs at most two segment decrypts (~0.5 ms each), which we accept.
+ */
+export const SEGMENT_SIZE = 1024 * 1024;
+export const TAG_SIZE = 16;
+
+export class DecryptionError extends Error {
+  override name = "DecryptionError";
+}
+
+/** The declared size and the bytes received disagree. */
+export class SizeMismatchError extends Error {
+  override name = "SizeMismatchError";
+  constructor(readonly kind: "too_large" | "too_short", readonly received: number) {
+    super(kind === "too_large" ? "body is larger than the declared size" : "body is shorter than the declared size");
+  }
+}
+
+export function segmentCount(plainSize: number, segmentSize = SEGMENT_SIZE): number {
+  return Math.max(1, Math.ceil(plainSize / segmentSize));
+}
+
+export function encryptedSize(plainSize: number, segmentSize = SEGMENT_SIZE): number {
+  return plainSize + segmentCount(plainSize, segmentSize) * TAG_SIZE;
+}
+
+function nonce(index: number, final: boolean): Uint8Array {
+  const n = new Uint8Array(12);
+  const v = new DataView(n.buffer);
+  v.setBigUint64(0, BigInt(index));
+  v.setUint32(8, final ? 1 : 0);
+  return n;
+}
+
+const importAes = (raw: Uint8Array) => crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+
+/** The master key and its id; wraps and unwraps per-object data keys. */
+export class MasterKey {
+  private constructor(
+    readonly id: string,
+    private readonly key: CryptoKey,
+    private readonly raw: Uint8Array,
+  ) {}
+
+  static async fromRaw(raw: Uint8Array): Promise<MasterKey> {
+    if (raw.byteLength !== 32) throw new Error("master key must be 32 bytes");
+    const id = "mk_" + createHash("sha256").update("storage-brain master key id").update(raw).digest("hex").slice(0, 16);
+    return new MasterKey(id, await importAes(raw), raw);
+  }
+
+  /** A sub-key for another purpose (e.g. URL signing), derived so it never equals the master key. */
+  derive(purpose: string): Buffer {
+    return createHash("sha256").update(this.raw).update(`\0storage-brain:${purpose}`).digest();
+  }
+
+  async newDataKey(): Promise<{ key: CryptoKey; wrapped: string }> {
+    const raw = randomBytes(32);
+    const iv = randomBytes(12);
+    const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, this.key, raw));
+    const wrapped = Buffer.concat([iv, ct]).toString("base64");
+    const key = await importAes(raw);
+    raw.fill(0);
+    return { key, wrapped };
+  }
+
+  async unwrap(wrapped: string, keyId: string): Promise<CryptoKey> {
+    if (keyId !== this.id) throw new DecryptionError(`object key was wrapped by master key ${keyId}, not the configured one`);
+    const buf = Buffer.from(wrapped, "base64");
+    try {
+      const raw = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: buf.subarray(0, 12) }, this.key, buf.subarray(12)));
+      const key = await importAes(raw);
+      raw.fill(0);
+      return key;
+    } catch {
+      throw new DecryptionError("data key could not be unwrapped");
+    }
+  }
+}
+
+/**
+ * Encrypts a plaintext stream of exactly `plainSize` bytes into the segment format. `onPlain`
+ * sees every plaintext segment in order (hashing, type sniffing). Throws SizeMismatchError as
+ * soon as the input is longer than declared, or at the end if it is shorter.
+ */
+export async function* encryptSegments(opts: {
+  input: AsyncIterable<Uint8Array>;
+  key: CryptoKey;
+  plainSize: number;
+  onPlain?: (segment: Uint8Array) => void;
+  segmentSize?: number;
+}): AsyncGenerator<Uint8Array> {
+  const segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
+  let index = 0;
+  let total = 0;
+  for await (const seg of rechunk(opts.input, segmentSize)) {
+    total += seg.byteLength;
+    if (total > opts.plainSize) throw new SizeMismatchError("too_large", total);
+    opts.onPlain?.(seg);
+    const final = total === opts.plainSize;
+    yield new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce(index, final) }, opts.key, seg));
+    index++;
+  }
+  if (total < opts.plainSize) throw new SizeMismatchError("too_short", total);
+  if (opts.plainSize === 0) {
+    yield new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce(0, true) }, opts.key, new Uint8Array(0)));
+  }
+}
+
+/** Which stored bytes hold plaintext bytes [start, end] (inclusive). */
+export function encryptedRangeFor(plainSize: number, start: number, end: number, segmentSize = SEGMENT_SIZE) {
+  const stride = segmentSize + TAG_SIZE;
+  const firstSegment = Math.floor(start / segmentSize);
+  const lastSegment = Math.floor(end / segmentSize);
+  const encStart = firstSegment * stride;
+  const encEnd = Math.min(encryptedSize(plainSize, segmentSize), (lastSegment + 1) * stride) - 1;
+  return { firstSegment, lastSegment, encStart, encEnd };
+}
+
+/**
+ * Decrypts stored bytes that begin at segment `firstSegment` and yields plaintext bytes
+ * [start, end] of the object. Any authentication failure throws DecryptionError: tampered data
+ * is never returned.
+ */
+export async function* decryptSegments(opts: {
+  input: AsyncIterable<Uint8Array>;
+  key: CryptoKey;
+  plainSize: number;
+  start: number;
+  end: number;
+  segmentSize?: number;
+}): AsyncGenerator<Uint8Array> {
+  const segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
+  const lastIndex = segmentCount(opts.plainSize, segmentSize) - 1;
+  let index = Math.floor(opts.start / segmentSize);
+  for await (const enc of rechunk(opts.input, segmentSize + TAG_SIZE)) {
+    let plain: Uint8Array;
+    try {
+      plain = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce(index, index === lastIndex) }, opts.key, enc));
+    } catch {
+      throw new DecryptionError(`segment ${index} failed authentication`);
+    }
+    const segStart = index * segmentSize;
+    const from = Math.max(0, opts.start - segStart);
+    const to = Math.min(plain.byteLength, opts.end - segStart + 1);
+    if (to > from) yield from === 0 && to === plain.byteLength ? plain : plain.subarray(from, to);
+    if (segStart + plain.byteLength > opts.end) return;
+    index++;
+  }
+  throw new DecryptionError("object is shorter than its recorded size");
+}

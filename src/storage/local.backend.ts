@@ -1,0 +1,101 @@
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
+import { randomUUID } from "node:crypto";
+import { assertSafeKey, type ByteRange, type StorageBackend } from "./backend";
+
+/**
+ * Objects as files under `root`. Writes go to `root/.tmp/<uuid>` then fsync + rename, so a
+ * crash or an aborted upload never leaves a half object at the real key (the .tmp dir is
+ * cleared at start-up). Key paths can't escape `root`: keys are validated id paths.
+ */
+export class LocalBackend implements StorageBackend {
+  readonly name = "local";
+  private readonly tmpDir: string;
+
+  constructor(private readonly root: string) {
+    this.tmpDir = join(root, ".tmp");
+  }
+
+  /** Creates the directories and removes temp files left by a crash. */
+  async init(): Promise<void> {
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+  }
+
+  private pathOf(key: string): string {
+    assertSafeKey(key);
+    return join(this.root, ...key.split("/"));
+  }
+
+  async put(key: string, body: ReadableStream<Uint8Array>, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+    const target = this.pathOf(key);
+    const tmp = join(this.tmpDir, randomUUID());
+    const fh = await open(tmp, "wx", 0o600);
+    let size = 0;
+    let ok = false;
+    const reader = body.getReader();
+    const onAbort = () => reader.cancel(opts.signal?.reason).catch(() => {});
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      opts.signal?.throwIfAborted();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        opts.signal?.throwIfAborted();
+        // Chunks from the encryptor are whole segments (~1 MiB), so writes are already batched.
+        let off = 0;
+        while (off < value.byteLength) {
+          const { bytesWritten } = await fh.write(value, off, value.byteLength - off);
+          off += bytesWritten;
+        }
+        size += value.byteLength;
+      }
+      opts.signal?.throwIfAborted();
+      await fh.sync();
+      await fh.close();
+      await mkdir(dirname(target), { recursive: true });
+      await rename(tmp, target);
+      ok = true;
+      return { size };
+    } finally {
+      opts.signal?.removeEventListener("abort", onAbort);
+      if (!ok) {
+        reader.cancel().catch(() => {});
+        await fh.close().catch(() => {});
+        await rm(tmp, { force: true });
+      }
+    }
+  }
+
+  async get(key: string, opts: { range?: ByteRange; signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array> | null> {
+    const path = this.pathOf(key);
+    const s = await stat(path).catch(() => null);
+    if (!s) return null;
+    const file = Bun.file(path);
+    const blob = opts.range ? file.slice(opts.range.start, opts.range.end + 1) : file;
+    return blob.stream();
+  }
+
+  async stat(key: string): Promise<{ size: number } | null> {
+    const s = await stat(this.pathOf(key)).catch(() => null);
+    return s?.isFile() ? { size: s.size } : null;
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isFile()) continue;
+      const rel = relative(this.root, join(e.parentPath, e.name)).split(sep).join("/");
+      if (rel.startsWith(".tmp/")) continue;
+      if (rel.startsWith(prefix)) yield rel;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await stat(this.root);
+  }
+}

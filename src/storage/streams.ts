@@ -1,0 +1,50 @@
+/** Small stream helpers shared by the encryption layer and backends. */
+
+/**
+ * Regroups a byte stream into chunks of exactly `size` bytes (the last may be shorter).
+ * Each yielded chunk is a fresh buffer the consumer may keep.
+ */
+export async function* rechunk(input: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  let buf = new Uint8Array(size);
+  let fill = 0;
+  for await (const chunk of input) {
+    let off = 0;
+    while (off < chunk.byteLength) {
+      const n = Math.min(size - fill, chunk.byteLength - off);
+      buf.set(chunk.subarray(off, off + n), fill);
+      fill += n;
+      off += n;
+      if (fill === size) {
+        yield buf;
+        buf = new Uint8Array(size);
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0) yield buf.subarray(0, fill);
+}
+
+/**
+ * A pull-based ReadableStream over an async iterator: one item is produced per read, so memory
+ * stays bounded by what the consumer holds; cancelling the stream ends the iterator (its
+ * `finally` blocks run, which is how upstream bodies get released).
+ */
+export function iteratorToStream(it: AsyncIterator<Uint8Array>): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await it.next();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (err) {
+          controller.error(err);
+        }
+      },
+      async cancel(reason) {
+        await it.return?.(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
