@@ -1,4 +1,4 @@
-import contentDisposition from "content-disposition";
+import { create as contentDisposition } from "content-disposition";
 import parseRange from "range-parser";
 import type { FileRow } from "../db/schema";
 import { AppError } from "../domain/errors";

@@ -31,6 +31,8 @@ const DownloadQuery = t.Object({
   disposition: t.Optional(t.Union([t.Literal("inline"), t.Literal("attachment")])),
 });
 
+const HEAD_DOWNLOAD = /^\/api\/v1\/files\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/download$/i;
+
 /** Files of the authenticated tenant, and downloads (Bearer key or signed token). */
 export function filesRoutes(deps: FilesRoutesDeps) {
   const { files } = deps;
@@ -50,8 +52,28 @@ export function filesRoutes(deps: FilesRoutesDeps) {
   };
   const downloadSchema = { params: FileIdParams, query: DownloadQuery };
   download
-    .get("/:fileId/download", downloadHandler, { ...downloadSchema, detail: { summary: "Download (Bearer key, or token + expires of a signed URL); supports Range", ...bearer } })
-    .route("HEAD", "/:fileId/download", downloadHandler, { ...downloadSchema, detail: { summary: "Download headers only" } });
+    // Elysia 1.4 answers HEAD on a dynamic path by running the GET handler and reading the whole
+    // body to count it (even when a HEAD route exists), which would decrypt the entire file.
+    // HEAD downloads are therefore answered here, before routing, from metadata alone.
+    .onRequest(({ request }) => {
+      if (request.method !== "HEAD") return;
+      const url = new URL(request.url);
+      const m = HEAD_DOWNLOAD.exec(url.pathname);
+      if (!m) return;
+      const q = url.searchParams;
+      const expires = q.get("expires");
+      const disposition = q.get("disposition");
+      return downloadHandler({
+        request,
+        params: { fileId: m[1]! },
+        query: {
+          token: q.get("token") ?? undefined,
+          expires: expires === null || !/^\d{1,16}$/.test(expires) ? undefined : Number(expires),
+          disposition: disposition === "inline" || disposition === "attachment" ? disposition : undefined,
+        },
+      });
+    })
+    .get("/:fileId/download", downloadHandler, { ...downloadSchema, detail: { summary: "Download (Bearer key, or token + expires of a signed URL); supports Range and HEAD", ...bearer } });
 
   const authed = new Elysia({ prefix: "/api/v1/files", tags: ["files"] })
     .use(tenantAuth(deps.tenants))

@@ -53,7 +53,7 @@ export function uploadRoutes(deps: UploadRoutesDeps) {
     {
       // The body is streamed straight into encryption and storage, never parsed or buffered.
       parse: "none",
-      params: t.Object({ tenantId: Uuid, fileId: Uuid, "*": t.String() }),
+      params: t.Object({ tenantId: Uuid, fileId: Uuid }, { additionalProperties: true }),
       query: t.Object({ token: t.Optional(t.String({ maxLength: 128 })), expires: t.Optional(t.Numeric({ minimum: 0 })) }),
       detail: { summary: "Upload the file bytes (exactly fileSizeBytes); Bearer key or the URL's token", ...bearer },
     },
