@@ -35,7 +35,14 @@ export interface AppDeps {
 export function createServices(deps: AppDeps) {
   const { config, repos, objects, clock, logger } = deps;
   const signer = new UrlSigner(config.URL_SIGNING_SECRET ?? deps.masterKey.derive("url-signing"));
-  const tenants = createTenantsService({ tenants: repos.tenants, liveFileCount: (id) => repos.files.total({ tenantId: id }), clock });
+  const tenants = createTenantsService({
+    tenants: repos.tenants,
+    liveFileCount: (id) => repos.files.total({ tenantId: id }),
+    deleteTenantObjects: async (id) => {
+      for (const key of repos.files.unpurgedKeys(id)) await objects.backend.delete(key);
+    },
+    clock,
+  });
   const workspaces = createWorkspacesService({ repos, clock });
   const files = createFilesService({ repos, objects, signer, clock, publicUrl: config.publicUrl });
   const uploads = createUploadsService({ repos, objects, signer, clock, logger, uploadExpirySeconds: config.UPLOAD_EXPIRY_SECONDS });
@@ -64,7 +71,8 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
   const { config, repos, objects, logger } = deps;
   const origins = config.corsOrigins.includes("*") ? true : [...config.corsOrigins];
 
-  return new Elysia()
+  // TypeBox normalization: see routeConfig in http/schemas.ts (Elysia's default accepts "x" for an object).
+  return new Elysia({ normalize: "typebox" })
     .use(errorHandler(logger))
     .onRequest(({ request, set }) => {
       // A caller's id (a proxy's) is kept if sane, so logs line up across hops.

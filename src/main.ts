@@ -8,6 +8,7 @@ import { VERSION } from "./version";
 import { MAX_FILE_SIZE_BYTES } from "./domain/file-types";
 import { runDoctor } from "./doctor";
 import { AppError } from "./domain/errors";
+import { startJobs } from "./jobs";
 
 const HELP = `storage-brain ${VERSION} — self-hosted file storage
 
@@ -57,6 +58,7 @@ async function serve(config: Config) {
   if (rt.generatedAdminKey) printAdminKeyBanner(rt.generatedAdminKey);
   const services = createServices(rt);
   const app = createApp(rt, services);
+  const jobs = startJobs(rt);
   const server = Bun.serve({
     port: config.PORT,
     hostname: config.HOST,
@@ -73,6 +75,7 @@ async function serve(config: Config) {
     stopping = true;
     logger.info("shutting down", { signal });
     await server.stop(false); // stop accepting, let in-flight requests finish
+    await jobs.stop();
     rt.close();
     logger.info("stopped");
     process.exit(0);

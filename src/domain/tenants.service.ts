@@ -35,11 +35,13 @@ export function tenantView(t: TenantRow) {
 export interface TenantsServiceDeps {
   tenants: TenantsRepo;
   liveFileCount: (tenantId: string) => number;
+  /** Removes every stored object of the tenant (forced delete); idempotent. */
+  deleteTenantObjects: (tenantId: string) => Promise<void>;
   clock: Clock;
 }
 
 /** Tenant lifecycle and API keys. Keys are returned once and stored only as SHA-256. */
-export function createTenantsService({ tenants, liveFileCount, clock }: TenantsServiceDeps) {
+export function createTenantsService({ tenants, liveFileCount, deleteTenantObjects, clock }: TenantsServiceDeps) {
   const get = (id: string) => {
     const t = tenants.byId(id);
     if (!t) throw notFound("Tenant");
@@ -88,13 +90,18 @@ export function createTenantsService({ tenants, liveFileCount, clock }: TenantsS
       if (patch.name !== undefined) assertNameFree(patch.name, id);
       return tenants.update(id, patch, clock.now())!;
     },
-    /** Refuses while live files exist unless forced; forced deletion cascades (objects are purged by the purge job's orphan sweep). */
-    delete(id: string, force: boolean) {
+    /**
+     * Refuses while live files exist unless forced. A forced delete removes the objects first and
+     * the rows (cascading) last, so a crash in between leaves a tenant to delete again, never
+     * objects without rows.
+     */
+    async delete(id: string, force: boolean) {
       get(id);
       const live = liveFileCount(id);
       if (live > 0 && !force) {
         throw new AppError("CONFLICT", "Tenant still has files; delete them first or pass force=true", { fileCount: live });
       }
+      await deleteTenantObjects(id);
       tenants.delete(id);
     },
     list(limit: number, cursor?: string) {

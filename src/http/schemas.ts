@@ -25,3 +25,10 @@ export const UploadRequestBody = t.Object({
   workspaceId: t.Optional(Uuid),
 });
 export const bearer = { security: [{ bearerAuth: [] }] };
+
+/**
+ * Options for every route instance. Elysia's default normalizer ("exactMirror") copies a value
+ * into the schema's shape *before* validating, which turns `"metadata": "x"` into `{"0":"x"}`
+ * and accepts it; TypeBox's normalizer validates the value as sent.
+ */
+export const routeConfig = <T extends Record<string, unknown>>(opts: T) => ({ ...opts, normalize: "typebox" as const });

@@ -81,6 +81,23 @@ export function createFilesRepo(db: Db) {
           .run().changes === 1
       );
     },
+    /** Fails an expired upload if it is still in the state the job saw; releases nothing itself. */
+    expire(id: string, from: ProcessingStatus, now: number): boolean {
+      return (
+        db
+          .update(files)
+          .set({ processingStatus: "failed", metadata: { failureReason: "expired" }, reservedBytes: 0, uploadStartedAt: null, updatedAt: now })
+          .where(and(eq(files.id, id), eq(files.processingStatus, from), isNull(files.deletedAt)))
+          .run().changes === 1
+      );
+    },
+    resetProcessing(now: number): number {
+      return db.update(files).set({ processingStatus: "pending", uploadStartedAt: null, updatedAt: now }).where(eq(files.processingStatus, "processing")).run().changes;
+    },
+    /** Storage keys of every not-yet-purged file of a tenant (for a forced tenant delete). */
+    unpurgedKeys(tenantId: string): string[] {
+      return db.select({ k: files.storageKey }).from(files).where(and(eq(files.tenantId, tenantId), isNull(files.purgedAt))).all().map((r) => r.k);
+    },
     update(id: string, patch: Partial<FileRow>, now: number): FileRow | undefined {
       return db.update(files).set({ ...patch, updatedAt: now }).where(eq(files.id, id)).returning().get();
     },
@@ -113,10 +130,6 @@ export function createFilesRepo(db: Db) {
     },
     markPurged(ids: string[], now: number): void {
       if (ids.length) db.update(files).set({ purgedAt: now }).where(inArray(files.id, ids)).run();
-    },
-    /** Whether any row (live, deleted or purged-pending) still refers to this object key. */
-    keyReferenced(storageKey: string): boolean {
-      return !!db.select({ id: files.id }).from(files).where(and(eq(files.storageKey, storageKey), isNull(files.purgedAt))).get();
     },
   };
 }

@@ -5,8 +5,8 @@ import { quotaView, tenantView, type TenantsService } from "../../domain/tenants
 import type { UploadsService } from "../../domain/uploads.service";
 import type { WorkspacesService } from "../../domain/workspaces.service";
 import { adminAuth } from "../plugins/auth";
-import { bearer, Cursor, FileListQuery, IdParams, Limit, MimeType, SignedUrlQuery, UploadRequestBody, Uuid } from "../schemas";
-import { WorkspaceCreateBody } from "./workspaces.routes";
+import { bearer, Cursor, FileListQuery, IdParams, Limit, MimeType, SignedUrlQuery, UploadRequestBody, Uuid, routeConfig } from "../schemas";
+import { WorkspaceCreateBody, WorkspacePatchBody } from "./workspaces.routes";
 
 export interface AdminRoutesDeps {
   repos: Repos;
@@ -22,7 +22,7 @@ const detail = (summary: string) => ({ detail: { summary, ...bearer } });
 /** Admin API (admin key only): tenants, their keys and quotas, and views over their files. */
 export function adminRoutes(deps: AdminRoutesDeps) {
   const { tenants, files } = deps;
-  return new Elysia({ prefix: "/api/v1/admin", tags: ["admin"] })
+  return new Elysia(routeConfig({ prefix: "/api/v1/admin", tags: ["admin"] }))
     .use(adminAuth(deps.repos))
     .post(
       "/tenants",
@@ -60,8 +60,8 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     })
     .delete(
       "/tenants/:id",
-      ({ params, query }) => {
-        tenants.delete(params.id, query.force === "true");
+      async ({ params, query }) => {
+        await tenants.delete(params.id, query.force === "true");
         return { success: true };
       },
       { params: IdParams, query: t.Object({ force: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])) }), ...detail("Delete a tenant (409 while it has files unless force=true)") },
@@ -101,6 +101,11 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       { params: TenantFileParams, ...detail("Soft-delete a tenant's file") },
     )
     .get("/tenants/:id/workspaces", ({ params }) => (tenants.get(params.id), deps.workspaces.list(params.id)), { params: IdParams, ...detail("List a tenant's workspaces") })
+    .patch(
+      "/tenants/:id/workspaces/:workspaceId",
+      ({ params, body }) => (tenants.get(params.id), deps.workspaces.update(params.id, params.workspaceId, body)),
+      { params: t.Object({ id: Uuid, workspaceId: Uuid }), body: WorkspacePatchBody, ...detail("Update a tenant's workspace (e.g. its quota)") },
+    )
     .post(
       "/tenants/:id/workspaces",
       ({ params, body, set }) => {

@@ -6,7 +6,7 @@ import type { EncryptedObjects } from "../../storage/encrypted-objects";
 import type { Clock } from "../../domain/clock";
 import { downloadResponse } from "../download";
 import { authenticateTenant, tenantAuth } from "../plugins/auth";
-import { bearer, FileIdParams, FileListQuery, SignedUrlQuery, Uuid } from "../schemas";
+import { bearer, FileIdParams, FileListQuery, SignedUrlQuery, Uuid, routeConfig } from "../schemas";
 
 export interface FilesRoutesDeps {
   tenants: TenantsService;
@@ -38,7 +38,7 @@ export function filesRoutes(deps: FilesRoutesDeps) {
   const { files } = deps;
 
   // Downloads authenticate themselves: a signed URL needs no Authorization header.
-  const download = new Elysia({ prefix: "/api/v1/files", tags: ["files"] });
+  const download = new Elysia(routeConfig({ prefix: "/api/v1/files", tags: ["files"] }));
   const downloadHandler = async ({ request, params, query }: { request: Request; params: { fileId: string }; query: { token?: string; expires?: number; disposition?: "inline" | "attachment" } }) => {
     if (query.token !== undefined && query.expires !== undefined) {
       const file = files.fileForToken(params.fileId, query.token, query.expires);
@@ -75,7 +75,7 @@ export function filesRoutes(deps: FilesRoutesDeps) {
     })
     .get("/:fileId/download", downloadHandler, { ...downloadSchema, detail: { summary: "Download (Bearer key, or token + expires of a signed URL); supports Range and HEAD", ...bearer } });
 
-  const authed = new Elysia({ prefix: "/api/v1/files", tags: ["files"] })
+  const authed = new Elysia(routeConfig({ prefix: "/api/v1/files", tags: ["files"] }))
     .use(tenantAuth(deps.tenants))
     .get("/", ({ tenant, query, request }) => files.list(tenant.id, { ...query, workspaceId: workspaceFromHeader(deps.workspaces, tenant.id, request, query.workspaceId) }), {
       query: FileListQuery,

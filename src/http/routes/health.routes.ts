@@ -1,10 +1,11 @@
+import { routeConfig } from "../schemas";
 import { Elysia } from "elysia";
 import type { Repos } from "../../db/repos";
 import type { StorageBackend } from "../../storage/backend";
 
 /** Liveness (`/health`, always ok while the process serves) and readiness (database + storage answer). */
 export function healthRoutes(deps: { repos: Repos; backend: StorageBackend }) {
-  return new Elysia({ tags: ["health"] })
+  return new Elysia(routeConfig({ tags: ["health"] }))
     .get("/health", () => ({ status: "ok" }), { detail: { summary: "Liveness" } })
     .get(
       "/ready",

@@ -2,11 +2,11 @@ import { Elysia } from "elysia";
 import { allowedTypesOf } from "../../domain/file-types";
 import { quotaView, type TenantsService } from "../../domain/tenants.service";
 import { tenantAuth } from "../plugins/auth";
-import { bearer } from "../schemas";
+import { bearer, routeConfig } from "../schemas";
 
 /** The authenticated tenant's own view: info, quota, webhook secret rotation. */
 export function tenantRoutes(deps: { tenants: TenantsService }) {
-  return new Elysia({ prefix: "/api/v1/tenant", tags: ["tenant"] })
+  return new Elysia(routeConfig({ prefix: "/api/v1/tenant", tags: ["tenant"] }))
     .use(tenantAuth(deps.tenants))
     .get(
       "/info",

@@ -5,7 +5,7 @@ import type { WorkspacesService } from "../../domain/workspaces.service";
 import { AppError } from "../../domain/errors";
 import { authenticateTenant, tenantAuth } from "../plugins/auth";
 import { workspaceFromHeader } from "./files.routes";
-import { bearer, UploadRequestBody, Uuid } from "../schemas";
+import { bearer, UploadRequestBody, Uuid, routeConfig } from "../schemas";
 
 export interface UploadRoutesDeps {
   tenants: TenantsService;
@@ -23,7 +23,7 @@ function contentLengthOf(request: Request): number | null {
 
 /** Step 1 (request, Bearer) and step 2 (PUT to the presigned URL, Bearer or URL token). */
 export function uploadRoutes(deps: UploadRoutesDeps) {
-  const request = new Elysia({ prefix: "/api/v1/upload", tags: ["upload"] })
+  const request = new Elysia(routeConfig({ prefix: "/api/v1/upload", tags: ["upload"] }))
     .use(tenantAuth(deps.tenants))
     .post(
       "/request",
@@ -32,7 +32,7 @@ export function uploadRoutes(deps: UploadRoutesDeps) {
       { body: UploadRequestBody, detail: { summary: "Request a presigned upload URL (reserves quota)", ...bearer } },
     );
 
-  const put = new Elysia({ tags: ["upload"] }).put(
+  const put = new Elysia(routeConfig({ tags: ["upload"] })).put(
     "/_internal/upload/tenants/:tenantId/files/:fileId/*",
     async ({ request, params, query }) => {
       if (query.token !== undefined || query.expires !== undefined) {

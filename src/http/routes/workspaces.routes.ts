@@ -2,24 +2,24 @@ import { Elysia, t } from "elysia";
 import type { TenantsService } from "../../domain/tenants.service";
 import type { WorkspacesService } from "../../domain/workspaces.service";
 import { tenantAuth } from "../plugins/auth";
-import { bearer, Uuid } from "../schemas";
+import { bearer, routeConfig, Uuid } from "../schemas";
 
 export const WorkspaceCreateBody = t.Object({
   name: t.String({ minLength: 1, maxLength: 255 }),
   slug: t.String({ minLength: 1, maxLength: 100, pattern: "^[a-z0-9]+(?:-[a-z0-9]+)*$" }),
   quotaBytes: t.Optional(t.Nullable(t.Integer({ minimum: 0 }))),
-  metadata: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
+  metadata: t.Optional(t.Nullable(t.Record(t.String({ maxLength: 128 }), t.Unknown(), { maxProperties: 100 }))),
 });
-const WorkspacePatchBody = t.Object({
+export const WorkspacePatchBody = t.Object({
   name: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
   quotaBytes: t.Optional(t.Nullable(t.Integer({ minimum: 0 }))),
-  metadata: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
+  metadata: t.Optional(t.Nullable(t.Record(t.String({ maxLength: 128 }), t.Unknown(), { maxProperties: 100 }))),
 });
 const Params = t.Object({ workspaceId: Uuid });
 
 export function workspacesRoutes(deps: { tenants: TenantsService; workspaces: WorkspacesService }) {
   const ws = deps.workspaces;
-  return new Elysia({ prefix: "/api/v1/workspaces", tags: ["workspaces"] })
+  return new Elysia(routeConfig({ prefix: "/api/v1/workspaces", tags: ["workspaces"] }))
     .use(tenantAuth(deps.tenants))
     .get("/", ({ tenant }) => ws.list(tenant.id), { detail: { summary: "List workspaces", ...bearer } })
     .post(

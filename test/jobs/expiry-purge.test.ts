@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createApp } from "../../src/app";
+import { parseConfig } from "../../src/config/load";
+import { expireUploads, recoverInterruptedUploads } from "../../src/jobs/upload-expiry";
+import { purgeDeleted } from "../../src/jobs/purge";
+import { silentLogger } from "../../src/logger";
+import { openRuntime } from "../../src/runtime";
+import { ADMIN_KEY, createHarness, sampleContent, type Harness } from "../support/harness";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness({ UPLOAD_EXPIRY_SECONDS: 900, DELETED_RETENTION_SECONDS: 3600 });
+});
+afterAll(() => h.close());
+
+const expiryDeps = () => ({ repos: h.rt.repos, backend: h.rt.objects.backend, clock: h.clock, logger: silentLogger, stallGraceMs: 3_600_000 });
+const purgeDeps = () => ({ repos: h.rt.repos, backend: h.rt.objects.backend, clock: h.clock, logger: silentLogger, retentionSeconds: 3600 });
+
+async function completed(key: string, size: number) {
+  const r = await h.json("POST", "/api/v1/upload/request", { key, body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: size } });
+  await h.json("PUT", r.body.presignedUrl, { key, body: sampleContent("image/png", size) });
+  return h.rt.repos.files.byId(r.body.fileId)!;
+}
+
+describe("upload expiry", () => {
+  test("pending uploads past expiresAt fail with reason expired and release their reservation", async () => {
+    const t = await h.createTenant({ quotaBytes: 10_000 });
+    const r = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 6000 } });
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes).toBe(6000);
+    h.clock.advance(899_000);
+    expect(await expireUploads(expiryDeps())).toBe(0);
+    h.clock.advance(1_000);
+    expect(await expireUploads(expiryDeps())).toBeGreaterThanOrEqual(1);
+    const f = await h.json("GET", `/api/v1/files/${r.body.fileId}`, { key: t.apiKey });
+    expect(f.body).toMatchObject({ processingStatus: "failed", metadata: { failureReason: "expired" } });
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
+    expect(await expireUploads(expiryDeps())).toBe(0); // idempotent
+    // the freed quota is usable again
+    expect((await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 10_000 } })).status).toBe(200);
+  });
+
+  test("uploads stuck mid-PUT past the grace period are expired; a restart reopens interrupted ones", async () => {
+    const t = await h.createTenant({ quotaBytes: 10_000 });
+    const r = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 100 } });
+    expect(h.rt.repos.files.claimUpload(r.body.fileId, h.clock.now())).toBe(true); // as if a PUT started and the server died
+    expect(recoverInterruptedUploads(h.rt.repos, h.clock)).toBeGreaterThanOrEqual(1);
+    expect(h.rt.repos.files.byId(r.body.fileId)!.processingStatus).toBe("pending");
+    const put = await h.json("PUT", r.body.presignedUrl, { body: sampleContent("image/png", 100) });
+    expect(put.body.processingStatus).toBe("completed");
+
+    const r2 = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 100 } });
+    h.rt.repos.files.claimUpload(r2.body.fileId, h.clock.now());
+    h.clock.advance(3_600_001);
+    await expireUploads(expiryDeps());
+    expect(h.rt.repos.files.byId(r2.body.fileId)!.processingStatus).toBe("failed");
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ reservedBytes: 0, usedBytes: 100 });
+  });
+});
+
+describe("purge", () => {
+  test("objects of files deleted longer than the retention are removed and rows marked purged", async () => {
+    const t = await h.createTenant({ quotaBytes: 100_000 });
+    const a = await completed(t.apiKey, 500);
+    const b = await completed(t.apiKey, 600);
+    await h.json("DELETE", `/api/v1/files/${a.id}`, { key: t.apiKey });
+    h.clock.advance(3_599_000);
+    await purgeDeleted(purgeDeps());
+    expect(await h.rt.objects.backend.stat(a.storageKey)).not.toBeNull(); // not yet due
+    h.clock.advance(1_000);
+    expect(await purgeDeleted(purgeDeps())).toBeGreaterThanOrEqual(1);
+    expect(await h.rt.objects.backend.stat(a.storageKey)).toBeNull();
+    expect(h.rt.repos.files.byId(a.id)!.purgedAt).not.toBeNull();
+    expect(await h.rt.objects.backend.stat(b.storageKey)).not.toBeNull(); // live files untouched
+  });
+
+  test("a restart in the middle of a purge loses nothing and leaves no orphan", async () => {
+    const dir = h.dir;
+    const t = await h.createTenant({ quotaBytes: 100_000 });
+    const files = [];
+    for (let i = 0; i < 5; i++) files.push(await completed(t.apiKey, 300 + i));
+    const keep = await completed(t.apiKey, 999);
+    for (const f of files) await h.json("DELETE", `/api/v1/files/${f.id}`, { key: t.apiKey });
+    h.clock.advance(3_600_000);
+    // "Crash" mid-purge: two objects were deleted but their rows never got marked.
+    await h.rt.objects.backend.delete(files[0]!.storageKey);
+    await h.rt.objects.backend.delete(files[1]!.storageKey);
+
+    // Restart: a second runtime on the same data dir and database.
+    const config = parseConfig({ DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY });
+    const rt2 = await openRuntime(config, silentLogger, h.clock);
+    try {
+      await purgeDeleted({ repos: rt2.repos, backend: rt2.objects.backend, clock: h.clock, logger: silentLogger, retentionSeconds: 3600 });
+      for (const f of files) {
+        expect(rt2.repos.files.byId(f.id)!.purgedAt).not.toBeNull();
+        expect(await rt2.objects.backend.stat(f.storageKey)).toBeNull();
+      }
+      // no orphans: every stored object of this tenant belongs to a live row
+      const stored: string[] = [];
+      for await (const k of rt2.objects.backend.list(`t/${t.id}/`)) stored.push(k);
+      expect(stored).toEqual([keep.storageKey]);
+      const app2 = createApp(rt2);
+      const dl = await app2.handle(new Request(`http://localhost/api/v1/files/${keep.id}/download`, { headers: { authorization: `Bearer ${t.apiKey}` } }));
+      expect(new Uint8Array(await dl.arrayBuffer())).toEqual(sampleContent("image/png", 999));
+    } finally {
+      rt2.close();
+    }
+  });
+});
