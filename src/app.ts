@@ -10,6 +10,8 @@ import { createTenantsService } from "./domain/tenants.service";
 import { createUploadsService } from "./domain/uploads.service";
 import { UrlSigner } from "./domain/url-signer";
 import { createWorkspacesService } from "./domain/workspaces.service";
+import { createWebhooksService } from "./domain/webhooks.service";
+import { webhooksRoutes } from "./http/routes/webhooks.routes";
 import { errorHandler } from "./http/error-handler";
 import { adminRoutes } from "./http/routes/admin.routes";
 import { filesRoutes } from "./http/routes/files.routes";
@@ -45,8 +47,20 @@ export function createServices(deps: AppDeps) {
   });
   const workspaces = createWorkspacesService({ repos, clock });
   const files = createFilesService({ repos, objects, signer, clock, publicUrl: config.publicUrl });
-  const uploads = createUploadsService({ repos, objects, signer, clock, logger, uploadExpirySeconds: config.UPLOAD_EXPIRY_SECONDS });
-  return { signer, tenants, workspaces, files, uploads };
+  // The webhook sender is started by jobs/; until then (tests, CLI) waking it is a no-op.
+  const webhookWaker = { wake: () => {} };
+  const webhooks = createWebhooksService({ repos, clock, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, wake: () => webhookWaker.wake() });
+  const uploads = createUploadsService({
+    repos,
+    objects,
+    signer,
+    clock,
+    logger,
+    uploadExpirySeconds: config.UPLOAD_EXPIRY_SECONDS,
+    assertWebhookUrl: (url) => webhooks.assertTargetUrl(url, "webhookUrl"),
+    onSettled: webhooks.enqueueFileEvent,
+  });
+  return { signer, tenants, workspaces, files, uploads, webhooks, webhookWaker };
 }
 export type Services = ReturnType<typeof createServices>;
 
@@ -93,6 +107,14 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       swagger({
         path: "/docs",
         documentation: {
+          tags: [
+            { name: "upload", description: "Two-step upload: request a presigned URL, then PUT the bytes" },
+            { name: "files", description: "List, read, download, sign and delete files" },
+            { name: "workspaces", description: "Partitions of a tenant's files with their own quotas" },
+            { name: "tenant", description: "The authenticated tenant" },
+            { name: "webhooks", description: "Default endpoints and delivery log" },
+            { name: "admin", description: "Admin key only" },
+          ],
           info: { title: "Storage Brain", version: VERSION, description: "Self-hosted multi-tenant file storage: encrypted uploads, signed downloads, quotas, webhooks." },
           components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "Tenant key (sk_live_...) or, on /api/v1/admin, the admin key" } } },
         },
@@ -102,6 +124,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
     .use(adminRoutes({ repos, ...services }))
     .use(tenantRoutes(services))
     .use(workspacesRoutes(services))
+    .use(webhooksRoutes(services))
     .use(uploadRoutes(services))
     .use(filesRoutes({ ...services, objects, clock: deps.clock }));
 }

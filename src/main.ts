@@ -58,7 +58,7 @@ async function serve(config: Config) {
   if (rt.generatedAdminKey) printAdminKeyBanner(rt.generatedAdminKey);
   const services = createServices(rt);
   const app = createApp(rt, services);
-  const jobs = startJobs(rt);
+  const jobs = startJobs(rt, services);
   const server = Bun.serve({
     port: config.PORT,
     hostname: config.HOST,

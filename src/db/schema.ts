@@ -83,3 +83,34 @@ export const fileStats = sqliteTable(
 export type TenantRow = typeof tenants.$inferSelect;
 export type WorkspaceRow = typeof workspaces.$inferSelect;
 export type FileRow = typeof files.$inferSelect;
+
+export const webhookEndpoints = sqliteTable("webhook_endpoints", {
+  id: text("id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  url: text("url").notNull(),
+  events: text("events", { mode: "json" }).$type<string[]>().notNull(),
+  description: text("description"),
+  createdAt: integer("created_at").notNull(),
+});
+
+export type DeliveryStatus = "pending" | "delivering" | "delivered" | "dead";
+
+export const webhookDeliveries = sqliteTable("webhook_deliveries", {
+  id: text("id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  event: text("event").notNull(),
+  fileId: text("file_id"),
+  url: text("url").notNull(),
+  payload: text("payload").notNull(),
+  status: text("status").$type<DeliveryStatus>().notNull(),
+  attempts: integer("attempts").notNull(),
+  nextAttemptAt: integer("next_attempt_at").notNull(),
+  lastError: text("last_error"),
+  lastStatus: integer("last_status"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+  deliveredAt: integer("delivered_at"),
+});
+
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

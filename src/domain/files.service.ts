@@ -29,7 +29,7 @@ export function createFilesService(deps: FilesServiceDeps) {
 
   const getRow = (tenantId: string, fileId: string): FileRow => {
     const f = repos.files.liveById(tenantId, fileId);
-    if (!f) throw new AppError("FILE_NOT_FOUND", "File not found", { fileId });
+    if (!f) throw fileNotFound(fileId);
     return f;
   };
 
@@ -89,7 +89,7 @@ export function createFilesService(deps: FilesServiceDeps) {
     /** For token downloads: the file the token was signed for, or an error. */
     fileForToken(fileId: string, token: string, expires: number): FileRow {
       const f = repos.files.byId(fileId);
-      if (!f || f.deletedAt !== null) throw fileNotFound();
+      if (!f || f.deletedAt !== null) throw fileNotFound(fileId);
       const r = signer.verify({ purpose: "download", tenantId: f.tenantId, fileId, expires, token, now: clock.now() });
       if (r === "invalid") throw new AppError("UNAUTHORIZED", "Invalid download token");
       if (r === "expired") throw new AppError("FORBIDDEN", "Download URL has expired");

@@ -29,6 +29,8 @@ export interface UploadsServiceDeps {
   clock: Clock;
   logger: Logger;
   uploadExpirySeconds: number;
+  /** Throws if a webhook target is unacceptable (scheme, private address). */
+  assertWebhookUrl?: (url: string) => void;
   /** Called inside the transaction that settles an upload (the webhook outbox hooks in here). */
   onSettled?: (file: FileRow) => void;
 }
@@ -109,6 +111,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
   return {
     request(tenant: TenantRow, input: UploadRequestInput) {
       const allowed = validateRequest(tenant, input);
+      if (input.webhookUrl) deps.assertWebhookUrl?.(input.webhookUrl);
       if (input.workspaceId && !repos.workspaces.liveById(tenant.id, input.workspaceId)) throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: input.workspaceId });
       const now = clock.now();
       const id = randomUUID();
@@ -152,7 +155,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
      */
     async receive(opts: { tenantId: string; fileId: string; body: ReadableStream<Uint8Array> | null; contentLength: number | null; signal?: AbortSignal }) {
       const f0 = repos.files.liveById(opts.tenantId, opts.fileId);
-      if (!f0) throw fileNotFound();
+      if (!f0) throw fileNotFound(opts.fileId);
       const now = clock.now();
       if (f0.processingStatus === "pending" && f0.uploadExpiresAt !== null && f0.uploadExpiresAt <= now) throw new AppError("UPLOAD_EXPIRED", "Upload URL has expired");
       if (f0.processingStatus !== "pending") throw new AppError("CONFLICT", f0.processingStatus === "processing" ? "An upload for this file is already in progress" : "This file has already been uploaded", { processingStatus: f0.processingStatus });
@@ -203,7 +206,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
         ? settle(f, "failed", { metadata: { failureReason: "type_mismatch", message: mismatch } })
         : settle(f, "completed", { sha256: stored.sha256, wrappedKey: stored.wrappedKey, keyId: stored.keyId, segmentSize: stored.segmentSize });
       if (!settled || mismatch) await objects.backend.delete(f.storageKey).catch((err) => logger.warn("object delete failed", { key: f.storageKey, err: String(err) }));
-      if (!settled) throw fileNotFound();
+      if (!settled) throw fileNotFound(f.id);
       logger.info("upload settled", { fileId: f.id, tenantId: f.tenantId, status: settled.processingStatus, bytes: f.sizeBytes });
       return { ...fileView(settled), fileId: settled.id, status: settled.processingStatus };
     },

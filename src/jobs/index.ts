@@ -1,4 +1,6 @@
 import type { Runtime } from "../runtime";
+import type { Services } from "../app";
+import { deliverDueWebhooks } from "./webhook-delivery";
 import { expireUploads, recoverInterruptedUploads } from "./upload-expiry";
 import { purgeDeleted } from "./purge";
 import { Scheduler } from "./scheduler";
@@ -9,12 +11,29 @@ export function stallGraceMs(uploadExpirySeconds: number): number {
 }
 
 /** Starts the background jobs of a serving process; returns the scheduler to stop on shutdown. */
-export function startJobs(rt: Runtime): Scheduler {
+export function startJobs(rt: Runtime, services: Services): Scheduler {
   const { repos, clock, logger, config } = rt;
   const backend = rt.objects.backend;
   const recovered = recoverInterruptedUploads(repos, clock);
   if (recovered) logger.warn("uploads interrupted by a restart were reopened", { count: recovered });
-  return new Scheduler(logger)
-    .every("upload-expiry", 30_000, () => expireUploads({ repos, backend, clock, logger, stallGraceMs: stallGraceMs(config.UPLOAD_EXPIRY_SECONDS) }))
+  const resumed = repos.webhooks.resetDelivering(clock.now());
+  if (resumed) logger.warn("webhook deliveries interrupted by a restart were re-queued", { count: resumed });
+  const onSettled = services.webhooks.enqueueFileEvent;
+  const scheduler = new Scheduler(logger)
+    // Polled every 250 ms (an indexed query) and woken at once when an event is committed.
+    .every("webhooks", 250, () =>
+      deliverDueWebhooks({
+        repos,
+        clock,
+        logger,
+        maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+        backoffMs: config.WEBHOOK_BACKOFF_MS,
+        timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+        allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+      }),
+    )
+    .every("upload-expiry", 30_000, () => expireUploads({ repos, backend, clock, logger, stallGraceMs: stallGraceMs(config.UPLOAD_EXPIRY_SECONDS), onSettled }))
     .every("purge", 10 * 60_000, () => purgeDeleted({ repos, backend, clock, logger, retentionSeconds: config.DELETED_RETENTION_SECONDS }));
+  services.webhookWaker.wake = () => scheduler.poke("webhooks");
+  return scheduler;
 }

@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import type { TenantsService } from "../../domain/tenants.service";
 import type { UploadsService } from "../../domain/uploads.service";
 import type { WorkspacesService } from "../../domain/workspaces.service";
-import { AppError } from "../../domain/errors";
+import { AppError, fileNotFound } from "../../domain/errors";
 import { authenticateTenant, tenantAuth } from "../plugins/auth";
 import { workspaceFromHeader } from "./files.routes";
 import { bearer, UploadRequestBody, Uuid, routeConfig } from "../schemas";
@@ -40,7 +40,7 @@ export function uploadRoutes(deps: UploadRoutesDeps) {
         deps.uploads.checkUploadToken(params.fileId, params.tenantId, query.token, query.expires);
       } else {
         const tenant = authenticateTenant(deps.tenants, request);
-        if (tenant.id !== params.tenantId) throw new AppError("FILE_NOT_FOUND", "File not found", { fileId: params.fileId });
+        if (tenant.id !== params.tenantId) throw fileNotFound(params.fileId);
       }
       return deps.uploads.receive({
         tenantId: params.tenantId,

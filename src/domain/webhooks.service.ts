@@ -1,0 +1,104 @@
+import { randomUUID } from "node:crypto";
+import type { Repos } from "../db/repos";
+import type { DeliveryStatus, FileRow, WebhookDeliveryRow, WebhookEndpointRow } from "../db/schema";
+import type { Clock } from "./clock";
+import { decodeCursor, encodeCursor } from "./cursor";
+import { AppError, validation } from "./errors";
+import { fileView } from "./file-view";
+import { isLiteralPrivateHost } from "./ssrf-guard";
+
+export const WEBHOOK_EVENTS = ["file.uploaded", "file.failed"] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+export interface WebhooksServiceDeps {
+  repos: Repos;
+  clock: Clock;
+  allowPrivateNetworks: boolean;
+  /** Wakes the sender after an event is committed (so delivery needn't wait for the next tick). */
+  wake?: () => void;
+}
+
+const endpointView = (e: WebhookEndpointRow) => ({ id: e.id, url: e.url, events: e.events, description: e.description, createdAt: new Date(e.createdAt).toISOString() });
+
+const deliveryView = (d: WebhookDeliveryRow) => ({
+  id: d.id,
+  event: d.event,
+  fileId: d.fileId,
+  url: d.url,
+  status: d.status,
+  attempts: d.attempts,
+  lastError: d.lastError,
+  lastStatusCode: d.lastStatus,
+  nextAttemptAt: d.status === "pending" ? new Date(d.nextAttemptAt).toISOString() : null,
+  createdAt: new Date(d.createdAt).toISOString(),
+  deliveredAt: d.deliveredAt ? new Date(d.deliveredAt).toISOString() : null,
+});
+
+/**
+ * Webhook endpoints and the outbox. `enqueueFileEvent` runs inside the transaction that settles
+ * a file, so an event exists if and only if the state change committed.
+ */
+export function createWebhooksService(deps: WebhooksServiceDeps) {
+  const { repos, clock } = deps;
+
+  /** http(s) only; literal private IPs / localhost refused up front unless allowed. */
+  function assertTargetUrl(raw: string, field: string) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw validation(`${field} is not a valid URL`, { field });
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw validation(`${field} must be http or https`, { field });
+    if (url.username || url.password) throw validation(`${field} must not contain credentials`, { field });
+    if (!deps.allowPrivateNetworks && isLiteralPrivateHost(url)) throw validation(`${field} points to a private or loopback address`, { field });
+  }
+
+  return {
+    assertTargetUrl,
+
+    enqueueFileEvent(file: FileRow): void {
+      const event: WebhookEvent = file.processingStatus === "completed" ? "file.uploaded" : "file.failed";
+      const urls = new Set<string>();
+      if (file.webhookUrl) urls.add(file.webhookUrl);
+      for (const e of repos.webhooks.endpoints(file.tenantId)) if (e.events.includes(event)) urls.add(e.url);
+      if (urls.size === 0) return;
+      const now = clock.now();
+      const payload = JSON.stringify({ event, fileId: file.id, tenantId: file.tenantId, workspaceId: file.workspaceId, file: fileView(file), timestamp: new Date(now).toISOString() });
+      for (const url of urls) repos.webhooks.insertDelivery({ id: randomUUID(), tenantId: file.tenantId, event, fileId: file.id, url, payload, createdAt: now });
+      // After commit: the transaction is synchronous, so this runs once it has finished.
+      if (deps.wake) queueMicrotask(deps.wake);
+    },
+
+    createEndpoint(tenantId: string, input: { url: string; events?: string[]; description?: string }) {
+      assertTargetUrl(input.url, "url");
+      const events = input.events ?? [...WEBHOOK_EVENTS];
+      const unknown = events.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
+      if (unknown.length || events.length === 0) throw validation(`events must be a non-empty subset of ${WEBHOOK_EVENTS.join(", ")}`, { field: "events", unknown });
+      if (repos.webhooks.endpoints(tenantId).length >= 20) throw new AppError("CONFLICT", "A tenant may register at most 20 webhook endpoints");
+      return endpointView(repos.webhooks.insertEndpoint({ id: randomUUID(), tenantId, url: input.url, events: [...new Set(events)], description: input.description ?? null, createdAt: clock.now() }));
+    },
+    listEndpoints: (tenantId: string) => ({ webhooks: repos.webhooks.endpoints(tenantId).map(endpointView) }),
+    deleteEndpoint(tenantId: string, id: string) {
+      if (!repos.webhooks.deleteEndpoint(tenantId, id)) throw new AppError("NOT_FOUND", "Webhook endpoint not found", { id });
+    },
+
+    listDeliveries(tenantId: string, q: { limit?: number; cursor?: string; status?: DeliveryStatus }) {
+      const limit = q.limit ?? 20;
+      const rows = repos.webhooks.page(tenantId, limit + 1, { status: q.status, after: q.cursor ? decodeCursor(q.cursor) : undefined });
+      const more = rows.length > limit;
+      const page = more ? rows.slice(0, limit) : rows;
+      const last = page[page.length - 1];
+      return { deliveries: page.map(deliveryView), nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null };
+    },
+    /** Re-queues a dead delivery with a fresh attempt budget. */
+    retryDelivery(tenantId: string, id: string) {
+      const d = repos.webhooks.byId(tenantId, id);
+      if (!d) throw new AppError("NOT_FOUND", "Delivery not found", { id });
+      if (!repos.webhooks.requeue(id, clock.now())) throw new AppError("CONFLICT", `Only dead deliveries can be retried (this one is ${d.status})`, { status: d.status });
+      deps.wake?.();
+      return deliveryView(repos.webhooks.byId(tenantId, id)!);
+    },
+  };
+}
+export type WebhooksService = ReturnType<typeof createWebhooksService>;

@@ -1,0 +1,114 @@
+import type { Repos } from "../db/repos";
+import type { WebhookDeliveryRow } from "../db/schema";
+import type { Clock } from "../domain/clock";
+import { hmacHex } from "../domain/secrets";
+import { assertPublicTarget, BlockedAddressError } from "../domain/ssrf-guard";
+import type { Logger } from "../logger";
+
+export interface WebhookSenderDeps {
+  repos: Repos;
+  clock: Clock;
+  logger: Logger;
+  maxAttempts: number;
+  backoffMs: number;
+  timeoutMs: number;
+  allowPrivateNetworks: boolean;
+  /** Parallel requests at most: a slow receiver can't take more sockets than this. */
+  concurrency?: number;
+}
+
+const MAX_RESPONSE_BYTES = 16 * 1024;
+
+/** `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, as CONTRACT.md specifies for receivers. */
+export function signPayload(secret: string, timestamp: number, body: string): string {
+  return `sha256=${hmacHex(secret, `${timestamp}.${body}`)}`;
+}
+
+/** Reads at most `limit` bytes of a response body, then cancels the rest. */
+async function drainCapped(res: Response, limit: number): Promise<void> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  let n = 0;
+  try {
+    while (n < limit) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      n += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+/** One attempt: null on success, else the error text and status. */
+async function attempt(deps: WebhookSenderDeps, d: WebhookDeliveryRow): Promise<{ error: string; status: number | null; permanent?: boolean } | null> {
+  const tenant = deps.repos.tenants.byId(d.tenantId);
+  if (!tenant) return { error: "tenant deleted", status: null, permanent: true };
+  const url = new URL(d.url);
+  if (!deps.allowPrivateNetworks) {
+    try {
+      await assertPublicTarget(url);
+    } catch (err) {
+      if (err instanceof BlockedAddressError) return { error: err.message, status: null, permanent: true };
+      return { error: `DNS: ${(err as Error).message}`, status: null };
+    }
+  }
+  const timestamp = Math.floor(deps.clock.now() / 1000);
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      body: d.payload,
+      redirect: "manual", // a redirect is a failed attempt, never followed (it could point inside)
+      signal: AbortSignal.timeout(deps.timeoutMs),
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "StorageBrain-Webhook/1",
+        "x-storagebrain-event": d.event,
+        "x-storagebrain-delivery": d.id,
+        "x-storagebrain-timestamp": String(timestamp),
+        "x-storagebrain-signature": signPayload(tenant.webhookSecret, timestamp, d.payload),
+      },
+    });
+    await drainCapped(res, MAX_RESPONSE_BYTES);
+    if (res.status >= 200 && res.status < 300) return null;
+    return { error: `HTTP ${res.status}`, status: res.status };
+  } catch (err) {
+    const e = err as Error;
+    return { error: e.name === "TimeoutError" ? `timed out after ${deps.timeoutMs} ms` : e.message, status: null };
+  }
+}
+
+/**
+ * Sends every due delivery (bounded concurrency) and records each outcome: 2xx → delivered;
+ * otherwise retried after backoff·2^(n-1) until `maxAttempts`, then dead. Returns how many
+ * deliveries were attempted.
+ */
+export async function deliverDueWebhooks(deps: WebhookSenderDeps): Promise<number> {
+  const concurrency = deps.concurrency ?? 8;
+  let total = 0;
+  for (;;) {
+    const batch = deps.repos.webhooks.claimDue(deps.clock.now(), concurrency);
+    if (batch.length === 0) return total;
+    total += batch.length;
+    await Promise.all(
+      batch.map(async (d) => {
+        const started = deps.clock.now();
+        const failure = await attempt(deps, d);
+        const now = deps.clock.now();
+        const attempts = d.attempts + 1;
+        if (!failure) {
+          deps.repos.webhooks.recordAttempt(d.id, { status: "delivered", attempts, lastError: null, lastStatus: null, deliveredAt: now }, now);
+          deps.logger.info("webhook delivered", { deliveryId: d.id, event: d.event, attempts, ms: now - started });
+          return;
+        }
+        const dead = failure.permanent || attempts >= deps.maxAttempts;
+        deps.repos.webhooks.recordAttempt(
+          d.id,
+          { status: dead ? "dead" : "pending", attempts, nextAttemptAt: now + deps.backoffMs * 2 ** (attempts - 1), lastError: failure.error.slice(0, 500), lastStatus: failure.status },
+          now,
+        );
+        deps.logger.warn(dead ? "webhook dead" : "webhook attempt failed", { deliveryId: d.id, attempts, error: failure.error });
+      }),
+    );
+  }
+}
