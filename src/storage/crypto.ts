@@ -42,7 +42,7 @@ export function encryptedSize(plainSize: number, segmentSize = SEGMENT_SIZE): nu
   return plainSize + segmentCount(plainSize, segmentSize) * TAG_SIZE;
 }
 
-function nonce(index: number, final: boolean): Uint8Array {
+function nonce(index: number, final: boolean): Uint8Array<ArrayBuffer> {
   const n = new Uint8Array(12);
   const v = new DataView(n.buffer);
   v.setBigUint64(0, BigInt(index));
@@ -50,7 +50,7 @@ function nonce(index: number, final: boolean): Uint8Array {
   return n;
 }
 
-const importAes = (raw: Uint8Array) => crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+const importAes = (raw: Uint8Array) => crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["encrypt", "decrypt"]);
 
 /** The master key and its id; wraps and unwraps per-object data keys. */
 export class MasterKey {

@@ -4,7 +4,7 @@
  * Regroups a byte stream into chunks of exactly `size` bytes (the last may be shorter).
  * Each yielded chunk is a fresh buffer the consumer may keep.
  */
-export async function* rechunk(input: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+export async function* rechunk(input: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array<ArrayBuffer>> {
   let buf = new Uint8Array(size);
   let fill = 0;
   for await (const chunk of input) {

@@ -25,7 +25,7 @@ test("the compiled binary runs from another directory with no node_modules", asy
     expect(await (await fetch(`${s.url}/health`)).json()).toEqual({ status: "ok" });
     const created = await fetch(`${s.url}/api/v1/admin/tenants`, { method: "POST", headers: { authorization: "Bearer sk_admin_binary_test_key", "content-type": "application/json" }, body: JSON.stringify({ name: "bin" }) });
     expect(created.status).toBe(201);
-    const { apiKey } = await created.json();
+    const { apiKey } = (await created.json()) as { apiKey: string };
     expect((await fetch(`${s.url}/api/v1/tenant/quota`, { headers: { authorization: `Bearer ${apiKey}` } })).status).toBe(200);
     expect((await fetch(`${s.url}/docs/json`)).status).toBe(200);
     expect(statSync(join(runDir, "data/storage-brain.db")).isFile()).toBe(true);

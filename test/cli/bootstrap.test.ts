@@ -35,7 +35,7 @@ describe("first-run bootstrap", () => {
     expect(second.output()).not.toContain("ADMIN_API_KEY=");
     const again = await fetch(`${second.url}/api/v1/admin/tenants`, { headers: { authorization: `Bearer ${key}` } });
     expect(again.status).toBe(200);
-    expect((await again.json()).total).toBe(1);
+    expect(((await again.json()) as { total: number }).total).toBe(1);
     await second.stop();
   });
 

@@ -172,7 +172,7 @@ describe("upload request validation", () => {
 
 describe("downloads", () => {
   let fileId: string;
-  let content: Uint8Array;
+  let content: Uint8Array<ArrayBuffer>;
   beforeAll(async () => {
     content = sampleContent("image/png", 2 * SEGMENT_SIZE + 500);
     fileId = (await upload(content)).fileId;
@@ -192,7 +192,7 @@ describe("downloads", () => {
       const res = await h.req("GET", `/api/v1/files/${fileId}/download`, { key: t.apiKey, headers: { range: header } });
       expect(res.status).toBe(206);
       expect(res.headers.get("content-range")).toBe(`bytes ${start}-${end}/${content.byteLength}`);
-      expect(new Uint8Array(await res.arrayBuffer())).toEqual(content.subarray(start, end + 1));
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(content.subarray(start, end + 1) as Uint8Array<ArrayBuffer>);
     });
   }
 
@@ -250,7 +250,7 @@ describe("downloads", () => {
     const { fileId: id } = await upload(c);
     const p = objectPath(id);
     const buf = readFileSync(p);
-    buf[2000] ^= 0x01;
+    buf[2000] = buf[2000]! ^ 0x01;
     writeFileSync(p, buf);
     const res = await h.json("GET", `/api/v1/files/${id}/download`, { key: t.apiKey });
     expect(res.status).toBe(500);

@@ -82,13 +82,13 @@ describe("API scenarios", () => {
       const res = s.rawBody !== undefined
         ? await h.req(s.method, url, { key: keys[s.key ?? "tenant"], body: s.rawBody, headers: { "content-type": "application/json" } })
         : await h.req(s.method, url, { key: keys[s.key ?? "tenant"], body: s.body });
-      const body = await res.json();
+      const body = (await res.json()) as any;
       expect(res.status).toBe(s.status);
       if (s.code) {
         expect(body.error.code).toBe(s.code);
         expect(typeof body.error.message).toBe("string");
         expect(body.error.details).toBeObject();
-        expect(ERROR_STATUS[s.code]).toBe(s.status);
+        expect(ERROR_STATUS[s.code] as number).toBe(s.status);
       }
       s.expect?.(body);
     });

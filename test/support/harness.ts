@@ -38,9 +38,9 @@ export async function createHarness(settings: Record<string, unknown> = {}, cloc
   const req: Harness["req"] = (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.key) headers.authorization = `Bearer ${opts.key}`;
-    let body: BodyInit | undefined;
+    let body: RequestInit["body"] | undefined;
     if (opts.body !== undefined) {
-      if (typeof opts.body === "string" || opts.body instanceof Uint8Array || opts.body instanceof ReadableStream || opts.body instanceof Blob) body = opts.body as BodyInit;
+      if (typeof opts.body === "string" || opts.body instanceof Uint8Array || opts.body instanceof ReadableStream || opts.body instanceof Blob) body = opts.body as RequestInit["body"];
       else {
         body = JSON.stringify(opts.body);
         headers["content-type"] ??= "application/json";
@@ -74,7 +74,7 @@ export async function createHarness(settings: Record<string, unknown> = {}, cloc
 }
 
 /** Minimal valid content for each default type (magic bytes + padding to `size`). */
-export function sampleContent(type: string, size: number): Uint8Array {
+export function sampleContent(type: string, size: number): Uint8Array<ArrayBuffer> {
   const magic: Record<string, number[]> = {
     "image/png": [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52],
     "image/jpeg": [0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0],

@@ -64,7 +64,7 @@ export function createFilesRepo(db: Db) {
           .update(files)
           .set({ processingStatus: "processing", uploadStartedAt: now, updatedAt: now })
           .where(and(eq(files.id, id), eq(files.processingStatus, "pending"), isNull(files.deletedAt), gt(files.uploadExpiresAt, now)))
-          .run().changes === 1
+          .returning({ one: sql`1` }).all().length === 1
       );
     },
     /** A PUT that failed before storing anything usable gives the upload back (it may be retried until expiry). */
@@ -78,7 +78,7 @@ export function createFilesRepo(db: Db) {
           .update(files)
           .set({ ...patch, processingStatus: status, uploadStartedAt: null, uploadedAt: now, updatedAt: now })
           .where(and(eq(files.id, id), eq(files.processingStatus, "processing"), isNull(files.deletedAt)))
-          .run().changes === 1
+          .returning({ one: sql`1` }).all().length === 1
       );
     },
     /** Fails an expired upload if it is still in the state the job saw; releases nothing itself. */
@@ -88,11 +88,11 @@ export function createFilesRepo(db: Db) {
           .update(files)
           .set({ processingStatus: "failed", metadata: { failureReason: "expired" }, reservedBytes: 0, uploadStartedAt: null, updatedAt: now })
           .where(and(eq(files.id, id), eq(files.processingStatus, from), isNull(files.deletedAt)))
-          .run().changes === 1
+          .returning({ one: sql`1` }).all().length === 1
       );
     },
     resetProcessing(now: number): number {
-      return db.update(files).set({ processingStatus: "pending", uploadStartedAt: null, updatedAt: now }).where(eq(files.processingStatus, "processing")).run().changes;
+      return db.update(files).set({ processingStatus: "pending", uploadStartedAt: null, updatedAt: now }).where(eq(files.processingStatus, "processing")).returning({ one: sql`1` }).all().length;
     },
     /** Storage keys of every not-yet-purged file of a tenant (for a forced tenant delete). */
     unpurgedKeys(tenantId: string): string[] {
@@ -102,7 +102,7 @@ export function createFilesRepo(db: Db) {
       return db.update(files).set({ ...patch, updatedAt: now }).where(eq(files.id, id)).returning().get();
     },
     softDelete(id: string, now: number): boolean {
-      return db.update(files).set({ deletedAt: now, reservedBytes: 0, chargedBytes: 0, updatedAt: now }).where(and(eq(files.id, id), isNull(files.deletedAt))).run().changes === 1;
+      return db.update(files).set({ deletedAt: now, reservedBytes: 0, chargedBytes: 0, updatedAt: now }).where(and(eq(files.id, id), isNull(files.deletedAt))).returning({ one: sql`1` }).all().length === 1;
     },
     liveInWorkspace(workspaceId: string): FileRow[] {
       return db.select().from(files).where(and(eq(files.workspaceId, workspaceId), isNull(files.deletedAt))).all();

@@ -24,7 +24,7 @@ export function createTenantsRepo(db: Db) {
       return db.update(tenants).set({ ...patch, updatedAt: now }).where(eq(tenants.id, id)).returning().get();
     },
     delete(id: string): boolean {
-      return db.delete(tenants).where(eq(tenants.id, id)).run().changes > 0;
+      return db.delete(tenants).where(eq(tenants.id, id)).returning({ one: sql`1` }).all().length > 0;
     },
     /** Newest first, keyset on (created_at, id). */
     page(limit: number, after?: { createdAt: number; id: string }): TenantRow[] {

@@ -14,7 +14,7 @@ export function createWebhooksRepo(db: Db) {
       return db.select().from(webhookEndpoints).where(eq(webhookEndpoints.tenantId, tenantId)).orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id)).all();
     },
     deleteEndpoint(tenantId: string, id: string): boolean {
-      return db.delete(webhookEndpoints).where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.id, id))).run().changes === 1;
+      return db.delete(webhookEndpoints).where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.id, id))).returning({ one: sql`1` }).all().length === 1;
     },
     insertDelivery(row: NewDelivery): void {
       db.insert(webhookDeliveries).values({ ...row, status: "pending", attempts: 0, nextAttemptAt: row.createdAt, updatedAt: row.createdAt }).run();
@@ -43,7 +43,7 @@ export function createWebhooksRepo(db: Db) {
     },
     /** After a crash, deliveries that were mid-attempt go back to pending (at-least-once). */
     resetDelivering(now: number): number {
-      return db.update(webhookDeliveries).set({ status: "pending", updatedAt: now }).where(eq(webhookDeliveries.status, "delivering")).run().changes;
+      return db.update(webhookDeliveries).set({ status: "pending", updatedAt: now }).where(eq(webhookDeliveries.status, "delivering")).returning({ one: sql`1` }).all().length;
     },
     byId(tenantId: string, id: string): WebhookDeliveryRow | undefined {
       return db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.id, id))).get();
@@ -53,7 +53,7 @@ export function createWebhooksRepo(db: Db) {
         .update(webhookDeliveries)
         .set({ status: "pending", attempts: 0, nextAttemptAt: now, updatedAt: now })
         .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.status, "dead")))
-        .run().changes === 1;
+        .returning({ one: sql`1` }).all().length === 1;
     },
     page(tenantId: string, limit: number, opts: { status?: DeliveryStatus; after?: { createdAt: number; id: string } }): WebhookDeliveryRow[] {
       const c = [eq(webhookDeliveries.tenantId, tenantId)];
