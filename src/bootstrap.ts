@@ -9,6 +9,7 @@ import { ADMIN_KEY_SETTING } from "./db/repos/settings.repo";
 import { ADMIN_KEY_PREFIX, generateApiKey, hashKey } from "./domain/secrets";
 import { MasterKey } from "./storage/crypto";
 import { LocalBackend } from "./storage/local.backend";
+import { createS3BackendFromConfig } from "./storage/s3.backend";
 import type { StorageBackend } from "./storage/backend";
 
 /**
@@ -44,10 +45,7 @@ export function ensureAdminKey(config: Config, repos: Repos): string | null {
 }
 
 export async function createStorageBackend(config: Config): Promise<StorageBackend> {
-  if (config.STORAGE_BACKEND === "s3") {
-    // The S3 backend is issue #7; refusing loudly beats silently storing on local disk.
-    throw new Error("STORAGE_BACKEND=s3: the S3 backend is not part of this build yet; use local");
-  }
+  if (config.STORAGE_BACKEND === "s3") return createS3BackendFromConfig(config);
   const local = new LocalBackend(resolve(config.DATA_DIR, "objects"));
   await local.init();
   return local;

@@ -67,8 +67,14 @@ export class EncryptedObjects {
       throw err;
     });
     async function* rest() {
-      if (!first.done) yield first.value;
-      yield* plain;
+      try {
+        if (!first.done) yield first.value;
+        yield* plain;
+      } finally {
+        // A consumer that stops early (client disconnect) must end the decryptor too, which
+        // cancels the backend stream and frees its socket: S3 pools are small.
+        await plain.return(undefined);
+      }
     }
     return iteratorToStream(rest());
   }

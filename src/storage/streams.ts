@@ -48,3 +48,19 @@ export function iteratorToStream(it: AsyncIterator<Uint8Array>): ReadableStream<
     { highWaterMark: 0 },
   );
 }
+
+/** Bytes [skip, skip + length) of a stream; the rest of the source is cancelled once enough was read. */
+export function sliceStream(source: ReadableStream<Uint8Array>, skip: number, length: number): ReadableStream<Uint8Array> {
+  async function* slice() {
+    let pos = 0;
+    const end = skip + length;
+    for await (const chunk of source) {
+      const from = Math.max(0, skip - pos);
+      const to = Math.min(chunk.byteLength, end - pos);
+      if (to > from) yield chunk.subarray(from, to);
+      pos += chunk.byteLength;
+      if (pos >= end) return; // leaving the loop cancels the source
+    }
+  }
+  return iteratorToStream(slice());
+}

@@ -2,14 +2,14 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/harness";
-import { BUN, spawnServer } from "../support/spawn-server";
+import { BUN, inheritedEnv, spawnServer } from "../support/spawn-server";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function run(args: string[], env: Record<string, string>) {
-  const r = Bun.spawnSync([BUN, MAIN, ...args], { env: { ...(process.env as Record<string, string>), ...env } });
+  const r = Bun.spawnSync([BUN, MAIN, ...args], { env: { ...inheritedEnv(), ...env } });
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 

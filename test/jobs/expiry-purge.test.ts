@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createApp } from "../../src/app";
-import { parseConfig } from "../../src/config/load";
 import { expireUploads, recoverInterruptedUploads } from "../../src/jobs/upload-expiry";
 import { purgeDeleted } from "../../src/jobs/purge";
 import { silentLogger } from "../../src/logger";
 import { openRuntime } from "../../src/runtime";
-import { ADMIN_KEY, createHarness, sampleContent, type Harness } from "../support/harness";
+import { createHarness, sampleContent, type Harness } from "../support/harness";
 
 let h: Harness;
 beforeAll(async () => {
@@ -74,7 +73,6 @@ describe("purge", () => {
   });
 
   test("a restart in the middle of a purge loses nothing and leaves no orphan", async () => {
-    const dir = h.dir;
     const t = await h.createTenant({ quotaBytes: 100_000 });
     const files = [];
     for (let i = 0; i < 5; i++) files.push(await completed(t.apiKey, 300 + i));
@@ -86,8 +84,7 @@ describe("purge", () => {
     await h.rt.objects.backend.delete(files[1]!.storageKey);
 
     // Restart: a second runtime on the same data dir and database.
-    const config = parseConfig({ DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY });
-    const rt2 = await openRuntime(config, silentLogger, h.clock);
+    const rt2 = await openRuntime(h.rt.config, silentLogger, h.clock);
     try {
       await purgeDeleted({ repos: rt2.repos, backend: rt2.objects.backend, clock: h.clock, logger: silentLogger, retentionSeconds: 3600 });
       for (const f of files) {

@@ -6,6 +6,7 @@ import { parseConfig } from "../../src/config/load";
 import { ManualClock, type Clock } from "../../src/domain/clock";
 import { silentLogger } from "../../src/logger";
 import { openRuntime, type Runtime } from "../../src/runtime";
+import { sharedS3 } from "./s3";
 
 export const ADMIN_KEY = "sk_admin_test_0123456789abcdef";
 
@@ -29,9 +30,14 @@ export interface Harness {
 let counter = 0;
 
 /** A real app on a temp data dir (real SQLite file, real disk), with a hand-moved clock. */
+/**
+ * With STORAGE_BACKEND=s3 in the environment (`npm run test:s3`), every harness stores its objects
+ * in a shared s3rver on 127.0.0.1 under its own key prefix instead of on local disk.
+ */
 export async function createHarness(settings: Record<string, unknown> = {}, clock: Clock = new ManualClock(Date.now())): Promise<Harness> {
   const dir = tempDir();
-  const config = parseConfig({ DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY, PUBLIC_URL: "http://localhost:3000", ...settings });
+  const backend = process.env.STORAGE_BACKEND === "s3" && settings.STORAGE_BACKEND === undefined ? (await sharedS3()).settings(`h${++counter}-${Date.now()}/`) : {};
+  const config = parseConfig({ DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY, PUBLIC_URL: "http://localhost:3000", ...backend, ...settings });
   const rt = await openRuntime(config, silentLogger, clock);
   const services = createServices(rt);
   const app = createApp(rt, services);
@@ -71,6 +77,13 @@ export async function createHarness(settings: Record<string, unknown> = {}, cloc
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The stored (encrypted) bytes of a file's object, whatever the backend. */
+export async function storedBytes(h: Harness, fileId: string): Promise<Uint8Array | null> {
+  const f = h.rt.repos.files.byId(fileId);
+  const s = f ? await h.rt.objects.backend.get(f.storageKey) : null;
+  return s ? new Uint8Array(await new Response(s).arrayBuffer()) : null;
 }
 
 /** Minimal valid content for each default type (magic bytes + padding to `size`). */

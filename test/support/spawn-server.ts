@@ -8,7 +8,7 @@ export interface Spawned {
 }
 
 export async function spawnServer(cmd: string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<Spawned> {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...opts.env };
+  const env: Record<string, string> = { ...inheritedEnv(), PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...opts.env };
   const proc = Bun.spawn(cmd, { env, cwd: opts.cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   let out = "";
   let err = "";
@@ -19,20 +19,21 @@ export async function spawnServer(cmd: string[], opts: { env?: Record<string, st
   const reader = proc.stdout.getReader();
   const deadline = Date.now() + (opts.timeoutMs ?? 15000);
   let port = 0;
+  // One read in flight at a time: racing a fresh read() against a timer each loop would drop
+  // the chunk that resolves a read nobody awaits any more.
+  let pending = reader.read();
   while (!port) {
     if (Date.now() > deadline) throw new Error(`server did not start:\n${out}\n${err}`);
-    const { done, value } = await Promise.race([reader.read(), Bun.sleep(200).then(() => ({ done: false, value: undefined }))]);
-    if (done) throw new Error(`server exited:\n${out}\n${err}`);
-    if (value) out += decoder.decode(value);
+    const r = await Promise.race([pending, Bun.sleep(200).then(() => null)]);
+    if (!r) continue;
+    if (r.done) throw new Error(`server exited:\n${out}\n${err}`);
+    out += decoder.decode(r.value);
+    pending = reader.read();
     const m = /"msg":"listening".*?"port":(\d+)/.exec(out);
     if (m) port = Number(m[1]);
   }
   (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      out += decoder.decode(value);
-    }
+    for (let r = await pending; !r.done; r = await reader.read()) out += decoder.decode(r.value);
   })();
   return {
     proc,
@@ -47,3 +48,9 @@ export async function spawnServer(cmd: string[], opts: { env?: Record<string, st
 }
 
 export const BUN = process.execPath;
+
+/** The test process's env minus the backend choice of `npm run test:s3` (spawned servers pick their own). */
+export function inheritedEnv(): Record<string, string> {
+  const { STORAGE_BACKEND: _ignored, ...rest } = process.env as Record<string, string>;
+  return rest;
+}
