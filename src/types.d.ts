@@ -2,3 +2,12 @@ declare module "*.sql" {
   const text: string;
   export default text;
 }
+
+// s3rver (test peer only) ships no types; the tests use run/close and the constructor options.
+declare module "s3rver" {
+  export default class S3rver {
+    constructor(options: Record<string, unknown>);
+    run(): Promise<{ address: string; port: number; family: string }>;
+    close(): Promise<void>;
+  }
+}

@@ -19,6 +19,7 @@ export const tenants = sqliteTable("tenants", {
   reservedBytes: integer("reserved_bytes").notNull(),
   allowedFileTypes: text("allowed_file_types", { mode: "json" }).$type<string[] | null>(),
   webhookSecret: text("webhook_secret").notNull(),
+  planId: text("plan_id"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -37,6 +38,7 @@ export const workspaces = sqliteTable("workspaces", {
   deletedAt: integer("deleted_at"),
 });
 
+export type FileCategory = "data_source" | "profile_image" | "general";
 export type ProcessingStatus = "pending" | "processing" | "completed" | "failed";
 
 export const files = sqliteTable("files", {
@@ -65,6 +67,9 @@ export const files = sqliteTable("files", {
   updatedAt: integer("updated_at").notNull(),
   deletedAt: integer("deleted_at"),
   purgedAt: integer("purged_at"),
+  userId: text("user_id"),
+  category: text("category").$type<FileCategory>().notNull(),
+  storedName: text("stored_name"),
 });
 
 export const fileStats = sqliteTable(
@@ -114,3 +119,30 @@ export const webhookDeliveries = sqliteTable("webhook_deliveries", {
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+
+export const plans = sqliteTable("plans", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  quotaBytes: integer("quota_bytes").notNull(),
+  maxFileSizeBytes: integer("max_file_size_bytes").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export type KeyScope = "read" | "write" | "delete";
+
+export const userKeys = sqliteTable("user_keys", {
+  id: text("id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  userId: text("user_id").notNull(),
+  workspaceId: text("workspace_id"),
+  scopes: text("scopes", { mode: "json" }).$type<KeyScope[]>().notNull(),
+  keyHash: text("key_hash").notNull(),
+  keyPrefix: text("key_prefix").notNull(),
+  name: text("name"),
+  createdAt: integer("created_at").notNull(),
+  revokedAt: integer("revoked_at"),
+});
+
+export type PlanRow = typeof plans.$inferSelect;
+export type UserKeyRow = typeof userKeys.$inferSelect;

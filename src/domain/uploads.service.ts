@@ -9,6 +9,7 @@ import { AppError, fileNotFound, validation } from "./errors";
 import { allowedTypesOf, isWellFormedMime, MAX_FILE_SIZE_BYTES } from "./file-types";
 import { fileView } from "./file-view";
 import { checkMagicBytes } from "./type-check";
+import { storedNameFor } from "./stored-name";
 import type { UrlSigner } from "./url-signer";
 import type { Logger } from "../logger";
 
@@ -128,6 +129,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
           context: input.context ?? null,
           tags: input.tags ?? null,
           storageKey: objectKeyFor(tenant.id, id),
+          storedName: storedNameFor(input.fileName, now),
           reservedBytes: size,
           webhookUrl: input.webhookUrl ?? null,
           uploadExpiresAt: now + deps.uploadExpirySeconds * 1000,

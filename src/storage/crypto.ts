@@ -96,32 +96,45 @@ export class MasterKey {
 }
 
 /**
- * Encrypts a plaintext stream of exactly `plainSize` bytes into the segment format. `onPlain`
- * sees every plaintext segment in order (hashing, type sniffing). Throws SizeMismatchError as
- * soon as the input is longer than declared, or at the end if it is shorter.
+ * Encrypts a plaintext stream into the segment format. With `plainSize`, exactly that many bytes
+ * are accepted: SizeMismatchError as soon as the input is longer, or at the end if shorter. Without
+ * it (multipart uploads of unknown length) one segment is held back until the next one starts, so
+ * the last segment can still be flagged final; `maxSize` then bounds the input. `onPlain` sees
+ * every plaintext segment in order (hashing, type sniffing).
  */
 export async function* encryptSegments(opts: {
   input: AsyncIterable<Uint8Array>;
   key: CryptoKey;
-  plainSize: number;
+  plainSize?: number;
+  maxSize?: number;
   onPlain?: (segment: Uint8Array) => void;
   segmentSize?: number;
 }): AsyncGenerator<Uint8Array> {
   const segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
+  const limit = opts.plainSize ?? opts.maxSize ?? Number.POSITIVE_INFINITY;
+  const seal = async (seg: Uint8Array<ArrayBuffer>, index: number, final: boolean) => {
+    opts.onPlain?.(seg);
+    return new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce(index, final) }, opts.key, seg));
+  };
   let index = 0;
   let total = 0;
+  let held: Uint8Array<ArrayBuffer> | null = null;
   for await (const seg of rechunk(opts.input, segmentSize)) {
     total += seg.byteLength;
-    if (total > opts.plainSize) throw new SizeMismatchError("too_large", total);
-    opts.onPlain?.(seg);
-    const final = total === opts.plainSize;
-    yield new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce(index, final) }, opts.key, seg));
-    index++;
+    if (total > limit) throw new SizeMismatchError("too_large", total);
+    if (opts.plainSize !== undefined) {
+      yield await seal(seg, index++, total === opts.plainSize);
+      continue;
+    }
+    if (held) yield await seal(held, index++, false);
+    held = seg;
   }
-  if (total < opts.plainSize) throw new SizeMismatchError("too_short", total);
-  if (opts.plainSize === 0) {
-    yield new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce(0, true) }, opts.key, new Uint8Array(0)));
+  if (opts.plainSize !== undefined) {
+    if (total < opts.plainSize) throw new SizeMismatchError("too_short", total);
+    if (opts.plainSize === 0) yield await seal(new Uint8Array(0), 0, true);
+    return;
   }
+  yield await seal(held ?? new Uint8Array(0), index, true);
 }
 
 /** Which stored bytes hold plaintext bytes [start, end] (inclusive). */

@@ -8,6 +8,8 @@ export interface StoredObjectInfo {
   keyId: string;
   segmentSize: number;
   sha256: string;
+  /** Plaintext bytes stored. */
+  size: number;
   /** The first bytes of the plaintext, for magic-byte type checks. */
   head: Uint8Array;
 }
@@ -32,21 +34,25 @@ export class EncryptedObjects {
     private readonly masterKey: MasterKey,
   ) {}
 
-  async write(opts: { key: string; body: ReadableStream<Uint8Array>; plainSize: number; signal?: AbortSignal }): Promise<StoredObjectInfo> {
+  /** `plainSize` when the length is declared (exact match enforced); else `maxSize` bounds it. */
+  async write(opts: { key: string; body: ReadableStream<Uint8Array>; plainSize?: number; maxSize?: number; signal?: AbortSignal }): Promise<StoredObjectInfo> {
     const { key: dataKey, wrapped } = await this.masterKey.newDataKey();
     const hasher = new Bun.CryptoHasher("sha256");
     let head: Uint8Array | null = null;
+    let size = 0;
     const encrypted = encryptSegments({
       input: opts.body,
       key: dataKey,
       plainSize: opts.plainSize,
+      maxSize: opts.maxSize,
       onPlain: (seg) => {
+        size += seg.byteLength;
         hasher.update(seg);
         head ??= seg.slice(0, HEAD_BYTES);
       },
     });
     await this.backend.put(opts.key, iteratorToStream(encrypted), { signal: opts.signal });
-    return { wrappedKey: wrapped, keyId: this.masterKey.id, segmentSize: SEGMENT_SIZE, sha256: hasher.digest("hex"), head: head ?? new Uint8Array(0) };
+    return { wrappedKey: wrapped, keyId: this.masterKey.id, segmentSize: SEGMENT_SIZE, sha256: hasher.digest("hex"), size, head: head ?? new Uint8Array(0) };
   }
 
   /**

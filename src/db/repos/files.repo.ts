@@ -9,7 +9,11 @@ export interface FileFilters {
   fileType?: string;
 }
 
-export type NewFile = Omit<FileRow, "sha256" | "wrappedKey" | "keyId" | "segmentSize" | "uploadStartedAt" | "uploadedAt" | "deletedAt" | "purgedAt" | "metadata" | "chargedBytes" | "processingStatus" | "updatedAt">;
+export type NewFile = Omit<
+  FileRow,
+  "sha256" | "wrappedKey" | "keyId" | "segmentSize" | "uploadStartedAt" | "uploadedAt" | "deletedAt" | "purgedAt" | "metadata" | "chargedBytes" | "processingStatus" | "updatedAt" | "category" | "storedName" | "userId"
+> &
+  Partial<Pick<FileRow, "category" | "storedName" | "userId" | "processingStatus" | "uploadStartedAt">>;
 
 /** File rows. Live = not soft-deleted. The only place file SQL lives. */
 export function createFilesRepo(db: Db) {
@@ -23,7 +27,7 @@ export function createFilesRepo(db: Db) {
 
   return {
     insert(row: NewFile): FileRow {
-      return db.insert(files).values({ ...row, processingStatus: "pending", chargedBytes: 0, updatedAt: row.createdAt }).returning().get();
+      return db.insert(files).values({ processingStatus: "pending", category: "general", ...row, chargedBytes: 0, updatedAt: row.createdAt }).returning().get();
     },
     /** A live file of this tenant, or undefined (other tenants' ids look exactly like missing ones). */
     liveById(tenantId: string, id: string): FileRow | undefined {
