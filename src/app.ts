@@ -8,10 +8,15 @@ import type { Clock } from "./domain/clock";
 import { createFilesService } from "./domain/files.service";
 import { createTenantsService } from "./domain/tenants.service";
 import { createUploadsService } from "./domain/uploads.service";
+import { createUploadPipeline } from "./domain/upload-pipeline";
 import { UrlSigner } from "./domain/url-signer";
 import { createWorkspacesService } from "./domain/workspaces.service";
 import { createWebhooksService } from "./domain/webhooks.service";
 import { webhooksRoutes } from "./http/routes/webhooks.routes";
+import { createAccessService } from "./domain/access.service";
+import { createStorageModuleService } from "./domain/storage-module.service";
+import { adminPlansRoutes } from "./http/routes/admin-plans.routes";
+import { storageRoutes } from "./http/routes/storage.routes";
 import { errorHandler } from "./http/error-handler";
 import { adminRoutes } from "./http/routes/admin.routes";
 import { filesRoutes } from "./http/routes/files.routes";
@@ -50,17 +55,19 @@ export function createServices(deps: AppDeps) {
   // The webhook sender is started by jobs/; until then (tests, CLI) waking it is a no-op.
   const webhookWaker = { wake: () => {} };
   const webhooks = createWebhooksService({ repos, clock, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, wake: () => webhookWaker.wake() });
+  const pipeline = createUploadPipeline({ repos, objects, clock, logger, onSettled: webhooks.enqueueFileEvent });
   const uploads = createUploadsService({
     repos,
     objects,
+    pipeline,
     signer,
     clock,
-    logger,
     uploadExpirySeconds: config.UPLOAD_EXPIRY_SECONDS,
     assertWebhookUrl: (url) => webhooks.assertTargetUrl(url, "webhookUrl"),
-    onSettled: webhooks.enqueueFileEvent,
   });
-  return { signer, tenants, workspaces, files, uploads, webhooks, webhookWaker };
+  const access = createAccessService({ repos, clock });
+  const storage = createStorageModuleService({ repos, objects, pipeline, files, access, clock, uploadExpirySeconds: config.UPLOAD_EXPIRY_SECONDS });
+  return { signer, tenants, workspaces, files, uploads, webhooks, webhookWaker, pipeline, access, storage };
 }
 export type Services = ReturnType<typeof createServices>;
 
@@ -114,6 +121,11 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
             { name: "tenant", description: "The authenticated tenant" },
             { name: "webhooks", description: "Default endpoints and delivery log" },
             { name: "admin", description: "Admin key only" },
+            {
+              name: "storage",
+              description:
+                "Storage API module (organization = tenant). Buckets: 'default' (files in no workspace) plus one per workspace, named by its slug. Objects are addressed by their unique stored name {original}_{YYYYMMDD_HHMMSS}_{uuid8}.{ext} inside the caller's folder organizations/{org}/files/{user}/. User-scoped keys (POST /api/v1/tenant/keys) see only their own folder; the tenant key acts as organization admin and names another user's folder with ?userId=.",
+            },
           ],
           info: { title: "Storage Brain", version: VERSION, description: "Self-hosted multi-tenant file storage: encrypted uploads, signed downloads, quotas, webhooks." },
           components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "Tenant key (sk_live_...) or, on /api/v1/admin, the admin key" } } },
@@ -125,6 +137,8 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
     .use(tenantRoutes(services))
     .use(workspacesRoutes(services))
     .use(webhooksRoutes(services))
+    .use(adminPlansRoutes({ repos, access: services.access }))
+    .use(storageRoutes(services))
     .use(uploadRoutes(services))
     .use(filesRoutes({ ...services, objects, clock: deps.clock }));
 }

@@ -27,6 +27,7 @@ export function tenantView(t: TenantRow) {
     usedBytes: t.usedBytes,
     reservedBytes: t.reservedBytes,
     allowedFileTypes: allowedTypesOf(t),
+    planId: t.planId,
     createdAt: Math.floor(t.createdAt / 1000),
     updatedAt: Math.floor(t.updatedAt / 1000),
   };

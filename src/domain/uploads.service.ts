@@ -8,10 +8,9 @@ import type { Clock } from "./clock";
 import { AppError, fileNotFound, validation } from "./errors";
 import { allowedTypesOf, isWellFormedMime, MAX_FILE_SIZE_BYTES } from "./file-types";
 import { fileView } from "./file-view";
-import { checkMagicBytes } from "./type-check";
+import type { UploadPipeline } from "./upload-pipeline";
 import { storedNameFor } from "./stored-name";
 import type { UrlSigner } from "./url-signer";
-import type { Logger } from "../logger";
 
 export interface UploadRequestInput {
   fileType: string;
@@ -26,14 +25,12 @@ export interface UploadRequestInput {
 export interface UploadsServiceDeps {
   repos: Repos;
   objects: EncryptedObjects;
+  pipeline: UploadPipeline;
   signer: UrlSigner;
   clock: Clock;
-  logger: Logger;
   uploadExpirySeconds: number;
   /** Throws if a webhook target is unacceptable (scheme, private address). */
   assertWebhookUrl?: (url: string) => void;
-  /** Called inside the transaction that settles an upload (the webhook outbox hooks in here). */
-  onSettled?: (file: FileRow) => void;
 }
 
 const BAD_NAME = /[\u0000-\u001f\u007f<>:"/\\|?*]/;
@@ -45,7 +42,7 @@ const BAD_NAME = /[\u0000-\u001f\u007f<>:"/\\|?*]/;
  * reserved before any byte is stored.
  */
 export function createUploadsService(deps: UploadsServiceDeps) {
-  const { repos, objects, signer, clock, logger } = deps;
+  const { repos, objects, pipeline, signer, clock } = deps;
 
   function validateRequest(tenant: TenantRow, input: UploadRequestInput) {
     const allowed = allowedTypesOf(tenant);
@@ -64,49 +61,10 @@ export function createUploadsService(deps: UploadsServiceDeps) {
     return allowed;
   }
 
-  /** Reserves `bytes` at tenant and workspace level or throws QUOTA_EXCEEDED; call inside a transaction. */
-  function reserve(tenantId: string, workspaceId: string | null, bytes: number) {
-    if (bytes === 0) return;
-    if (!repos.quota.reserveTenant(tenantId, bytes)) {
-      const t = repos.tenants.byId(tenantId)!;
-      throw new AppError("QUOTA_EXCEEDED", "Storage quota exceeded", {
-        scope: "tenant",
-        quotaBytes: t.quotaBytes,
-        usedBytes: t.usedBytes,
-        reservedBytes: t.reservedBytes,
-        requestedBytes: bytes,
-      });
-    }
-    if (workspaceId && !repos.quota.reserveWorkspace(workspaceId, bytes)) {
-      const w = repos.workspaces.liveById(tenantId, workspaceId)!;
-      throw new AppError("QUOTA_EXCEEDED", "Workspace storage quota exceeded", {
-        scope: "workspace",
-        workspaceId,
-        quotaBytes: w.quotaBytes,
-        usedBytes: w.usedBytes,
-        reservedBytes: w.reservedBytes,
-        requestedBytes: bytes,
-      });
-    }
-  }
-
   function presignedPath(f: FileRow): string {
     const expires = f.uploadExpiresAt!;
     const token = signer.sign("upload", f.tenantId, f.id, expires);
     return `/_internal/upload/tenants/${f.tenantId}/files/${f.id}/${encodeURIComponent(f.originalName)}?token=${token}&expires=${expires}`;
-  }
-
-  /** Settles a processing upload; the quota move and the state change are one transaction. */
-  function settle(f: FileRow, status: "completed" | "failed", patch: Partial<FileRow>): FileRow | null {
-    return repos.tx(() => {
-      const now = clock.now();
-      const charged = status === "completed" ? f.sizeBytes : 0;
-      if (!repos.files.finish(f.id, status, { ...patch, reservedBytes: 0, chargedBytes: charged }, now)) return null;
-      repos.quota.adjust(f, -f.reservedBytes, charged);
-      const row = repos.files.byId(f.id)!;
-      deps.onSettled?.(row);
-      return row;
-    });
   }
 
   return {
@@ -118,7 +76,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       const id = randomUUID();
       const size = input.fileSizeBytes ?? 0;
       const row = repos.tx(() => {
-        reserve(tenant.id, input.workspaceId ?? null, size);
+        pipeline.reserve(tenant.id, input.workspaceId ?? null, size);
         return repos.files.insert({
           id,
           tenantId: tenant.id,
@@ -176,7 +134,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       const claimed = repos.tx(() => {
         if (!repos.files.claimUpload(f0.id, now)) return false;
         if (!f0.sizeBytes) {
-          reserve(f0.tenantId, f0.workspaceId, declared);
+          pipeline.reserve(f0.tenantId, f0.workspaceId, declared);
           repos.files.update(f0.id, { sizeBytes: declared, reservedBytes: declared }, now);
         }
         return true;
@@ -203,13 +161,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
         throw err;
       }
 
-      const mismatch = await checkMagicBytes(f.fileType, stored.head);
-      const settled = mismatch
-        ? settle(f, "failed", { metadata: { failureReason: "type_mismatch", message: mismatch } })
-        : settle(f, "completed", { sha256: stored.sha256, wrappedKey: stored.wrappedKey, keyId: stored.keyId, segmentSize: stored.segmentSize });
-      if (!settled || mismatch) await objects.backend.delete(f.storageKey).catch((err) => logger.warn("object delete failed", { key: f.storageKey, err: String(err) }));
-      if (!settled) throw fileNotFound(f.id);
-      logger.info("upload settled", { fileId: f.id, tenantId: f.tenantId, status: settled.processingStatus, bytes: f.sizeBytes });
+      const settled = await pipeline.verifyAndSettle(f, stored);
       return { ...fileView(settled), fileId: settled.id, status: settled.processingStatus };
     },
 

@@ -2,10 +2,14 @@
 
 /**
  * Regroups a byte stream into chunks of exactly `size` bytes (the last may be shorter).
- * Each yielded chunk is a fresh buffer the consumer may keep.
+ * Two buffers are used in turn, so a yielded chunk stays valid until the *second* next() after
+ * it: enough for a consumer that holds one chunk back, and it spares the garbage collector one
+ * large allocation per chunk (which showed up as RSS growth on 100 MiB uploads).
  */
 export async function* rechunk(input: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array<ArrayBuffer>> {
-  let buf = new Uint8Array(size);
+  const buffers = [new Uint8Array(size), new Uint8Array(size)];
+  let turn = 0;
+  let buf = buffers[0]!;
   let fill = 0;
   for await (const chunk of input) {
     let off = 0;
@@ -16,7 +20,8 @@ export async function* rechunk(input: AsyncIterable<Uint8Array>, size: number): 
       off += n;
       if (fill === size) {
         yield buf;
-        buf = new Uint8Array(size);
+        turn ^= 1;
+        buf = buffers[turn]!;
         fill = 0;
       }
     }

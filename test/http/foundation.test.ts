@@ -128,7 +128,7 @@ describe("tenant lifecycle", () => {
       for (const t of r.body.tenants) {
         expect(seen.has(t.id)).toBe(false);
         seen.add(t.id);
-        expect(Object.keys(t).sort()).toEqual(["allowedFileTypes", "createdAt", "id", "keyPrefix", "name", "quotaBytes", "reservedBytes", "updatedAt", "usedBytes"]);
+        expect(Object.keys(t).sort()).toEqual(["allowedFileTypes", "createdAt", "id", "keyPrefix", "name", "planId", "quotaBytes", "reservedBytes", "updatedAt", "usedBytes"]);
       }
       total = r.body.total;
       cursor = r.body.nextCursor;

@@ -46,7 +46,11 @@ export async function createHarness(settings: Record<string, unknown> = {}, cloc
     if (opts.key) headers.authorization = `Bearer ${opts.key}`;
     let body: RequestInit["body"] | undefined;
     if (opts.body !== undefined) {
-      if (typeof opts.body === "string" || opts.body instanceof Uint8Array || opts.body instanceof ReadableStream || opts.body instanceof Blob) body = opts.body as RequestInit["body"];
+      if (typeof opts.body === "string" || opts.body instanceof Uint8Array) {
+        body = opts.body as RequestInit["body"];
+        // In-process Requests carry no Content-Length; real clients send one for fixed bodies.
+        headers["content-length"] ??= String(typeof opts.body === "string" ? Buffer.byteLength(opts.body) : opts.body.byteLength);
+      } else if (opts.body instanceof ReadableStream || opts.body instanceof Blob) body = opts.body as RequestInit["body"];
       else {
         body = JSON.stringify(opts.body);
         headers["content-type"] ??= "application/json";

@@ -4,9 +4,13 @@ import { files, fileStats, type FileRow, type ProcessingStatus } from "../schema
 
 export interface FileFilters {
   tenantId: string;
-  workspaceId?: string;
+  /** A workspace id; null = files in no workspace (the module's default bucket); undefined = any. */
+  workspaceId?: string | null;
   context?: string;
   fileType?: string;
+  /** A user's folder; null = the organization's own folder; undefined = any. */
+  userId?: string | null;
+  category?: string;
 }
 
 export type NewFile = Omit<
@@ -19,9 +23,13 @@ export type NewFile = Omit<
 export function createFilesRepo(db: Db) {
   const live = (f: FileFilters): SQL[] => {
     const c: SQL[] = [eq(files.tenantId, f.tenantId), isNull(files.deletedAt)];
-    if (f.workspaceId) c.push(eq(files.workspaceId, f.workspaceId));
+    if (f.workspaceId === null) c.push(isNull(files.workspaceId));
+    else if (f.workspaceId) c.push(eq(files.workspaceId, f.workspaceId));
+    if (f.userId === null) c.push(isNull(files.userId));
+    else if (f.userId !== undefined) c.push(eq(files.userId, f.userId));
     if (f.context) c.push(eq(files.context, f.context));
     if (f.fileType) c.push(eq(files.fileType, f.fileType));
+    if (f.category) c.push(eq(files.category, f.category as FileRow["category"]));
     return c;
   };
 
@@ -49,6 +57,29 @@ export function createFilesRepo(db: Db) {
       if (f.context) c.push(eq(fileStats.context, f.context));
       if (f.fileType) c.push(eq(fileStats.fileType, f.fileType));
       return db.select({ n: sql<number>`coalesce(sum(${fileStats.fileCount}), 0)` }).from(fileStats).where(and(...c)).get()?.n ?? 0;
+    },
+    /** Exact count by scan, for filters the counters don't cover (user folder, category). */
+    countScan(f: FileFilters): number {
+      return db.select({ n: sql<number>`count(*)` }).from(files).where(and(...live(f))).get()?.n ?? 0;
+    },
+    /** A live file by its unique stored name in one folder (null = the organization's). */
+    liveByStoredName(tenantId: string, userId: string | null, storedName: string): FileRow | undefined {
+      return db
+        .select()
+        .from(files)
+        .where(and(eq(files.tenantId, tenantId), userId === null ? isNull(files.userId) : eq(files.userId, userId), eq(files.storedName, storedName), isNull(files.deletedAt)))
+        .get();
+    },
+    /** Live completed bytes and counts grouped by a column, for the usage report. */
+    usageBy(tenantId: string, column: "category" | "userId") {
+      const col = column === "category" ? files.category : files.userId;
+      return db
+        .select({ key: col, fileCount: sql<number>`count(*)`, bytes: sql<number>`coalesce(sum(${files.chargedBytes}), 0)` })
+        .from(files)
+        .where(and(eq(files.tenantId, tenantId), isNull(files.deletedAt), eq(files.processingStatus, "completed")))
+        .groupBy(col)
+        .orderBy(sql`3 desc`)
+        .all();
     },
     contexts(tenantId: string, workspaceId?: string) {
       const c: SQL[] = [eq(fileStats.tenantId, tenantId), gt(fileStats.fileCount, 0)];

@@ -5,6 +5,7 @@ import { createSettingsRepo } from "./settings.repo";
 import { createTenantsRepo } from "./tenants.repo";
 import { createWorkspacesRepo } from "./workspaces.repo";
 import { createWebhooksRepo } from "./webhooks.repo";
+import { createAccessRepo } from "./access.repo";
 
 /** All repositories over one connection, plus a way to run several of their calls atomically. */
 export function createRepos(db: Db) {
@@ -15,6 +16,7 @@ export function createRepos(db: Db) {
     files: createFilesRepo(db),
     quota: createQuotaRepo(db),
     webhooks: createWebhooksRepo(db),
+    access: createAccessRepo(db),
     /**
      * Runs `fn` in one IMMEDIATE transaction (the write lock is taken at BEGIN, so a
      * read-then-write inside can't race another writer). bun:sqlite is synchronous: `fn` must not await.

@@ -13,6 +13,10 @@ export function createWorkspacesRepo(db: Db) {
     liveById(tenantId: string, id: string): WorkspaceRow | undefined {
       return db.select().from(workspaces).where(and(eq(workspaces.id, id), eq(workspaces.tenantId, tenantId), isNull(workspaces.deletedAt))).get();
     },
+    /** Including deleted ones. */
+    byIdAny(id: string): WorkspaceRow | undefined {
+      return db.select().from(workspaces).where(eq(workspaces.id, id)).get();
+    },
     liveBySlug(tenantId: string, slug: string): WorkspaceRow | undefined {
       return db.select().from(workspaces).where(and(eq(workspaces.tenantId, tenantId), eq(workspaces.slug, slug), isNull(workspaces.deletedAt))).get();
     },

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { Repos } from "../../db/repos";
-import type { TenantRow } from "../../db/schema";
+import type { KeyScope, TenantRow } from "../../db/schema";
+import { isUserKey, type AccessService, type Principal } from "../../domain/access.service";
 import { ADMIN_KEY_SETTING } from "../../db/repos/settings.repo";
 import { AppError, unauthorized } from "../../domain/errors";
 import { hashKey, safeEqual } from "../../domain/secrets";
@@ -27,6 +28,24 @@ export function authenticateTenant(tenants: TenantsService, request: Request): T
 export function tenantAuth(tenants: TenantsService) {
   return new Elysia().resolve({ as: "scoped" }, ({ request }) => ({ tenant: authenticateTenant(tenants, request) }));
 }
+
+/**
+ * Storage module routes: a user key (`sk_user_...`) acts as that user with its scopes; a tenant
+ * key acts as the organization admin with every scope. Adds `principal` to the context.
+ */
+export function principalAuth(tenants: TenantsService, access: AccessService) {
+  return new Elysia().resolve({ as: "scoped" }, ({ request }) => {
+    const key = bearerKey(request);
+    if (key && isUserKey(key)) {
+      const principal = access.authenticateUserKey(key);
+      if (!principal) throw unauthorized("Invalid API key");
+      return { principal };
+    }
+    const principal: Principal = { tenant: authenticateTenant(tenants, request), userId: null, workspaceId: null, scopes: ALL_SCOPES };
+    return { principal };
+  });
+}
+const ALL_SCOPES: ReadonlySet<KeyScope> = new Set(["read", "write", "delete"]);
 
 /**
  * Admin routes: the admin key (ADMIN_API_KEY or the generated one), compared by SHA-256 in

@@ -1,0 +1,244 @@
+import { randomUUID } from "node:crypto";
+import type { Repos } from "../db/repos";
+import type { FileCategory, FileRow, KeyScope } from "../db/schema";
+import { objectKeyFor } from "../storage/backend";
+import { SizeMismatchError } from "../storage/crypto";
+import type { EncryptedObjects } from "../storage/encrypted-objects";
+import type { AccessService, Principal } from "./access.service";
+import { CATEGORIES, CATEGORY_NAMES } from "./categories";
+import type { Clock } from "./clock";
+import { decodeCursor, encodeCursor } from "./cursor";
+import { AppError, validation } from "./errors";
+import { allowedTypesOf, isWellFormedMime, MAX_FILE_SIZE_BYTES } from "./file-types";
+import type { FilesService } from "./files.service";
+import { isValidStoredName, logicalPath, storedNameFor } from "./stored-name";
+import { quotaView } from "./tenants.service";
+import type { UploadPipeline } from "./upload-pipeline";
+
+export const DEFAULT_BUCKET = "default";
+const BUCKET = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const USER_ID = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/;
+
+export interface StorageModuleDeps {
+  repos: Repos;
+  objects: EncryptedObjects;
+  pipeline: UploadPipeline;
+  files: FilesService;
+  access: AccessService;
+  clock: Clock;
+  uploadExpirySeconds: number;
+}
+
+/**
+ * The organization/user-scoped Storage API module over the same files. Organization = tenant;
+ * bucket = workspace (by slug) plus `default` (no workspace); a user's folder = files with that
+ * user_id (the organization's own folder has none). A user key only ever sees its own folder.
+ */
+export function createStorageModuleService(deps: StorageModuleDeps) {
+  const { repos, clock } = deps;
+
+  const requireScope = (p: Principal, scope: KeyScope) => {
+    if (!p.scopes.has(scope)) throw new AppError("FORBIDDEN", `This key lacks the '${scope}' scope`, { scope });
+  };
+
+  /** The folder addressed: a user key's own; an organization key's `userId` (or its own folder). */
+  function folderOf(p: Principal, userId: string | undefined): string | null {
+    if (userId !== undefined && !USER_ID.test(userId)) throw validation("Invalid userId", { field: "userId" });
+    if (p.userId !== null) {
+      if (userId !== undefined && userId !== p.userId) throw new AppError("FORBIDDEN", "A user key can only address its own files");
+      return p.userId;
+    }
+    return userId ?? null;
+  }
+
+  /** Bucket name → workspace id (null for `default`); enforces a key's workspace pin. */
+  function bucketWorkspace(p: Principal, bucket: string): string | null {
+    if (bucket.length > 100 || !BUCKET.test(bucket)) throw validation("Invalid bucket name", { field: "bucket" });
+    const ws = bucket === DEFAULT_BUCKET ? null : (repos.workspaces.liveBySlug(p.tenant.id, bucket)?.id ?? undefined);
+    if (ws === undefined) throw new AppError("NOT_FOUND", "Bucket not found", { bucket });
+    if (p.workspaceId !== null && ws !== p.workspaceId) throw new AppError("FORBIDDEN", "This key is limited to another bucket", { bucket });
+    return ws;
+  }
+
+  /** Bucket of a file (a deleted workspace keeps its slug for display). */
+  const bucketName = (workspaceId: string | null) => (workspaceId ? (repos.workspaces.byIdAny(workspaceId)?.slug ?? workspaceId) : DEFAULT_BUCKET);
+
+  function objectView(f: FileRow) {
+    return {
+      name: f.storedName,
+      originalName: f.originalName,
+      path: logicalPath(f.tenantId, f.userId, f.storedName ?? f.id),
+      bucket: bucketName(f.workspaceId),
+      userId: f.userId,
+      category: f.category,
+      contentType: f.fileType,
+      size: f.sizeBytes,
+      fileId: f.id,
+      processingStatus: f.processingStatus,
+      sha256: f.sha256,
+      createdAt: new Date(f.createdAt).toISOString(),
+      lastModified: new Date(f.uploadedAt ?? f.updatedAt).toISOString(),
+    };
+  }
+
+  /** The caller's object by stored name; anything outside its folder is simply not found. */
+  function objectRow(p: Principal, name: string, userId: string | undefined): FileRow {
+    if (!isValidStoredName(name)) throw validation("Invalid object name", { field: "name" });
+    const f = repos.files.liveByStoredName(p.tenant.id, folderOf(p, userId), name);
+    if (!f || (p.workspaceId !== null && f.workspaceId !== p.workspaceId)) throw new AppError("FILE_NOT_FOUND", "Object not found", { name });
+    return f;
+  }
+
+  function page(p: Principal, q: { limit?: number; cursor?: string; userId?: string; category?: string; workspaceId?: string | null }) {
+    const limit = q.limit ?? 20;
+    const filters = { tenantId: p.tenant.id, userId: p.userId !== null || q.userId !== undefined ? folderOf(p, q.userId) : undefined, category: q.category, workspaceId: p.workspaceId ?? q.workspaceId };
+    const rows = repos.files.page(filters, limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
+    const more = rows.length > limit;
+    const items = more ? rows.slice(0, limit) : rows;
+    const last = items[items.length - 1];
+    return { items: items.map(objectView), nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null, total: repos.files.countScan(filters) };
+  }
+
+  function maxSizeFor(p: Principal, category: FileCategory): number {
+    const plan = deps.access.planOf(p.tenant);
+    return Math.min(CATEGORIES[category].maxSizeBytes, plan?.maxFileSizeBytes ?? MAX_FILE_SIZE_BYTES, MAX_FILE_SIZE_BYTES);
+  }
+
+  return {
+    requireScope,
+
+    buckets(p: Principal) {
+      requireScope(p, "read");
+      const all = [
+        { name: DEFAULT_BUCKET, workspaceId: null as string | null, quotaBytes: null as number | null, usedBytes: null as number | null, createdAt: new Date(p.tenant.createdAt).toISOString() },
+        ...repos.workspaces.list(p.tenant.id).map((w) => ({ name: w.slug, workspaceId: w.id as string | null, quotaBytes: w.quotaBytes, usedBytes: w.usedBytes, createdAt: new Date(w.createdAt).toISOString() })),
+      ];
+      return { buckets: p.workspaceId === null ? all : all.filter((b) => b.workspaceId === p.workspaceId) };
+    },
+
+    bucketObjects(p: Principal, bucket: string, q: { limit?: number; cursor?: string; userId?: string }) {
+      requireScope(p, "read");
+      const r = page(p, { ...q, workspaceId: bucketWorkspace(p, bucket) });
+      return { bucket, objects: r.items, nextCursor: r.nextCursor, total: r.total };
+    },
+
+    listFiles(p: Principal, q: { limit?: number; cursor?: string; userId?: string; category?: string; bucket?: string }) {
+      requireScope(p, "read");
+      if (q.category && !(CATEGORY_NAMES as string[]).includes(q.category)) throw validation("Unknown category", { field: "category", allowed: CATEGORY_NAMES });
+      const r = page(p, { ...q, workspaceId: q.bucket ? bucketWorkspace(p, q.bucket) : undefined });
+      return { files: r.items, nextCursor: r.nextCursor, total: r.total };
+    },
+
+    metadata(p: Principal, name: string, userId?: string) {
+      requireScope(p, "read");
+      return objectView(objectRow(p, name, userId));
+    },
+
+    presignedUrl(p: Principal, name: string, expiresIn: number, userId?: string) {
+      requireScope(p, "read");
+      const f = objectRow(p, name, userId);
+      if (f.processingStatus !== "completed") throw new AppError("FILE_NOT_FOUND", "Object content is not available", { name });
+      const signed = deps.files.signedUrl(f.tenantId, f.id, expiresIn);
+      return { name, url: signed.url, expiresAt: signed.expiresAt, expiresIn };
+    },
+
+    delete(p: Principal, name: string, userId?: string) {
+      requireScope(p, "delete");
+      const f = objectRow(p, name, userId);
+      deps.files.delete(f.tenantId, f.id);
+    },
+
+    usage(p: Principal, recalculate: boolean) {
+      requireScope(p, "read");
+      const drift = recalculate && p.userId === null ? repos.tx(() => repos.quota.recalculate(p.tenant.id)) : null;
+      const tenant = repos.tenants.byId(p.tenant.id)!;
+      const plan = deps.access.planOf(tenant);
+      const byUser = repos.files.usageBy(tenant.id, "userId").map((r) => ({ userId: r.key as string | null, fileCount: r.fileCount, bytes: r.bytes }));
+      return {
+        organizationId: tenant.id,
+        ...quotaView(tenant),
+        plan: plan ? { id: plan.id, name: plan.name } : null,
+        fileCount: byUser.reduce((n, u) => n + u.fileCount, 0),
+        byCategory: repos.files.usageBy(tenant.id, "category").map((r) => ({ category: r.key as string, fileCount: r.fileCount, bytes: r.bytes })),
+        // A user key sees its own line only.
+        byUser: p.userId === null ? byUser : byUser.filter((u) => u.userId === p.userId),
+        ...(drift ? { recalculated: drift } : {}),
+      };
+    },
+
+    quota(p: Principal) {
+      requireScope(p, "read");
+      const plan = deps.access.planOf(p.tenant);
+      return {
+        ...quotaView(p.tenant),
+        plan: plan ? { id: plan.id, name: plan.name } : null,
+        maxFileSizeBytes: Math.min(plan?.maxFileSizeBytes ?? MAX_FILE_SIZE_BYTES, MAX_FILE_SIZE_BYTES),
+        categories: Object.fromEntries(
+          CATEGORY_NAMES.map((c) => [c, { maxSizeBytes: maxSizeFor(p, c), allowedTypes: CATEGORIES[c].allowedTypes ?? allowedTypesOf(p.tenant) }]),
+        ),
+      };
+    },
+
+    /**
+     * Multipart upload, step by step: everything is checked and the quota reserved (upper bound:
+     * the request's Content-Length) before the first file byte is stored; then the part streams
+     * through encryption; the actual size is charged and the rest of the reservation released.
+     */
+    async upload(p: Principal, input: { bucket: string; category: string; userId?: string; fileName: string; contentType: string; bound: number; body: ReadableStream<Uint8Array>; signal?: AbortSignal }) {
+      requireScope(p, "write");
+      if (!(CATEGORY_NAMES as string[]).includes(input.category)) throw validation("Unknown category", { field: "category", allowed: CATEGORY_NAMES });
+      const category = input.category as FileCategory;
+      const folder = folderOf(p, input.userId);
+      const workspaceId = bucketWorkspace(p, input.bucket);
+      const allowed = CATEGORIES[category].allowedTypes ?? allowedTypesOf(p.tenant);
+      const type = input.contentType.split(";")[0]!.trim().toLowerCase();
+      if (!isWellFormedMime(type) || !allowed.includes(type)) throw new AppError("INVALID_FILE_TYPE", `File type '${type}' is not allowed for ${category}`, { fileType: type, allowedTypes: allowed, category });
+      if (!input.fileName || input.fileName.length > 255 || /[\u0000-\u001f\u007f]/.test(input.fileName)) throw validation("Invalid file name", { field: "file" });
+      const originalName = input.fileName.split(/[/\\]/).pop()!;
+      const maxSize = maxSizeFor(p, category);
+      const now = clock.now();
+      const id = randomUUID();
+      const bound = Math.min(input.bound, maxSize);
+      const f = repos.tx(() => {
+        deps.pipeline.reserve(p.tenant.id, workspaceId, bound);
+        return repos.files.insert({
+          id,
+          tenantId: p.tenant.id,
+          workspaceId,
+          userId: folder,
+          category,
+          originalName,
+          storedName: storedNameFor(originalName, now),
+          fileType: type,
+          sizeBytes: 0,
+          context: null,
+          tags: null,
+          storageKey: objectKeyFor(p.tenant.id, id),
+          reservedBytes: bound,
+          webhookUrl: null,
+          // If the process dies mid-stream, the row reopens at start-up and then expires like any upload.
+          uploadExpiresAt: now + deps.uploadExpirySeconds * 1000,
+          processingStatus: "processing",
+          uploadStartedAt: now,
+          createdAt: now,
+        });
+      });
+      let stored;
+      try {
+        stored = await deps.objects.write({ key: f.storageKey, body: input.body, maxSize: bound, signal: input.signal });
+      } catch (err) {
+        deps.pipeline.settle(f, "failed", { metadata: { failureReason: "upload_interrupted" } });
+        await deps.pipeline.deleteObject(f);
+        if (err instanceof SizeMismatchError) throw new AppError("FILE_TOO_LARGE", `File exceeds the maximum of ${maxSize} bytes for ${category}`, { maxSize, category });
+        throw err;
+      }
+      if (stored.size === 0) {
+        deps.pipeline.settle(f, "failed", { metadata: { failureReason: "empty" } });
+        await deps.pipeline.deleteObject(f);
+        throw validation("The file is empty", { field: "file" });
+      }
+      return objectView(await deps.pipeline.verifyAndSettle(f, stored));
+    },
+  };
+}
+export type StorageModuleService = ReturnType<typeof createStorageModuleService>;

@@ -1,0 +1,73 @@
+import type { Repos } from "../db/repos";
+import type { FileRow } from "../db/schema";
+import type { EncryptedObjects, StoredObjectInfo } from "../storage/encrypted-objects";
+import type { Logger } from "../logger";
+import type { Clock } from "./clock";
+import { AppError, fileNotFound } from "./errors";
+import { checkMagicBytes } from "./type-check";
+
+export interface UploadPipelineDeps {
+  repos: Repos;
+  objects: EncryptedObjects;
+  clock: Clock;
+  logger: Logger;
+  /** Called inside the transaction that settles an upload (the webhook outbox hooks in here). */
+  onSettled?: (file: FileRow) => void;
+}
+
+/**
+ * The steps both upload paths (two-step PUT and the storage module's multipart POST) share:
+ * reserving quota, and settling a stored upload — magic-byte check, then `completed` (quota
+ * charged) or `failed` (quota released, object deleted), each settle one transaction.
+ */
+export function createUploadPipeline(deps: UploadPipelineDeps) {
+  const { repos, objects, clock, logger } = deps;
+
+  /** Reserves `bytes` at tenant and workspace level or throws QUOTA_EXCEEDED; call inside a transaction. */
+  function reserve(tenantId: string, workspaceId: string | null, bytes: number): void {
+    if (bytes === 0) return;
+    if (!repos.quota.reserveTenant(tenantId, bytes)) {
+      const t = repos.tenants.byId(tenantId)!;
+      throw new AppError("QUOTA_EXCEEDED", "Storage quota exceeded", { scope: "tenant", quotaBytes: t.quotaBytes, usedBytes: t.usedBytes, reservedBytes: t.reservedBytes, requestedBytes: bytes });
+    }
+    if (workspaceId && !repos.quota.reserveWorkspace(workspaceId, bytes)) {
+      const w = repos.workspaces.liveById(tenantId, workspaceId)!;
+      throw new AppError("QUOTA_EXCEEDED", "Workspace storage quota exceeded", { scope: "workspace", workspaceId, quotaBytes: w.quotaBytes, usedBytes: w.usedBytes, reservedBytes: w.reservedBytes, requestedBytes: bytes });
+    }
+  }
+
+  /**
+   * Moves a `processing` upload to its final state: the reservation is released and, when
+   * completed, the actual size charged. Null if the file was deleted or expired meanwhile.
+   */
+  function settle(f: FileRow, status: "completed" | "failed", patch: Partial<FileRow>): FileRow | null {
+    return repos.tx(() => {
+      const charged = status === "completed" ? (patch.sizeBytes ?? f.sizeBytes) : 0;
+      if (!repos.files.finish(f.id, status, { ...patch, reservedBytes: 0, chargedBytes: charged }, clock.now())) return null;
+      repos.quota.adjust(f, -f.reservedBytes, charged);
+      const row = repos.files.byId(f.id)!;
+      deps.onSettled?.(row);
+      return row;
+    });
+  }
+
+  const deleteObject = (f: FileRow) => objects.backend.delete(f.storageKey).catch((err) => logger.warn("object delete failed", { key: f.storageKey, err: String(err) }));
+
+  return {
+    reserve,
+    settle,
+    deleteObject,
+    /** After the bytes are stored: verify the type by magic bytes and settle accordingly. */
+    async verifyAndSettle(f: FileRow, stored: StoredObjectInfo): Promise<FileRow> {
+      const mismatch = await checkMagicBytes(f.fileType, stored.head);
+      const settled = mismatch
+        ? settle(f, "failed", { sizeBytes: stored.size, metadata: { failureReason: "type_mismatch", message: mismatch } })
+        : settle(f, "completed", { sizeBytes: stored.size, sha256: stored.sha256, wrappedKey: stored.wrappedKey, keyId: stored.keyId, segmentSize: stored.segmentSize });
+      if (!settled || mismatch) await deleteObject(f);
+      if (!settled) throw fileNotFound(f.id);
+      logger.info("upload settled", { fileId: f.id, tenantId: f.tenantId, status: settled.processingStatus, bytes: stored.size });
+      return settled;
+    },
+  };
+}
+export type UploadPipeline = ReturnType<typeof createUploadPipeline>;
