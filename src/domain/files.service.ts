@@ -2,7 +2,7 @@ import type { Repos } from "../db/repos";
 import type { FileRow } from "../db/schema";
 import type { EncryptedObjects } from "../storage/encrypted-objects";
 import type { Clock } from "./clock";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { keysetPage } from "./cursor";
 import { AppError, fileNotFound, validation } from "./errors";
 import { fileView } from "./file-view";
 import type { UrlSigner } from "./url-signer";
@@ -44,15 +44,8 @@ export function createFilesService(deps: FilesServiceDeps) {
       const limit = q.limit ?? 20;
       if (q.workspaceId && !repos.workspaces.liveById(tenantId, q.workspaceId)) throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: q.workspaceId });
       const filters = { tenantId, workspaceId: q.workspaceId, context: q.context, fileType: q.fileType };
-      const rows = repos.files.page(filters, limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
-      const more = rows.length > limit;
-      const page = more ? rows.slice(0, limit) : rows;
-      const last = page[page.length - 1];
-      return {
-        files: page.map(fileView),
-        nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
-        total: repos.files.total(filters),
-      };
+      const { items, nextCursor } = keysetPage(limit, q.cursor, (n, after) => repos.files.page(filters, n, after));
+      return { files: items.map(fileView), nextCursor, total: repos.files.total(filters) };
     },
 
     contexts(tenantId: string, workspaceId?: string) {

@@ -7,7 +7,7 @@ import type { EncryptedObjects } from "../storage/encrypted-objects";
 import type { AccessService, Principal } from "./access.service";
 import { CATEGORIES, CATEGORY_NAMES } from "./categories";
 import type { Clock } from "./clock";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { keysetPage } from "./cursor";
 import { AppError, validation } from "./errors";
 import { allowedTypesOf, isWellFormedMime, MAX_FILE_SIZE_BYTES } from "./file-types";
 import type { FilesService } from "./files.service";
@@ -92,11 +92,8 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
   function page(p: Principal, q: { limit?: number; cursor?: string; userId?: string; category?: string; workspaceId?: string | null }) {
     const limit = q.limit ?? 20;
     const filters = { tenantId: p.tenant.id, userId: p.userId !== null || q.userId !== undefined ? folderOf(p, q.userId) : undefined, category: q.category, workspaceId: p.workspaceId ?? q.workspaceId };
-    const rows = repos.files.page(filters, limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
-    const more = rows.length > limit;
-    const items = more ? rows.slice(0, limit) : rows;
-    const last = items[items.length - 1];
-    return { items: items.map(objectView), nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null, total: repos.files.countScan(filters) };
+    const { items, nextCursor } = keysetPage(limit, q.cursor, (n, after) => repos.files.page(filters, n, after));
+    return { items: items.map(objectView), nextCursor, total: repos.files.countScan(filters) };
   }
 
   function maxSizeFor(p: Principal, category: FileCategory): number {

@@ -5,7 +5,7 @@ import type { Clock } from "./clock";
 import { AppError, notFound } from "./errors";
 import { allowedTypesOf } from "./file-types";
 import { displayPrefix, generateApiKey, hashKey, randomSecret } from "./secrets";
-import { encodeCursor, decodeCursor } from "./cursor";
+import { keysetPage } from "./cursor";
 
 export const DEFAULT_TENANT_QUOTA = 524_288_000;
 
@@ -106,16 +106,8 @@ export function createTenantsService({ tenants, liveFileCount, deleteTenantObjec
       tenants.delete(id);
     },
     list(limit: number, cursor?: string) {
-      const after = cursor ? decodeCursor(cursor) : undefined;
-      const rows = tenants.page(limit + 1, after);
-      const more = rows.length > limit;
-      const page = more ? rows.slice(0, limit) : rows;
-      const last = page[page.length - 1];
-      return {
-        tenants: page.map(tenantView),
-        nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
-        total: tenants.count(),
-      };
+      const { items, nextCursor } = keysetPage(limit, cursor, (n, after) => tenants.page(n, after));
+      return { tenants: items.map(tenantView), nextCursor, total: tenants.count() };
     },
   };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Repos } from "../db/repos";
 import type { DeliveryStatus, FileRow, WebhookDeliveryRow, WebhookEndpointRow } from "../db/schema";
 import type { Clock } from "./clock";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { keysetPage } from "./cursor";
 import { AppError, validation } from "./errors";
 import { fileView } from "./file-view";
 import { isLiteralPrivateHost } from "./ssrf-guard";
@@ -85,11 +85,8 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
 
     listDeliveries(tenantId: string, q: { limit?: number; cursor?: string; status?: DeliveryStatus }) {
       const limit = q.limit ?? 20;
-      const rows = repos.webhooks.page(tenantId, limit + 1, { status: q.status, after: q.cursor ? decodeCursor(q.cursor) : undefined });
-      const more = rows.length > limit;
-      const page = more ? rows.slice(0, limit) : rows;
-      const last = page[page.length - 1];
-      return { deliveries: page.map(deliveryView), nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null };
+      const { items, nextCursor } = keysetPage(limit, q.cursor, (n, after) => repos.webhooks.page(tenantId, n, { status: q.status, after }));
+      return { deliveries: items.map(deliveryView), nextCursor };
     },
     /** Re-queues a dead delivery with a fresh attempt budget. */
     retryDelivery(tenantId: string, id: string) {
