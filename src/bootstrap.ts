@@ -9,7 +9,6 @@ import { ADMIN_KEY_SETTING } from "./db/repos/settings.repo";
 import { ADMIN_KEY_PREFIX, generateApiKey, hashKey } from "./domain/secrets";
 import { MasterKey } from "./storage/crypto";
 import { LocalBackend } from "./storage/local.backend";
-import { createS3BackendFromConfig } from "./storage/s3.backend";
 import type { StorageBackend } from "./storage/backend";
 
 /**
@@ -45,7 +44,11 @@ export function ensureAdminKey(config: Config, repos: Repos): string | null {
 }
 
 export async function createStorageBackend(config: Config): Promise<StorageBackend> {
-  if (config.STORAGE_BACKEND === "s3") return createS3BackendFromConfig(config);
+  if (config.STORAGE_BACKEND === "s3") {
+    // Loaded only when used: the AWS SDK adds ~100 ms to every start-up and CLI command.
+    const { createS3BackendFromConfig } = await import("./storage/s3.backend");
+    return createS3BackendFromConfig(config);
+  }
   const local = new LocalBackend(resolve(config.DATA_DIR, "objects"));
   await local.init();
   return local;

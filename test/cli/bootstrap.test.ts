@@ -39,6 +39,37 @@ describe("first-run bootstrap", () => {
     await second.stop();
   });
 
+  test("SIGTERM lets an in-flight upload finish, then exits 0", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const admin = "sk_admin_graceful_test_key";
+    const s = await spawnServer([BUN, MAIN], { env: { DATA_DIR: dir, ADMIN_API_KEY: admin } });
+    const t = (await (await fetch(`${s.url}/api/v1/admin/tenants`, { method: "POST", headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" }, body: JSON.stringify({ name: "g" }) })).json()) as { apiKey: string };
+    const size = 3 * 1024 * 1024;
+    const r = (await (await fetch(`${s.url}/api/v1/upload/request`, { method: "POST", headers: { authorization: `Bearer ${t.apiKey}`, "content-type": "application/json" }, body: JSON.stringify({ fileType: "application/pdf", fileName: "g.pdf", fileSizeBytes: size }) })).json()) as { presignedUrl: string };
+    let sent = 0;
+    let signalled = false;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        if (sent >= size) return c.close();
+        if (sent >= size / 2 && !signalled) {
+          signalled = true;
+          s.proc.kill("SIGTERM"); // mid-body
+          await Bun.sleep(200);
+        }
+        const chunk = new Uint8Array(256 * 1024).fill(66);
+        if (sent === 0) chunk.set(new TextEncoder().encode("%PDF-1.7\n"));
+        sent += chunk.byteLength;
+        c.enqueue(chunk);
+      },
+    });
+    const put = await fetch(`${s.url}${r.presignedUrl}`, { method: "PUT", headers: { "content-length": String(size) }, body });
+    expect(put.status).toBe(200);
+    expect(((await put.json()) as { processingStatus: string }).processingStatus).toBe("completed");
+    expect(await s.proc.exited).toBe(0);
+    expect(s.output()).toContain('"msg":"stopped"');
+  });
+
   test("SIGTERM stops cleanly with exit 0", async () => {
     const dir = tempDir();
     dirs.push(dir);
