@@ -28,6 +28,10 @@ import type { Logger } from "./logger";
 import type { EncryptedObjects } from "./storage/encrypted-objects";
 import type { MasterKey } from "./storage/crypto";
 import { VERSION } from "./version";
+import { tenantObjectPrefix } from "./storage/backend";
+import { AppError } from "./domain/errors";
+
+const MAX_JSON_BODY_BYTES = 256 * 1024;
 
 export interface AppDeps {
   config: Config;
@@ -47,6 +51,7 @@ export function createServices(deps: AppDeps) {
     liveFileCount: (id) => repos.files.total({ tenantId: id }),
     deleteTenantObjects: async (id) => {
       for (const key of repos.files.unpurgedKeys(id)) await objects.backend.delete(key);
+      for await (const key of objects.backend.list(tenantObjectPrefix(id))) await objects.backend.delete(key);
     },
     clock,
   });
@@ -99,6 +104,10 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       // A caller's id (a proxy's) is kept if sane, so logs line up across hops.
       const given = request.headers.get("x-request-id");
       set.headers["x-request-id"] = given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+      // JSON bodies are parsed in memory: cap them long before the upload-sized body limit.
+      if ((request.headers.get("content-type") ?? "").includes("json") && Number(request.headers.get("content-length") ?? 0) > MAX_JSON_BODY_BYTES) {
+        throw new AppError("PAYLOAD_TOO_LARGE", `JSON bodies are limited to ${MAX_JSON_BODY_BYTES} bytes`);
+      }
     })
     .use(
       cors({

@@ -30,14 +30,15 @@ export async function loadMasterKey(config: Config): Promise<MasterKey> {
 
 /**
  * Makes sure an admin key exists. With ADMIN_API_KEY set, its hash is (re)recorded. Without it,
- * the first run generates one and returns it so the caller prints it once; later runs return null.
+ * the first `serve` (generate: true) creates one and returns it so the caller prints it once;
+ * later runs, and other commands, return null.
  */
-export function ensureAdminKey(config: Config, repos: Repos): string | null {
+export function ensureAdminKey(config: Config, repos: Repos, opts: { generate: boolean }): string | null {
   if (config.ADMIN_API_KEY) {
     repos.settings.set(ADMIN_KEY_SETTING, hashKey(config.ADMIN_API_KEY));
     return null;
   }
-  if (repos.settings.get(ADMIN_KEY_SETTING)) return null;
+  if (!opts.generate || repos.settings.get(ADMIN_KEY_SETTING)) return null;
   const key = generateApiKey(ADMIN_KEY_PREFIX);
   repos.settings.set(ADMIN_KEY_SETTING, hashKey(key));
   return key;

@@ -54,7 +54,7 @@ function printAdminKeyBanner(key: string) {
 async function serve(config: Config) {
   const logger = createLogger(config.LOG_LEVEL);
   const t0 = performance.now();
-  const rt = await openRuntime(config, logger);
+  const rt = await openRuntime(config, logger, undefined, { generateAdminKey: true });
   if (rt.generatedAdminKey) printAdminKeyBanner(rt.generatedAdminKey);
   const services = createServices(rt);
   const app = createApp(rt, services);

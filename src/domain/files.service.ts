@@ -85,7 +85,7 @@ export function createFilesService(deps: FilesServiceDeps) {
       if (!f || f.deletedAt !== null) throw fileNotFound(fileId);
       const r = signer.verify({ purpose: "download", tenantId: f.tenantId, fileId, expires, token, now: clock.now() });
       if (r === "invalid") throw new AppError("UNAUTHORIZED", "Invalid download token");
-      if (r === "expired") throw new AppError("FORBIDDEN", "Download URL has expired");
+      if (r === "expired") throw new AppError("UNAUTHORIZED", "Download URL has expired");
       return f;
     },
   };

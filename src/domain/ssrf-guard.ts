@@ -13,6 +13,9 @@ import { lookup } from "node:dns/promises";
 export function isPublicAddress(ip: string): boolean {
   if (!ipaddr.isValid(ip)) return false;
   const addr = ipaddr.process(ip); // unwraps ::ffff:a.b.c.d to IPv4
+  // Deprecated IPv4-compatible addresses (::a.b.c.d) count as "unicast" in ipaddr.js but can reach
+  // IPv4 hosts: refuse the whole ::/96.
+  if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)) return false;
   return addr.range() === "unicast";
 }
 

@@ -150,15 +150,16 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
       const drift = recalculate && p.userId === null ? repos.tx(() => repos.quota.recalculate(p.tenant.id)) : null;
       const tenant = repos.tenants.byId(p.tenant.id)!;
       const plan = deps.access.planOf(tenant);
-      const byUser = repos.files.usageBy(tenant.id, "userId").map((r) => ({ userId: r.key as string | null, fileCount: r.fileCount, bytes: r.bytes }));
+      // A user key sees its own files only; the quota figures are the organization's (they decide whether its uploads fit).
+      const onlyUser = p.userId ?? undefined;
+      const byUser = repos.files.usageBy(tenant.id, "userId", onlyUser).map((r) => ({ userId: r.key as string | null, fileCount: r.fileCount, bytes: r.bytes }));
       return {
         organizationId: tenant.id,
         ...quotaView(tenant),
         plan: plan ? { id: plan.id, name: plan.name } : null,
         fileCount: byUser.reduce((n, u) => n + u.fileCount, 0),
-        byCategory: repos.files.usageBy(tenant.id, "category").map((r) => ({ category: r.key as string, fileCount: r.fileCount, bytes: r.bytes })),
-        // A user key sees its own line only.
-        byUser: p.userId === null ? byUser : byUser.filter((u) => u.userId === p.userId),
+        byCategory: repos.files.usageBy(tenant.id, "category", onlyUser).map((r) => ({ category: r.key as string, fileCount: r.fileCount, bytes: r.bytes })),
+        byUser,
         ...(drift ? { recalculated: drift } : {}),
       };
     },

@@ -102,8 +102,12 @@ export function createTenantsService({ tenants, liveFileCount, deleteTenantObjec
       if (live > 0 && !force) {
         throw new AppError("CONFLICT", "Tenant still has files; delete them first or pass force=true", { fileCount: live });
       }
+      // Revoke the key first so nothing new arrives, remove objects, then rows; the second sweep
+      // catches an upload that completed in between (its row went with the cascade).
+      tenants.update(id, { apiKeyHash: hashKey(randomSecret()), keyPrefix: "revoked" }, clock.now());
       await deleteTenantObjects(id);
       tenants.delete(id);
+      await deleteTenantObjects(id);
     },
     list(limit: number, cursor?: string) {
       const { items, nextCursor } = keysetPage(limit, cursor, (n, after) => tenants.page(n, after));

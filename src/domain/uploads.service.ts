@@ -118,6 +118,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       if (!f0) throw fileNotFound(opts.fileId);
       const now = clock.now();
       if (f0.processingStatus === "pending" && f0.uploadExpiresAt !== null && f0.uploadExpiresAt <= now) throw new AppError("UPLOAD_EXPIRED", "Upload URL has expired");
+      if (f0.processingStatus === "failed" && (f0.metadata as { failureReason?: string } | null)?.failureReason === "expired") throw new AppError("UPLOAD_EXPIRED", "Upload URL has expired");
       if (f0.processingStatus !== "pending") throw new AppError("CONFLICT", f0.processingStatus === "processing" ? "An upload for this file is already in progress" : "This file has already been uploaded", { processingStatus: f0.processingStatus });
 
       // Size: declared at request time, or (when it wasn't) taken from Content-Length and reserved now.
@@ -147,7 +148,8 @@ export function createUploadsService(deps: UploadsServiceDeps) {
         stored = await objects.write({ key: f.storageKey, body: opts.body, plainSize: f.sizeBytes, signal: opts.signal });
       } catch (err) {
         repos.tx(() => {
-          repos.files.releaseClaim(f.id, clock.now());
+          // Only if still ours: a delete or expiry during the PUT has released the reservation already.
+          if (!repos.files.releaseClaim(f.id, clock.now())) return;
           if (!f0.sizeBytes) {
             repos.quota.adjust(f, -f.sizeBytes, 0);
             repos.files.update(f.id, { sizeBytes: 0, reservedBytes: 0 }, clock.now());

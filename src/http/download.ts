@@ -27,6 +27,8 @@ export async function downloadResponse(o: DownloadOptions): Promise<Response> {
     "content-type": f.fileType,
     "content-disposition": contentDisposition(f.originalName, { type: o.disposition ?? "attachment" }),
     "x-content-type-options": "nosniff",
+    // Stored content is never trusted as active content on our origin (HTML/SVG a tenant may allow).
+    "content-security-policy": "default-src 'none'; sandbox",
     "accept-ranges": "bytes",
     etag,
     "cache-control": o.cacheControl,

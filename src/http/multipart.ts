@@ -1,6 +1,7 @@
 import Busboy from "busboy";
 import { Readable } from "node:stream";
 import { validation } from "../domain/errors";
+import { clientStream } from "./client-stream";
 
 export interface MultipartFilePart {
   /** Text fields that came before the file part. */
@@ -41,7 +42,7 @@ export function firstFilePart(request: Request, maxFileBytes: number): Promise<M
         return;
       }
       found = true;
-      resolve({ fields: { ...fields }, fileName: info.filename ?? "", contentType: info.mimeType, stream: Readable.toWeb(file) as ReadableStream<Uint8Array> });
+      resolve({ fields: { ...fields }, fileName: info.filename ?? "", contentType: info.mimeType, stream: clientStream(Readable.toWeb(file) as ReadableStream<Uint8Array>) });
     });
     bb.on("error", (err) => reject(validation(`Malformed multipart body: ${(err as Error).message}`)));
     bb.on("close", () => {

@@ -14,11 +14,10 @@ export function stallGraceMs(uploadExpirySeconds: number): number {
 export function startJobs(rt: Runtime, services: Services): Scheduler {
   const { repos, clock, logger, config } = rt;
   const backend = rt.objects.backend;
-  const recovered = recoverInterruptedUploads(repos, clock);
+  const recovered = recoverInterruptedUploads(repos, clock, services.webhooks.enqueueFileEvent);
   if (recovered) logger.warn("uploads interrupted by a restart were reopened", { count: recovered });
   const resumed = repos.webhooks.resetDelivering(clock.now());
   if (resumed) logger.warn("webhook deliveries interrupted by a restart were re-queued", { count: resumed });
-  const onSettled = services.webhooks.enqueueFileEvent;
   const scheduler = new Scheduler(logger)
     // Polled every 250 ms (an indexed query) and woken at once when an event is committed.
     .every("webhooks", 250, () =>
@@ -32,7 +31,7 @@ export function startJobs(rt: Runtime, services: Services): Scheduler {
         allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
       }),
     )
-    .every("upload-expiry", 30_000, () => expireUploads({ repos, backend, clock, logger, stallGraceMs: stallGraceMs(config.UPLOAD_EXPIRY_SECONDS), onSettled }))
+    .every("upload-expiry", 30_000, () => expireUploads({ repos, backend, clock, logger, stallGraceMs: stallGraceMs(config.UPLOAD_EXPIRY_SECONDS), onSettled: services.webhooks.enqueueFileEvent }))
     .every("purge", 10 * 60_000, () => purgeDeleted({ repos, backend, clock, logger, retentionSeconds: config.DELETED_RETENTION_SECONDS }));
   services.webhookWaker.wake = () => scheduler.poke("webhooks");
   return scheduler;

@@ -42,10 +42,19 @@ export async function expireUploads(deps: UploadExpiryDeps, batch = 500): Promis
 }
 
 /**
- * At start-up no PUT can be in flight, so uploads left `processing` by a crash go back to
- * `pending`: the client may retry until the upload expires. Their partial data never reached a
- * real key (backends write to a temp location first).
+ * At start-up no upload can be in flight. Two-step uploads left `processing` by a crash go back
+ * to `pending` (the client may retry the PUT until it expires); multipart uploads cannot resume,
+ * so they fail and release their reservation. Partial data never reached a real key (backends
+ * write to a temp location or a multipart upload first).
  */
-export function recoverInterruptedUploads(repos: Repos, clock: Clock): number {
-  return repos.files.resetProcessing(clock.now());
+export function recoverInterruptedUploads(repos: Repos, clock: Clock, onSettled?: (file: FileRow) => void): number {
+  const { reopened, unresumable } = repos.files.resetProcessing(clock.now());
+  for (const f of unresumable) {
+    repos.tx(() => {
+      if (!repos.files.expire(f.id, "processing", clock.now(), "interrupted")) return;
+      repos.quota.adjust(f, -f.reservedBytes, 0);
+      onSettled?.(repos.files.byId(f.id)!);
+    });
+  }
+  return reopened + unresumable.length;
 }

@@ -38,5 +38,10 @@ export function assertSafeKey(key: string): void {
 }
 
 export function objectKeyFor(tenantId: string, fileId: string): string {
-  return `t/${tenantId}/${fileId.slice(0, 2)}/${fileId}`;
+  return `${tenantObjectPrefix(tenantId)}${fileId.slice(0, 2)}/${fileId}`;
+}
+
+/** Every object of a tenant lives under this prefix. */
+export function tenantObjectPrefix(tenantId: string): string {
+  return `t/${tenantId}/`;
 }

@@ -39,6 +39,17 @@ describe("first-run bootstrap", () => {
     await second.stop();
   });
 
+  test("running migrate or doctor first does not swallow the admin key banner", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const env = { DATA_DIR: dir, ADMIN_API_KEY: "", MASTER_KEY: "" };
+    expect(run(["migrate"], env).code).toBe(0);
+    expect(run(["doctor"], env).code).toBe(0);
+    const s = await spawnServer([BUN, MAIN, "serve"], { env });
+    expect(s.output()).toMatch(/ADMIN_API_KEY=sk_admin_/);
+    await s.stop();
+  });
+
   test("SIGTERM lets an in-flight upload finish, then exits 0", async () => {
     const dir = tempDir();
     dirs.push(dir);

@@ -225,7 +225,8 @@ describe("downloads", () => {
     h.clock.advance(61_000);
     try {
       const late = await h.json("GET", path);
-      expect(late.status).toBe(403);
+      expect(late.status).toBe(401);
+      expect(late.body.error.message).toContain("expired");
     } finally {
       h.clock.advance(-61_000);
     }

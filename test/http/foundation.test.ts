@@ -45,6 +45,10 @@ const scenarios: Scenario[] = [
   { name: "tenant info with wrong key", method: "GET", url: "/api/v1/tenant/info", key: "bogus", status: 401, code: "UNAUTHORIZED" },
   { name: "tenant info with admin key", method: "GET", url: "/api/v1/tenant/info", key: "admin", status: 401, code: "UNAUTHORIZED" },
   // admin routes
+  { name: "no key and an invalid body → 401, not 400", method: "POST", url: "/api/v1/upload/request", key: "none", body: {}, status: 401, code: "UNAUTHORIZED" },
+  { name: "no key on an admin route with an invalid body → 401", method: "POST", url: "/api/v1/admin/tenants", key: "none", body: {}, status: 401, code: "UNAUTHORIZED" },
+  { name: "wrong key with a malformed id → 401", method: "GET", url: "/api/v1/admin/tenants/not-a-uuid", key: "bogus", status: 401, code: "UNAUTHORIZED" },
+  { name: "JSON body over 256 KiB → 413", method: "POST", url: "/api/v1/admin/tenants", key: "admin", body: { name: "x", pad: "y".repeat(300_000) }, status: 413, code: "PAYLOAD_TOO_LARGE" },
   { name: "admin with tenant key", method: "GET", url: "/api/v1/admin/tenants", key: "tenant", status: 401, code: "UNAUTHORIZED" },
   { name: "admin without key", method: "POST", url: "/api/v1/admin/tenants", key: "none", body: { name: "x" }, status: 401, code: "UNAUTHORIZED" },
   { name: "create tenant: duplicate name", method: "POST", url: "/api/v1/admin/tenants", key: "admin", body: { name: "acme" }, status: 409, code: "CONFLICT" },

@@ -34,6 +34,9 @@ describe("upload expiry", () => {
     expect(f.body).toMatchObject({ processingStatus: "failed", metadata: { failureReason: "expired" } });
     expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
     expect(await expireUploads(expiryDeps())).toBe(0); // idempotent
+    const late = await h.json("PUT", r.body.presignedUrl.split("?")[0], { key: t.apiKey, body: sampleContent("image/png", 6000) });
+    expect(late.status).toBe(410);
+    expect(late.body.error.code).toBe("UPLOAD_EXPIRED");
     // the freed quota is usable again
     expect((await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 10_000 } })).status).toBe(200);
   });
@@ -53,6 +56,21 @@ describe("upload expiry", () => {
     await expireUploads(expiryDeps());
     expect(h.rt.repos.files.byId(r2.body.fileId)!.processingStatus).toBe("failed");
     expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ reservedBytes: 0, usedBytes: 100 });
+  });
+});
+
+describe("crash recovery of multipart uploads", () => {
+  test("a storage-module upload interrupted by a crash fails and releases its reservation", async () => {
+    const t = await h.createTenant({ quotaBytes: 10_000 });
+    const now = h.clock.now();
+    const id = crypto.randomUUID();
+    h.rt.repos.tx(() => {
+      expect(h.rt.repos.quota.reserveTenant(t.id, 5000)).toBe(true);
+      h.rt.repos.files.insert({ id, tenantId: t.id, workspaceId: null, originalName: "m.csv", fileType: "text/csv", sizeBytes: 0, context: null, tags: null, storageKey: `t/${t.id}/${id.slice(0, 2)}/${id}`, reservedBytes: 5000, webhookUrl: null, uploadExpiresAt: now + 900_000, processingStatus: "processing", uploadStartedAt: now, createdAt: now, userId: "u", category: "data_source" });
+    });
+    recoverInterruptedUploads(h.rt.repos, h.clock);
+    expect(h.rt.repos.files.byId(id)).toMatchObject({ processingStatus: "failed", metadata: { failureReason: "interrupted" }, reservedBytes: 0 });
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
   });
 });
 

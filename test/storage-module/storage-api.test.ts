@@ -107,6 +107,16 @@ describe("upload, read, sign, delete", () => {
     expect((await h.json("GET", "/api/v1/storage/buckets/nope/objects", { key: alice })).status).toBe(404);
   });
 
+  test("a multipart body cut before its closing boundary → 400, nothing kept", async () => {
+    const { body, contentType } = multipartBody({}, png("cut.png", 50_000));
+    const cut = body.subarray(0, 30_000);
+    const before = (await h.json("GET", "/api/v1/tenant/quota", { key: org.apiKey })).body;
+    const r = await h.json("POST", "/api/v1/storage/upload", { key: alice, body: cut, headers: { "content-type": contentType } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe("VALIDATION_ERROR");
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: org.apiKey })).body).toMatchObject({ usedBytes: before.usedBytes, reservedBytes: before.reservedBytes });
+  });
+
   test("scopes and revocation", async () => {
     const r = await upload(aliceReadOnly, png());
     expect(r.status).toBe(403);
@@ -150,6 +160,9 @@ describe("isolation: a user key never reaches another user's object", () => {
     expect((await h.json("GET", `/api/v1/storage/objects/${b.name}/metadata?userId=bob`, { key: org.apiKey })).status).toBe(200);
     const usage = await h.json("GET", "/api/v1/storage/usage", { key: alice });
     expect(usage.body.byUser.map((u: any) => u.userId)).toEqual(["alice"]);
+    const aliceFiles = (await h.json("GET", "/api/v1/storage/files?limit=100", { key: alice })).body.files.filter((f: any) => f.processingStatus === "completed");
+    expect(usage.body.fileCount).toBe(aliceFiles.length);
+    expect(usage.body.byCategory.reduce((n: number, c: any) => n + c.bytes, 0)).toBe(aliceFiles.reduce((n: number, f: any) => n + f.size, 0));
   });
 
   test("a key pinned to a workspace sees only that bucket", async () => {

@@ -38,7 +38,7 @@ export async function createHarness(settings: Record<string, unknown> = {}, cloc
   const dir = tempDir();
   const backend = process.env.STORAGE_BACKEND === "s3" && settings.STORAGE_BACKEND === undefined ? (await sharedS3()).settings(`h${++counter}-${Date.now()}/`) : {};
   const config = parseConfig({ DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY, PUBLIC_URL: "http://localhost:3000", ...backend, ...settings });
-  const rt = await openRuntime(config, silentLogger, clock);
+  const rt = await openRuntime(config, silentLogger, clock, { generateAdminKey: true });
   const services = createServices(rt);
   const app = createApp(rt, services);
   const req: Harness["req"] = (method, path, opts = {}) => {
@@ -54,6 +54,7 @@ export async function createHarness(settings: Record<string, unknown> = {}, cloc
       else {
         body = JSON.stringify(opts.body);
         headers["content-type"] ??= "application/json";
+        headers["content-length"] ??= String(Buffer.byteLength(body));
       }
     }
     return app.handle(new Request(`http://localhost${path}`, { method, headers, body }));

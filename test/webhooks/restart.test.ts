@@ -50,8 +50,13 @@ test("against a running server: delivered fast; a pending delivery survives kill
     const ids = got.slice(before).map((g) => g.headers.get("x-storagebrain-delivery"));
     expect(ids[0]).toBe(ids[1]!);
     expect(JSON.parse(got[before + 1]!.body).fileId).toBe(r.fileId);
-    const deliveries = await call(s.url, "GET", "/api/v1/webhooks/deliveries", t.apiKey);
-    expect(deliveries.deliveries.find((d: any) => d.fileId === r.fileId)).toMatchObject({ status: "delivered", attempts: 2 });
+    // The outcome is recorded after the receiver answers: poll briefly for it.
+    let delivery: any;
+    for (let i = 0; i < 100 && delivery?.status !== "delivered"; i++) {
+      delivery = (await call(s.url, "GET", "/api/v1/webhooks/deliveries", t.apiKey)).deliveries.find((d: any) => d.fileId === r.fileId);
+      await Bun.sleep(20);
+    }
+    expect(delivery).toMatchObject({ status: "delivered", attempts: 2 });
   } finally {
     await s.stop();
     rx.stop();

@@ -71,12 +71,12 @@ export function createFilesRepo(db: Db) {
         .get();
     },
     /** Live completed bytes and counts grouped by a column, for the usage report. */
-    usageBy(tenantId: string, column: "category" | "userId") {
+    usageBy(tenantId: string, column: "category" | "userId", userId?: string) {
       const col = column === "category" ? files.category : files.userId;
       return db
         .select({ key: col, fileCount: sql<number>`count(*)`, bytes: sql<number>`coalesce(sum(${files.chargedBytes}), 0)` })
         .from(files)
-        .where(and(eq(files.tenantId, tenantId), isNull(files.deletedAt), eq(files.processingStatus, "completed")))
+        .where(and(eq(files.tenantId, tenantId), isNull(files.deletedAt), eq(files.processingStatus, "completed"), userId === undefined ? undefined : eq(files.userId, userId)))
         .groupBy(col)
         .orderBy(sql`3 desc`)
         .all();
@@ -103,8 +103,16 @@ export function createFilesRepo(db: Db) {
       );
     },
     /** A PUT that failed before storing anything usable gives the upload back (it may be retried until expiry). */
-    releaseClaim(id: string, now: number): void {
-      db.update(files).set({ processingStatus: "pending", uploadStartedAt: null, updatedAt: now }).where(and(eq(files.id, id), eq(files.processingStatus, "processing"))).run();
+    /** True only if this call reopened it (a delete or expiry meanwhile already released its quota). */
+    releaseClaim(id: string, now: number): boolean {
+      return (
+        db
+          .update(files)
+          .set({ processingStatus: "pending", uploadStartedAt: null, updatedAt: now })
+          .where(and(eq(files.id, id), eq(files.processingStatus, "processing"), isNull(files.deletedAt)))
+          .returning({ one: sql`1` })
+          .all().length === 1
+      );
     },
     /** Moves a processing row to its final state; false if it was deleted or expired meanwhile. */
     finish(id: string, status: Extract<ProcessingStatus, "completed" | "failed">, patch: Partial<FileRow>, now: number): boolean {
@@ -117,17 +125,28 @@ export function createFilesRepo(db: Db) {
       );
     },
     /** Fails an expired upload if it is still in the state the job saw; releases nothing itself. */
-    expire(id: string, from: ProcessingStatus, now: number): boolean {
+    expire(id: string, from: ProcessingStatus, now: number, reason: "expired" | "interrupted" = "expired"): boolean {
       return (
         db
           .update(files)
-          .set({ processingStatus: "failed", metadata: { failureReason: "expired" }, reservedBytes: 0, uploadStartedAt: null, updatedAt: now })
+          .set({ processingStatus: "failed", metadata: { failureReason: reason }, reservedBytes: 0, uploadStartedAt: null, updatedAt: now })
           .where(and(eq(files.id, id), eq(files.processingStatus, from), isNull(files.deletedAt)))
           .returning({ one: sql`1` }).all().length === 1
       );
     },
-    resetProcessing(now: number): number {
-      return db.update(files).set({ processingStatus: "pending", uploadStartedAt: null, updatedAt: now }).where(eq(files.processingStatus, "processing")).returning({ one: sql`1` }).all().length;
+    /**
+     * Reopens `processing` rows of two-step uploads (their PUT may be retried). Rows with no size
+     * yet are multipart uploads that cannot resume: they are returned for the caller to fail.
+     */
+    resetProcessing(now: number): { reopened: number; unresumable: FileRow[] } {
+      const reopened = db
+        .update(files)
+        .set({ processingStatus: "pending", uploadStartedAt: null, updatedAt: now })
+        .where(and(eq(files.processingStatus, "processing"), gt(files.sizeBytes, 0)))
+        .returning({ one: sql`1` })
+        .all().length;
+      const unresumable = db.select().from(files).where(and(eq(files.processingStatus, "processing"), eq(files.sizeBytes, 0), isNull(files.deletedAt))).all();
+      return { reopened, unresumable };
     },
     /** Storage keys of every not-yet-purged file of a tenant (for a forced tenant delete). */
     unpurgedKeys(tenantId: string): string[] {

@@ -24,9 +24,13 @@ export function authenticateTenant(tenants: TenantsService, request: Request): T
   return tenant;
 }
 
-/** Adds `tenant` to the context of every route after it; 401 UNAUTHORIZED otherwise. */
+/**
+ * Adds `tenant` to the context of every route after it; 401 UNAUTHORIZED otherwise. `derive`
+ * (not `resolve`) so the key is checked before the body is validated: a caller without a key
+ * learns nothing about schemas and gets 401, not 400.
+ */
 export function tenantAuth(tenants: TenantsService) {
-  return new Elysia().resolve({ as: "scoped" }, ({ request }) => ({ tenant: authenticateTenant(tenants, request) }));
+  return new Elysia().derive({ as: "scoped" }, ({ request }) => ({ tenant: authenticateTenant(tenants, request) }));
 }
 
 /**
@@ -34,7 +38,7 @@ export function tenantAuth(tenants: TenantsService) {
  * key acts as the organization admin with every scope. Adds `principal` to the context.
  */
 export function principalAuth(tenants: TenantsService, access: AccessService) {
-  return new Elysia().resolve({ as: "scoped" }, ({ request }) => {
+  return new Elysia().derive({ as: "scoped" }, ({ request }) => {
     const key = bearerKey(request);
     if (key && isUserKey(key)) {
       const principal = access.authenticateUserKey(key);
@@ -52,7 +56,7 @@ const ALL_SCOPES: ReadonlySet<KeyScope> = new Set(["read", "write", "delete"]);
  * constant time. A tenant key here is just a wrong key: 401 UNAUTHORIZED.
  */
 export function adminAuth(repos: Repos) {
-  return new Elysia().onBeforeHandle({ as: "scoped" }, ({ request }) => {
+  return new Elysia().onTransform({ as: "scoped" }, ({ request }) => {
     const key = bearerKey(request);
     if (!key) throw unauthorized("Missing admin key");
     const stored = repos.settings.get(ADMIN_KEY_SETTING);

@@ -4,6 +4,7 @@ import type { UploadsService } from "../../domain/uploads.service";
 import type { WorkspacesService } from "../../domain/workspaces.service";
 import { AppError, fileNotFound } from "../../domain/errors";
 import { authenticateTenant, tenantAuth } from "../plugins/auth";
+import { clientStream } from "../client-stream";
 import { workspaceFromHeader } from "./files.routes";
 import { bearer, UploadRequestBody, Uuid, routeConfig } from "../schemas";
 
@@ -45,7 +46,7 @@ export function uploadRoutes(deps: UploadRoutesDeps) {
       return deps.uploads.receive({
         tenantId: params.tenantId,
         fileId: params.fileId,
-        body: request.body,
+        body: request.body && clientStream(request.body),
         contentLength: contentLengthOf(request),
         signal: request.signal,
       });
