@@ -59,8 +59,9 @@ test("a 100 MiB multipart upload and download keep server RSS flat", async () =>
     expect(n).toBe(size);
     const after = memory(s.proc.pid);
     console.log(`server RSS MiB: idle ${before.rss.toFixed(0)}, peak during 100 MiB upload ${afterUpload.hwm.toFixed(0)}, peak after download ${after.hwm.toFixed(0)}`);
-    // Buffering the file would add >= 100 MiB; streaming adds a few segment buffers.
-    expect(after.hwm - before.hwm).toBeLessThan(64);
+    // Buffering the file would add >= 100 MiB; streaming measured +40..65 MiB (segment buffers and
+    // garbage not yet collected), so the bound leaves room for noise but not for a buffered copy.
+    expect(after.hwm - before.hwm).toBeLessThan(85);
   } finally {
     await s.stop();
   }
