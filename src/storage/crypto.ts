@@ -119,7 +119,7 @@ export async function* encryptSegments(opts: {
   let index = 0;
   let total = 0;
   let held: Uint8Array<ArrayBuffer> | null = null;
-  for await (const seg of rechunk(opts.input, segmentSize)) {
+  for await (const seg of rechunk(opts.input, segmentSize, opts.plainSize === undefined ? undefined : opts.plainSize + 1)) {
     total += seg.byteLength;
     if (total > limit) throw new SizeMismatchError("too_large", total);
     if (opts.plainSize !== undefined) {
@@ -163,7 +163,8 @@ export async function* decryptSegments(opts: {
   const segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
   const lastIndex = segmentCount(opts.plainSize, segmentSize) - 1;
   let index = Math.floor(opts.start / segmentSize);
-  for await (const enc of rechunk(opts.input, segmentSize + TAG_SIZE)) {
+  const expected = encryptedRangeFor(opts.plainSize, opts.start, opts.end, segmentSize);
+  for await (const enc of rechunk(opts.input, segmentSize + TAG_SIZE, expected.encEnd - expected.encStart + 1)) {
     let plain: Uint8Array;
     try {
       plain = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce(index, index === lastIndex) }, opts.key, enc));

@@ -6,7 +6,10 @@
  * it: enough for a consumer that holds one chunk back, and it spares the garbage collector one
  * large allocation per chunk (which showed up as RSS growth on 100 MiB uploads).
  */
-export async function* rechunk(input: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array<ArrayBuffer>> {
+export async function* rechunk(input: AsyncIterable<Uint8Array>, chunkSize: number, expectedTotal?: number): AsyncGenerator<Uint8Array<ArrayBuffer>> {
+  // A small object or range needn't pay for two full-size buffers; more input than expected
+  // still works, in chunks of the smaller size (callers that pass expectedTotal never get more).
+  const size = Math.max(1, Math.min(chunkSize, expectedTotal ?? chunkSize));
   const buffers = [new Uint8Array(size), new Uint8Array(size)];
   let turn = 0;
   let buf = buffers[0]!;

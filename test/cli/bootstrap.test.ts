@@ -103,7 +103,7 @@ describe("CLI", () => {
   });
 
   test("migrate is idempotent", () => {
-    expect(run(["migrate"], env).stdout).toContain("applied: 0001_init, 0002_webhooks, 0003_storage_module");
+    expect(run(["migrate"], env).stdout).toContain("applied: 0001_init, 0002_webhooks, 0003_storage_module, 0004_job_indexes");
     expect(run(["migrate"], env).stdout).toContain("up to date");
   });
 

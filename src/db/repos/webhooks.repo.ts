@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, lt, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../client";
 import { webhookDeliveries, webhookEndpoints, type DeliveryStatus, type WebhookDeliveryRow, type WebhookEndpointRow } from "../schema";
 
@@ -58,7 +58,7 @@ export function createWebhooksRepo(db: Db) {
     page(tenantId: string, limit: number, opts: { status?: DeliveryStatus; after?: { createdAt: number; id: string } }): WebhookDeliveryRow[] {
       const c = [eq(webhookDeliveries.tenantId, tenantId)];
       if (opts.status) c.push(eq(webhookDeliveries.status, opts.status));
-      if (opts.after) c.push(or(lt(webhookDeliveries.createdAt, opts.after.createdAt), and(eq(webhookDeliveries.createdAt, opts.after.createdAt), lt(webhookDeliveries.id, opts.after.id)))!);
+      if (opts.after) c.push(sql`(${webhookDeliveries.createdAt}, ${webhookDeliveries.id}) < (${opts.after.createdAt}, ${opts.after.id})`);
       return db.select().from(webhookDeliveries).where(and(...c)).orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id)).limit(limit).all();
     },
     /** Earliest pending attempt time, so the sender can sleep until then. */
