@@ -1,0 +1,71 @@
+/**
+ * 2. Download throughput: full GET of the 100 MiB file and random 1 MiB Range reads, against
+ * the bare ceiling serving the same bytes with Bun.file (sendfile) and decrypting its own copy.
+ */
+import type { Ctx, ScenarioResult } from "../lib/context";
+import { drain, loop } from "../lib/client";
+import { latencyStats, mbps, medianBy, MiB, ratio } from "../lib/stats";
+import { BIG } from "./upload";
+
+type Target = "server" | "plain" | "dec";
+const RANGE_CLIENTS = 8;
+
+export async function downloadScenario(ctx: Ctx, bigFileId: string, ceilingName: string): Promise<ScenarioResult> {
+  const reps = ctx.quick ? 3 : 5;
+  const auth = { authorization: `Bearer ${ctx.api.apiKey}` };
+  const urlOf = (t: Target) => (t === "server" ? `${ctx.api.base}/api/v1/files/${bigFileId}/download` : `${ctx.bytes.url}/${t}/${ceilingName}`);
+  const get = (t: Target, headers: Record<string, string> = {}) => drain(urlOf(t), t === "server" ? { ...auth, ...headers } : headers);
+  const targets = ["server", "plain", "dec"] as const;
+
+  for (const t of targets) await get(t); // warm-up (and page cache)
+
+  const full: Record<Target, { mbps: number }[]> = { server: [], plain: [], dec: [] };
+  for (let rep = 0; rep < reps; rep++) {
+    for (const t of targets) {
+      const t0 = performance.now();
+      const n = await get(t);
+      if (n !== BIG) throw new Error(`${t} download returned ${n} bytes`);
+      full[t].push({ mbps: mbps(n, performance.now() - t0) });
+    }
+  }
+  const fullMbps = Object.fromEntries(targets.map((t) => [t, medianBy(full[t], (r) => r.mbps).mbps])) as Record<Target, number>;
+  ctx.log(`download full: server ${fullMbps.server} MB/s, sendfile ${fullMbps.plain}, bare decrypt ${fullMbps.dec}`);
+
+  // Random 1 MiB ranges; the same pseudo-random sequence for every target.
+  const seconds = ctx.quick ? 3 : 8;
+  const range: Record<Target, { mbps: number; readsPerSec: number; p50Ms: number; p99Ms: number }> = {} as never;
+  for (const t of targets) {
+    let seed = 12345;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const lat: number[] = [];
+    let bytes = 0;
+    const ms = await loop(RANGE_CLIENTS, { seconds }, async () => {
+      const start = Math.floor(next() * (BIG - MiB));
+      const t0 = performance.now();
+      bytes += await get(t, { range: `bytes=${start}-${start + MiB - 1}` });
+      lat.push(performance.now() - t0);
+    });
+    range[t] = { mbps: mbps(bytes, ms), readsPerSec: Math.round(lat.length / (ms / 1000)), ...latencyStats(lat) };
+  }
+  ctx.log(`download 1 MiB ranges: server ${range.server.mbps} MB/s, sendfile ${range.plain.mbps}, bare decrypt ${range.dec.mbps}`);
+
+  const json = {
+    scenario: "download",
+    unit: "MB/s (1e6 B/s)",
+    full: { sizeBytes: BIG, reps, mbps: fullMbps, ratioVsBareDecrypt: ratio(fullMbps.server, fullMbps.dec), ratioVsSendfile: ratio(fullMbps.server, fullMbps.plain) },
+    range1MiB: { clients: RANGE_CLIENTS, seconds, ...range, ratioVsBareDecrypt: ratio(range.server.mbps, range.dec.mbps), ratioVsSendfile: ratio(range.server.mbps, range.plain.mbps) },
+  };
+  const rows = [
+    ...(
+      [
+        ["full 100 MiB", fullMbps],
+        [`1 MiB ranges ×${RANGE_CLIENTS}`, { server: range.server.mbps, plain: range.plain.mbps, dec: range.dec.mbps }],
+      ] as const
+    ).flatMap(([label, m]) => [
+      { scenario: "download", metric: `${label} MB/s vs bare decrypt`, value: `${m.server}`, ceiling: `${m.dec}`, ratio: ratio(m.server, m.dec), target: "≥ 0.85", met: m.server >= 0.85 * m.dec },
+      { scenario: "download", metric: `${label} MB/s vs sendfile`, value: `${m.server}`, ceiling: `${m.plain}`, ratio: ratio(m.server, m.plain), target: "≥ 0.33 (within 3×)", met: m.server * 3 >= m.plain },
+    ]),
+    { scenario: "download", metric: `1 MiB range p50/p99 ms (server vs bare decrypt)`, value: `${range.server.p50Ms}/${range.server.p99Ms}`, ceiling: `${range.dec.p50Ms}/${range.dec.p99Ms}` },
+  ];
+  return { json, rows };
+}
