@@ -45,6 +45,48 @@ export function createFilesRepo(db: Db) {
     .prepare();
   const byIdQ = db.select().from(files).where(eq(files.id, sql.placeholder("id"))).prepare();
 
+  // Listing queries are prepared once per combination of filters present (at most a few dozen):
+  // building and compiling them per request was most of a list request's cost.
+  const pages = new Map<string, ReturnType<typeof buildPage>>();
+  const totals = new Map<string, ReturnType<typeof buildTotal>>();
+  const shape = (f: FileFilters) =>
+    [f.workspaceId === null ? "w0" : f.workspaceId ? "w" : "", f.userId === null ? "u0" : f.userId !== undefined ? "u" : "", f.context ? "c" : "", f.fileType ? "t" : "", f.category ? "g" : ""].join("|");
+  const params = (f: FileFilters) => ({ tenantId: f.tenantId, workspaceId: f.workspaceId ?? "", userId: f.userId ?? "", context: f.context ?? "", fileType: f.fileType ?? "", category: f.category ?? "" });
+  const P = (name: string) => sql.placeholder(name);
+  function buildPage(f: FileFilters, withCursor: boolean) {
+    const c: SQL[] = [eq(files.tenantId, P("tenantId")), isNull(files.deletedAt)];
+    if (f.workspaceId === null) c.push(isNull(files.workspaceId));
+    else if (f.workspaceId) c.push(eq(files.workspaceId, P("workspaceId")));
+    if (f.userId === null) c.push(isNull(files.userId));
+    else if (f.userId !== undefined) c.push(eq(files.userId, P("userId")));
+    if (f.context) c.push(eq(files.context, P("context")));
+    if (f.fileType) c.push(eq(files.fileType, P("fileType")));
+    if (f.category) c.push(eq(files.category, P("category")));
+    // Row-value comparison: SQLite seeks the (created_at, id) index straight to the cursor; the
+    // equivalent OR form made it walk the index from the newest row (~100 ms at 1M files).
+    if (withCursor) c.push(sql`(${files.createdAt}, ${files.id}) < (${P("afterCreatedAt")}, ${P("afterId")})`);
+    return db.select().from(files).where(and(...c)).orderBy(desc(files.createdAt), desc(files.id)).limit(P("limit")).prepare();
+  }
+  function buildTotal(f: FileFilters) {
+    const c: SQL[] = [eq(fileStats.tenantId, P("tenantId"))];
+    if (f.workspaceId) c.push(eq(fileStats.workspaceId, P("workspaceId")));
+    if (f.context) c.push(eq(fileStats.context, P("context")));
+    if (f.fileType) c.push(eq(fileStats.fileType, P("fileType")));
+    return db.select({ n: sql<number>`coalesce(sum(${fileStats.fileCount}), 0)` }).from(fileStats).where(and(...c)).prepare();
+  }
+  function pageQuery(f: FileFilters, withCursor: boolean) {
+    const key = `${shape(f)}|${withCursor}`;
+    let q = pages.get(key);
+    if (!q) pages.set(key, (q = buildPage(f, withCursor)));
+    return q;
+  }
+  function totalQuery(f: FileFilters) {
+    const key = shape(f);
+    let q = totals.get(key);
+    if (!q) totals.set(key, (q = buildTotal(f)));
+    return q;
+  }
+
   return {
     insert(row: NewFile): FileRow {
       return db.insert(files).values({ processingStatus: "pending", category: "general", ...row, chargedBytes: 0, updatedAt: row.createdAt }).returning().get();
@@ -58,19 +100,11 @@ export function createFilesRepo(db: Db) {
     },
     /** Newest first; keyset on (created_at, id) so concurrent inserts never shift pages. */
     page(f: FileFilters, limit: number, after?: { createdAt: number; id: string }): FileRow[] {
-      const c = live(f);
-      // Row-value comparison: SQLite seeks the (created_at, id) index straight to the cursor; the
-      // equivalent OR form made it walk the index from the newest row (~100 ms at 1M files).
-      if (after) c.push(sql`(${files.createdAt}, ${files.id}) < (${after.createdAt}, ${after.id})`);
-      return db.select().from(files).where(and(...c)).orderBy(desc(files.createdAt), desc(files.id)).limit(limit).all();
+      return pageQuery(f, !!after).all({ ...params(f), afterCreatedAt: after?.createdAt ?? 0, afterId: after?.id ?? "", limit });
     },
     /** Live file count for the filters, from the trigger-maintained counters (no count(*) scan). */
     total(f: FileFilters): number {
-      const c: SQL[] = [eq(fileStats.tenantId, f.tenantId)];
-      if (f.workspaceId) c.push(eq(fileStats.workspaceId, f.workspaceId));
-      if (f.context) c.push(eq(fileStats.context, f.context));
-      if (f.fileType) c.push(eq(fileStats.fileType, f.fileType));
-      return db.select({ n: sql<number>`coalesce(sum(${fileStats.fileCount}), 0)` }).from(fileStats).where(and(...c)).get()?.n ?? 0;
+      return totalQuery(f).get(params(f))?.n ?? 0;
     },
     /** Exact count by scan, for filters the counters don't cover (user folder, category). */
     countScan(f: FileFilters): number {
