@@ -78,37 +78,44 @@ async function attempt(deps: WebhookSenderDeps, d: WebhookDeliveryRow): Promise<
   }
 }
 
+/** One attempt and its recorded outcome: 2xx → delivered; else retried after backoff·2^(n-1), or dead. */
+async function deliverOne(deps: WebhookSenderDeps, d: WebhookDeliveryRow): Promise<void> {
+  const started = deps.clock.now();
+  const failure = await attempt(deps, d).catch((err) => ({ error: String(err), status: null, permanent: false }));
+  const now = deps.clock.now();
+  const attempts = d.attempts + 1;
+  if (!failure) {
+    deps.repos.webhooks.recordAttempt(d.id, { status: "delivered", attempts, lastError: null, lastStatus: null, deliveredAt: now }, now);
+    deps.logger.info("webhook delivered", { deliveryId: d.id, event: d.event, attempts, ms: now - started });
+    return;
+  }
+  const dead = failure.permanent || attempts >= deps.maxAttempts;
+  deps.repos.webhooks.recordAttempt(
+    d.id,
+    { status: dead ? "dead" : "pending", attempts, nextAttemptAt: now + deps.backoffMs * 2 ** (attempts - 1), lastError: failure.error.slice(0, 500), lastStatus: failure.status },
+    now,
+  );
+  deps.logger.warn(dead ? "webhook dead" : "webhook attempt failed", { deliveryId: d.id, attempts, error: failure.error });
+}
+
 /**
- * Sends every due delivery (bounded concurrency) and records each outcome: 2xx → delivered;
- * otherwise retried after backoff·2^(n-1) until `maxAttempts`, then dead. Returns how many
- * deliveries were attempted.
+ * Sends due deliveries through a pool of `concurrency` requests: a free slot takes the next due
+ * delivery at once, so one slow receiver holds one slot (at most WEBHOOK_TIMEOUT_MS), never the
+ * others' deliveries. Returns when nothing is in flight or due; the count of attempts made.
  */
 export async function deliverDueWebhooks(deps: WebhookSenderDeps): Promise<number> {
   const concurrency = deps.concurrency ?? 8;
+  const inFlight = new Set<Promise<void>>();
   let total = 0;
   for (;;) {
-    const batch = deps.repos.webhooks.claimDue(deps.clock.now(), concurrency);
-    if (batch.length === 0) return total;
+    const free = concurrency - inFlight.size;
+    const batch = free > 0 ? deps.repos.webhooks.claimDue(deps.clock.now(), free) : [];
+    for (const d of batch) {
+      const p: Promise<void> = deliverOne(deps, d).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
     total += batch.length;
-    await Promise.all(
-      batch.map(async (d) => {
-        const started = deps.clock.now();
-        const failure = await attempt(deps, d);
-        const now = deps.clock.now();
-        const attempts = d.attempts + 1;
-        if (!failure) {
-          deps.repos.webhooks.recordAttempt(d.id, { status: "delivered", attempts, lastError: null, lastStatus: null, deliveredAt: now }, now);
-          deps.logger.info("webhook delivered", { deliveryId: d.id, event: d.event, attempts, ms: now - started });
-          return;
-        }
-        const dead = failure.permanent || attempts >= deps.maxAttempts;
-        deps.repos.webhooks.recordAttempt(
-          d.id,
-          { status: dead ? "dead" : "pending", attempts, nextAttemptAt: now + deps.backoffMs * 2 ** (attempts - 1), lastError: failure.error.slice(0, 500), lastStatus: failure.status },
-          now,
-        );
-        deps.logger.warn(dead ? "webhook dead" : "webhook attempt failed", { deliveryId: d.id, attempts, error: failure.error });
-      }),
-    );
+    if (inFlight.size === 0) return total;
+    await Promise.race(inFlight);
   }
 }

@@ -152,6 +152,28 @@ describe("webhook delivery", () => {
     }
   });
 
+  test("a slow receiver holds one slot, not the other deliveries", async () => {
+    const slow = startReceiver(async () => {
+      await Bun.sleep(1500);
+      return new Response("late");
+    });
+    const fast = startReceiver();
+    try {
+      await uploadWithHook(slow.url);
+      await uploadWithHook(fast.url);
+      await uploadWithHook(fast.url);
+      const t0 = Date.now();
+      const run = sender({ concurrency: 2, timeoutMs: 5000 });
+      await fast.waitFor(2, 1000);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(await run).toBe(3);
+      expect(slow.received.length).toBe(1);
+    } finally {
+      slow.stop();
+      fast.stop();
+    }
+  });
+
   test("rotating the webhook secret changes the signature key", async () => {
     const rx = startReceiver();
     try {
