@@ -67,6 +67,14 @@ export function createUploadsService(deps: UploadsServiceDeps) {
     return `/_internal/upload/tenants/${f.tenantId}/files/${f.id}/${encodeURIComponent(f.originalName)}?token=${token}&expires=${expires}`;
   }
 
+  /** Gives back what a pending upload holds, after a PUT was rejected before it started streaming. */
+  function releaseReservation(f: FileRow): void {
+    if (f.reservedBytes === 0) return;
+    repos.tx(() => {
+      if (repos.files.dropReservation(f.id, f.reservedBytes, clock.now())) repos.quota.adjust(f, -f.reservedBytes, 0);
+    });
+  }
+
   return {
     request(tenant: TenantRow, input: UploadRequestInput) {
       const allowed = validateRequest(tenant, input);
@@ -121,20 +129,27 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       if (f0.processingStatus === "failed" && (f0.metadata as { failureReason?: string } | null)?.failureReason === "expired") throw new AppError("UPLOAD_EXPIRED", "Upload URL has expired");
       if (f0.processingStatus !== "pending") throw new AppError("CONFLICT", f0.processingStatus === "processing" ? "An upload for this file is already in progress" : "This file has already been uploaded", { processingStatus: f0.processingStatus });
 
-      // Size: declared at request time, or (when it wasn't) taken from Content-Length and reserved now.
+      // Size: declared at request time, or (when it wasn't) taken from Content-Length.
       const declared = f0.sizeBytes || opts.contentLength;
-      if (!declared) throw validation("Content-Length is required when fileSizeBytes was not declared");
-      if (declared > MAX_FILE_SIZE_BYTES) throw new AppError("PAYLOAD_TOO_LARGE", `Body exceeds the maximum of ${MAX_FILE_SIZE_BYTES} bytes`, { maxSize: MAX_FILE_SIZE_BYTES });
+      const rejected = (err: AppError) => {
+        releaseReservation(f0);
+        return err;
+      };
+      if (!declared) throw rejected(validation("Content-Length is required when fileSizeBytes was not declared"));
+      if (declared > MAX_FILE_SIZE_BYTES) throw rejected(new AppError("PAYLOAD_TOO_LARGE", `Body exceeds the maximum of ${MAX_FILE_SIZE_BYTES} bytes`, { maxSize: MAX_FILE_SIZE_BYTES }));
       if (opts.contentLength !== null && opts.contentLength !== declared) {
-        throw opts.contentLength > declared
-          ? new AppError("PAYLOAD_TOO_LARGE", `Body is ${opts.contentLength} bytes, declared ${declared}`, { declared, received: opts.contentLength })
-          : validation(`Body is ${opts.contentLength} bytes, declared ${declared}`, { declared, received: opts.contentLength });
+        throw rejected(
+          opts.contentLength > declared
+            ? new AppError("PAYLOAD_TOO_LARGE", `Body is ${opts.contentLength} bytes, declared ${declared}`, { declared, received: opts.contentLength })
+            : validation(`Body is ${opts.contentLength} bytes, declared ${declared}`, { declared, received: opts.contentLength }),
+        );
       }
-      if (!opts.body) throw validation("Request body is empty");
+      if (!opts.body) throw rejected(validation("Request body is empty"));
 
       const claimed = repos.tx(() => {
         if (!repos.files.claimUpload(f0.id, now)) return false;
-        if (!f0.sizeBytes) {
+        // Nothing held (size not declared, or an earlier rejected PUT released it): reserve now.
+        if (f0.reservedBytes === 0) {
           pipeline.reserve(f0.tenantId, f0.workspaceId, declared);
           repos.files.update(f0.id, { sizeBytes: declared, reservedBytes: declared }, now);
         }
@@ -147,13 +162,12 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       try {
         stored = await objects.write({ key: f.storageKey, body: opts.body, plainSize: f.sizeBytes, signal: opts.signal });
       } catch (err) {
+        // A rejected PUT holds no quota (CONTRACT.md); a retry reserves again at its claim. Only if
+        // the row is still ours: a delete or expiry during the PUT has released it already.
         repos.tx(() => {
-          // Only if still ours: a delete or expiry during the PUT has released the reservation already.
           if (!repos.files.releaseClaim(f.id, clock.now())) return;
-          if (!f0.sizeBytes) {
-            repos.quota.adjust(f, -f.sizeBytes, 0);
-            repos.files.update(f.id, { sizeBytes: 0, reservedBytes: 0 }, clock.now());
-          }
+          repos.quota.adjust(f, -f.reservedBytes, 0);
+          repos.files.update(f.id, { sizeBytes: f0.sizeBytes, reservedBytes: 0 }, clock.now());
         });
         if (err instanceof SizeMismatchError) {
           throw err.kind === "too_large"

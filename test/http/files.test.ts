@@ -93,10 +93,12 @@ describe("upload flow (the seed's)", () => {
     }
   });
 
-  test("truncated and oversized bodies are rejected; nothing stored, nothing charged, retry works", async () => {
+  test("truncated and oversized bodies are rejected; nothing stored, no quota held, retry works", async () => {
     const size = SEGMENT_SIZE + 10;
+    const quotaBefore = (await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body;
     const r = await requestUpload(t.apiKey, { fileType: "image/png", fileName: "x.png", fileSizeBytes: size });
-    const before = (await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.usedBytes;
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes).toBe(quotaBefore.reservedBytes + size);
+    const before = quotaBefore.usedBytes;
     // A streamed body has no Content-Length, so the size check happens while streaming.
     const stream = (bytes: Uint8Array) => new Blob([bytes]).stream();
     const short = await h.json("PUT", r.body.presignedUrl, { body: stream(sampleContent("image/png", size - 1)) });
@@ -109,7 +111,7 @@ describe("upload flow (the seed's)", () => {
     expect(declaredLong.status).toBe(413);
     expect(await stat(r.body.fileId)).toBeNull();
     if (h.rt.config.STORAGE_BACKEND === "local") expect(readdirSync(join(h.dir, "objects", ".tmp"))).toEqual([]);
-    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.usedBytes).toBe(before);
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ usedBytes: before, reservedBytes: quotaBefore.reservedBytes });
     expect((await h.json("GET", `/api/v1/files/${r.body.fileId}`, { key: t.apiKey })).body.processingStatus).toBe("pending");
     const ok = await h.json("PUT", r.body.presignedUrl, { body: stream(sampleContent("image/png", size)) });
     expect(ok.body.processingStatus).toBe("completed");

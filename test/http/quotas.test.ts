@@ -91,6 +91,25 @@ describe("quota under interleavings", () => {
   });
 });
 
+describe("rejected PUTs hold no quota", () => {
+  test("after a rejected PUT the bytes are free for others; a retry must fit again", async () => {
+    const t = await h.createTenant({ quotaBytes: 1000 });
+    const a = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: png(1000) });
+    const wrongSize = await h.json("PUT", a.body.presignedUrl, { key: t.apiKey, body: sampleContent("image/png", 999) });
+    expect(wrongSize.status).toBe(400);
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ usedBytes: 0, reservedBytes: 0, availableBytes: 1000 });
+    const b = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: png(600) });
+    expect(b.status).toBe(200);
+    const retry = await h.json("PUT", a.body.presignedUrl, { key: t.apiKey, body: sampleContent("image/png", 1000) });
+    expect(retry.status).toBe(403);
+    expect(retry.body.error.code).toBe("QUOTA_EXCEEDED");
+    await h.json("DELETE", `/api/v1/files/${b.body.fileId}`, { key: t.apiKey });
+    const ok = await h.json("PUT", a.body.presignedUrl, { key: t.apiKey, body: sampleContent("image/png", 1000) });
+    expect(ok.body.processingStatus).toBe("completed");
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ usedBytes: 1000, reservedBytes: 0 });
+  });
+});
+
 describe("workspaces", () => {
   let t: { id: string; apiKey: string };
   beforeAll(async () => {

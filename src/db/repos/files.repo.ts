@@ -162,6 +162,17 @@ export function createFilesRepo(db: Db) {
           .all().length === 1
       );
     },
+    /** Zeroes a pending row's reservation if it still holds exactly `held` bytes; true if it did. */
+    dropReservation(id: string, held: number, now: number): boolean {
+      return (
+        db
+          .update(files)
+          .set({ reservedBytes: 0, updatedAt: now })
+          .where(and(eq(files.id, id), eq(files.processingStatus, "pending"), isNull(files.deletedAt), eq(files.reservedBytes, held)))
+          .returning({ one: sql`1` })
+          .all().length === 1
+      );
+    },
     /** Moves a processing row to its final state; false if it was deleted or expired meanwhile. */
     finish(id: string, status: Extract<ProcessingStatus, "completed" | "failed">, patch: Partial<FileRow>, now: number): boolean {
       return (
