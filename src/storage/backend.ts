@@ -18,8 +18,12 @@ export interface StorageBackend {
    * nothing is left behind and the promise rejects.
    */
   put(key: string, body: ReadableStream<Uint8Array>, opts?: { signal?: AbortSignal }): Promise<{ size: number }>;
-  /** Streams the object (or a byte range of it); null when the key does not exist. */
-  get(key: string, opts?: { range?: ByteRange; signal?: AbortSignal }): Promise<ReadableStream<Uint8Array> | null>;
+  /**
+   * Streams the object (or a byte range of it); null when the key does not exist. `chunkSize` is
+   * a hint: a backend that can choose its read size yields chunks of that size (the encryption
+   * layer asks for whole segments, so it can decrypt them without copying).
+   */
+  get(key: string, opts?: { range?: ByteRange; signal?: AbortSignal; chunkSize?: number }): Promise<ReadableStream<Uint8Array> | null>;
   /** Size in bytes, or null when missing. */
   stat(key: string): Promise<{ size: number } | null>;
   /** Removes the object; deleting a missing key is not an error (idempotent). */

@@ -1,4 +1,4 @@
-import { decryptSegments, encryptSegments, encryptedRangeFor, SEGMENT_SIZE, type MasterKey } from "./crypto";
+import { decryptSegments, encryptSegments, encryptedRangeFor, SEGMENT_SIZE, TAG_SIZE, type MasterKey } from "./crypto";
 import type { StorageBackend } from "./backend";
 import { iteratorToStream } from "./streams";
 
@@ -84,7 +84,7 @@ export class EncryptedObjects {
     const end = opts.end ?? ref.plainSize - 1;
     const dataKey = await this.masterKey.unwrap(ref.wrappedKey, ref.keyId);
     const r = encryptedRangeFor(ref.plainSize, start, end, ref.segmentSize);
-    const stored = await this.backend.get(ref.key, { range: { start: r.encStart, end: r.encEnd }, signal: opts.signal });
+    const stored = await this.backend.get(ref.key, { range: { start: r.encStart, end: r.encEnd }, signal: opts.signal, chunkSize: ref.segmentSize + TAG_SIZE });
     if (!stored) return null;
     const plain = decryptSegments({ input: stored, key: dataKey, plainSize: ref.plainSize, start, end, segmentSize: ref.segmentSize });
     const first = await plain.next().catch(async (err) => {
