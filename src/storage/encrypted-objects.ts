@@ -1,6 +1,7 @@
 import { decryptSegments, encryptSegments, encryptedRangeFor, SEGMENT_SIZE, TAG_SIZE, type MasterKey } from "./crypto";
 import type { StorageBackend } from "./backend";
 import { iteratorToStream } from "./streams";
+import { GcPacer } from "./gc-pacer";
 
 /** What a write records so the object can be read back (stored in the files row). */
 export interface StoredObjectInfo {
@@ -24,23 +25,12 @@ export interface ObjectRef {
 
 const HEAD_BYTES = 4100;
 /**
- * Writing a large object allocates short-lived ~1 MiB buffers per segment (request chunks,
- * WebCrypto's ciphertext) that JSC collects lazily. Measured on 100 MiB uploads (bench/): no
- * help → peak RSS 165-176 MiB at 335-344 MB/s; a synchronous collection every 16 MiB → 123-127
- * MiB at 238-266 MB/s; every 32 MiB → ~135 MiB at ~275 MB/s. 32 MiB keeps the peak under the
- * 150 MiB target at the smallest cost (a non-blocking collection did not help). Reads don't
- * need it: the same test showed no RSS gain from collecting there, only a 40% slower download.
+ * Uploads: measured on 100 MiB (bench/): no pacing → peak RSS 165-176 MiB at 335-344 MB/s; every
+ * 16 MiB → 123-127 MiB at 238-266 MB/s; every 32 MiB → ~135 MiB at ~275 MB/s. 32 MiB keeps the
+ * peak under the 150 MiB target at the smallest cost. Reads need none: pacing them showed no
+ * RSS gain, only a 40% slower download.
  */
-const GC_EVERY_BYTES = 32 * 1024 * 1024;
-/** Counted across all uploads in the process: 8 concurrent uploads make garbage 8× as fast. */
-let bytesSinceGc = 0;
-function collectGarbageEvery(bytes: number): void {
-  bytesSinceGc += bytes;
-  if (bytesSinceGc >= GC_EVERY_BYTES) {
-    bytesSinceGc = 0;
-    Bun.gc(true);
-  }
-}
+const uploadGc = new GcPacer(32 * 1024 * 1024);
 
 /**
  * Streams plaintext through envelope encryption into a backend and back. Plaintext exists only
@@ -65,7 +55,7 @@ export class EncryptedObjects {
       maxSize: opts.maxSize,
       onPlain: (seg) => {
         size += seg.byteLength;
-        collectGarbageEvery(seg.byteLength);
+        uploadGc.add(seg.byteLength);
         hasher.update(seg);
         head ??= seg.slice(0, HEAD_BYTES);
       },
