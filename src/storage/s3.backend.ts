@@ -61,7 +61,6 @@ function unavailable(op: string, err: unknown): Error {
 export class S3Backend implements StorageBackend {
   readonly name = "s3";
   private readonly prefix: string;
-
   private readonly partSize: number;
 
   constructor(private readonly opts: S3BackendOptions) {
@@ -92,7 +91,7 @@ export class S3Backend implements StorageBackend {
       queueSize: this.opts.queueSize ?? 2,
       leavePartsOnError: false,
     });
-    upload.on("httpUploadProgress", (p) => partGc.add(p.loaded && p.part ? this.partSize : 0));
+    upload.on("httpUploadProgress", () => partGc.add(this.partSize)); // one event per part sent
     const onAbort = () => void upload.abort().catch(() => {});
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     try {
