@@ -11,7 +11,7 @@ const ADMIN = "sk_admin_storage_module_e2e";
 test("every storage module endpoint against a running server, with a real multipart client", async () => {
   const s = await spawnServer([BUN, join(import.meta.dir, "../../src/main.ts"), "serve"], { env: { DATA_DIR: dir, ADMIN_API_KEY: ADMIN } });
   try {
-    const call = async (method: string, path: string, key: string, body?: BodyInit, json = true) => {
+    const call = async (method: string, path: string, key: string, body?: RequestInit["body"], json = true) => {
       const res = await fetch(s.url + path, { method, body, headers: { authorization: `Bearer ${key}`, ...(json && body ? { "content-type": "application/json" } : {}) } });
       return { status: res.status, body: (await res.json()) as any };
     };
