@@ -28,7 +28,7 @@ export async function expireUploads(deps: UploadExpiryDeps, batch = 500): Promis
   let expired = 0;
   for (const f of due) {
     const done = repos.tx(() => {
-      if (!repos.files.expire(f.id, f.processingStatus, clock.now())) return false;
+      if (!repos.files.expire(f.id, f.processingStatus, f.reservedBytes, clock.now())) return false;
       repos.quota.adjust(f, -f.reservedBytes, 0);
       deps.onSettled?.(repos.files.byId(f.id)!);
       return true;
@@ -51,7 +51,7 @@ export function recoverInterruptedUploads(repos: Repos, clock: Clock, onSettled?
   const { reopened, unresumable } = repos.files.resetProcessing(clock.now());
   for (const f of unresumable) {
     repos.tx(() => {
-      if (!repos.files.expire(f.id, "processing", clock.now(), "interrupted")) return;
+      if (!repos.files.expire(f.id, "processing", f.reservedBytes, clock.now(), "interrupted")) return;
       repos.quota.adjust(f, -f.reservedBytes, 0);
       onSettled?.(repos.files.byId(f.id)!);
     });

@@ -18,6 +18,7 @@ export interface WebhookSenderDeps {
 }
 
 const MAX_RESPONSE_BYTES = 16 * 1024;
+const REPOLL_MS = 250;
 
 /** `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, as CONTRACT.md specifies for receivers. */
 export function signPayload(secret: string, timestamp: number, body: string): string {
@@ -111,11 +112,17 @@ export async function deliverDueWebhooks(deps: WebhookSenderDeps): Promise<numbe
     const free = concurrency - inFlight.size;
     const batch = free > 0 ? deps.repos.webhooks.claimDue(deps.clock.now(), free) : [];
     for (const d of batch) {
-      const p: Promise<void> = deliverOne(deps, d).finally(() => inFlight.delete(p));
+      // Never rejects: a failure to record an outcome is logged; the row stays 'delivering' and is
+      // re-queued at the next start-up (at-least-once).
+      const p: Promise<void> = deliverOne(deps, d)
+        .catch((err) => deps.logger.error("webhook outcome not recorded", { deliveryId: d.id, err: String(err) }))
+        .finally(() => inFlight.delete(p));
       inFlight.add(p);
     }
     total += batch.length;
     if (inFlight.size === 0) return total;
-    await Promise.race(inFlight);
+    // Wake when a slot frees up, or after a short while to pick up deliveries that became due
+    // meanwhile (new events, ended backoffs): free slots must not wait for a slow receiver.
+    await Promise.race([...inFlight, Bun.sleep(REPOLL_MS)]);
   }
 }

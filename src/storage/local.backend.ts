@@ -69,25 +69,24 @@ export class LocalBackend implements StorageBackend {
   }
 
   async get(key: string, opts: { range?: ByteRange; signal?: AbortSignal; chunkSize?: number } = {}): Promise<ReadableStream<Uint8Array> | null> {
-    const fh = await open(this.pathOf(key), "r").catch(() => null);
-    if (!fh) return null;
-    const size = (await fh.stat()).size;
+    const path = this.pathOf(key);
+    const s = await stat(path).catch(() => null);
+    if (!s?.isFile()) return null;
+    const file = Bun.file(path);
     const start = opts.range?.start ?? 0;
-    const end = Math.min(opts.range?.end ?? size - 1, size - 1);
+    const end = Math.min(opts.range?.end ?? s.size - 1, s.size - 1);
     const chunkSize = opts.chunkSize ?? 1024 * 1024;
     // Positional reads of exactly chunkSize bytes (Bun.file's stream handed out small chunks that
-    // then had to be copied together: a third of a range request's CPU).
+    // then had to be copied together: a third of a range request's CPU). No file handle is held
+    // between reads, so a stream that is dropped unread leaks nothing. Objects are written once
+    // under their key (replaced only by rename), so the reads see one version.
     async function* read() {
-      try {
-        for (let pos = start; pos <= end; ) {
-          const buf = new Uint8Array(Math.min(chunkSize, end - pos + 1));
-          const { bytesRead } = await fh!.read(buf, 0, buf.byteLength, pos);
-          if (bytesRead === 0) throw new Error(`object ${key} is shorter than expected`);
-          pos += bytesRead;
-          yield bytesRead === buf.byteLength ? buf : buf.subarray(0, bytesRead);
-        }
-      } finally {
-        await fh!.close().catch(() => {});
+      for (let pos = start; pos <= end; ) {
+        const want = Math.min(chunkSize, end - pos + 1);
+        const chunk = await file.slice(pos, pos + want).bytes();
+        if (chunk.byteLength === 0) throw new Error(`object ${key} is shorter than expected`);
+        pos += chunk.byteLength;
+        yield chunk;
       }
     }
     return iteratorToStream(read());

@@ -174,6 +174,27 @@ describe("webhook delivery", () => {
     }
   });
 
+  test("a delivery that becomes due while a slow one is in flight does not wait for it", async () => {
+    const slow = startReceiver(async () => {
+      await Bun.sleep(2000);
+      return new Response("late");
+    });
+    const fast = startReceiver();
+    try {
+      await uploadWithHook(slow.url);
+      const run = sender({ timeoutMs: 5000 });
+      await slow.waitFor(1);
+      const t0 = Date.now();
+      await uploadWithHook(fast.url); // enqueued mid-run
+      await fast.waitFor(1, 1500);
+      expect(Date.now() - t0).toBeLessThan(1500);
+      await run;
+    } finally {
+      slow.stop();
+      fast.stop();
+    }
+  });
+
   test("rotating the webhook secret changes the signature key", async () => {
     const rx = startReceiver();
     try {

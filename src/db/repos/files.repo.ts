@@ -184,12 +184,13 @@ export function createFilesRepo(db: Db) {
       );
     },
     /** Fails an expired upload if it is still in the state the job saw; releases nothing itself. */
-    expire(id: string, from: ProcessingStatus, now: number, reason: "expired" | "interrupted" = "expired"): boolean {
+    /** Also requires the reservation seen by the caller, so the amount it releases is the one held. */
+    expire(id: string, from: ProcessingStatus, held: number, now: number, reason: "expired" | "interrupted" = "expired"): boolean {
       return (
         db
           .update(files)
           .set({ processingStatus: "failed", metadata: { failureReason: reason }, reservedBytes: 0, uploadStartedAt: null, updatedAt: now })
-          .where(and(eq(files.id, id), eq(files.processingStatus, from), isNull(files.deletedAt)))
+          .where(and(eq(files.id, id), eq(files.processingStatus, from), eq(files.reservedBytes, held), isNull(files.deletedAt)))
           .returning({ one: sql`1` }).all().length === 1
       );
     },
