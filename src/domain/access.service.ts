@@ -3,7 +3,7 @@ import type { Repos } from "../db/repos";
 import type { KeyScope, PlanRow, TenantRow, UserKeyRow } from "../db/schema";
 import type { Clock } from "./clock";
 import { AppError, notFound } from "./errors";
-import { generateApiKey, hashKey } from "./secrets";
+import { displayPrefix, generateApiKey, hashKey } from "./secrets";
 
 export const USER_KEY_PREFIX = "sk_user_";
 
@@ -33,7 +33,7 @@ export function createAccessService({ repos, clock }: { repos: Repos; clock: Clo
         workspaceId: input.workspaceId ?? null,
         scopes: [...new Set(input.scopes)],
         keyHash: hashKey(apiKey),
-        keyPrefix: apiKey.slice(0, USER_KEY_PREFIX.length + 4),
+        keyPrefix: displayPrefix(apiKey, USER_KEY_PREFIX),
         name: input.name ?? null,
         createdAt: clock.now(),
       });

@@ -15,9 +15,9 @@ export function hashKey(key: string): string {
   return createHash("sha256").update(key, "utf8").digest("hex");
 }
 
-/** Short, non-secret display form: prefix plus the first 4 random characters. */
-export function displayPrefix(key: string): string {
-  const at = key.startsWith(TENANT_KEY_PREFIX) ? TENANT_KEY_PREFIX.length : 0;
+/** Short, non-secret display form: the key's prefix plus the first 4 random characters. */
+export function displayPrefix(key: string, prefix = TENANT_KEY_PREFIX): string {
+  const at = key.startsWith(prefix) ? prefix.length : 0;
   return key.slice(0, at + 4);
 }
 

@@ -1,6 +1,6 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../client";
-import { tenants, files, type TenantRow } from "../schema";
+import { tenants, type TenantRow } from "../schema";
 
 export type NewTenant = Pick<TenantRow, "id" | "name" | "apiKeyHash" | "keyPrefix" | "quotaBytes" | "allowedFileTypes" | "webhookSecret" | "createdAt">;
 export type TenantPatch = Partial<Pick<TenantRow, "name" | "quotaBytes" | "allowedFileTypes">>;
@@ -36,9 +36,6 @@ export function createTenantsRepo(db: Db) {
     },
     count(): number {
       return db.select({ n: sql<number>`count(*)` }).from(tenants).get()?.n ?? 0;
-    },
-    liveFileCount(tenantId: string): number {
-      return db.select({ n: sql<number>`count(*)` }).from(files).where(and(eq(files.tenantId, tenantId), sql`${files.deletedAt} IS NULL`)).get()?.n ?? 0;
     },
   };
 }
