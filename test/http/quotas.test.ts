@@ -188,6 +188,11 @@ describe("recalculate usage", () => {
     expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ usedBytes: 1234, reservedBytes: 0 });
     const again = await h.json("POST", `/api/v1/admin/tenants/${t.id}/recalculate-usage`, { key: ADMIN_KEY });
     expect(again.body.tenants).toEqual([]);
+    const ws = (await h.json("POST", "/api/v1/workspaces", { key: t.apiKey, body: { name: "R", slug: "recalc" } })).body;
+    await uploadTo(t.apiKey, 500, { workspaceId: ws.id });
+    h.rt.sqlite.query("UPDATE workspaces SET used_bytes = 3 WHERE id = ?").run(ws.id);
+    const wsFix = await h.json("POST", `/api/v1/admin/tenants/${t.id}/recalculate-usage`, { key: ADMIN_KEY });
+    expect(wsFix.body).toEqual({ tenants: [], workspaces: [{ workspaceId: ws.id, tenantId: t.id, usedBytes: { before: 3, after: 500 }, reservedBytes: { before: 0, after: 0 } }] });
   });
 });
 

@@ -20,6 +20,22 @@ export function createQuotaRepo(db: Db) {
   const adjustWorkspace = client.query(
     "UPDATE workspaces SET reserved_bytes = max(0, reserved_bytes + ?1), used_bytes = max(0, used_bytes + ?2) WHERE id = ?3",
   );
+  /**
+   * Sets used/reserved bytes of `table` rows (optionally one tenant's) to the sums over their live
+   * files and returns the rows that drifted. Identifiers are fixed strings from this file.
+   */
+  function fixDrift(table: "tenants" | "workspaces", fileColumn: "tenant_id" | "workspace_id", tenantColumn: "id" | "tenant_id", tenantId?: string) {
+    const [t, fc, tc] = [sql.raw(table), sql.raw(fileColumn), sql.raw(tenantColumn)];
+    const rows = db.all<{ id: string; tenant_id: string; used_bytes: number; reserved_bytes: number; used: number; reserved: number }>(sql`
+      SELECT o.id, o.${tc} AS tenant_id, o.used_bytes, o.reserved_bytes,
+        coalesce((SELECT sum(charged_bytes) FROM files f WHERE f.${fc} = o.id AND f.deleted_at IS NULL), 0) AS used,
+        coalesce((SELECT sum(reserved_bytes) FROM files f WHERE f.${fc} = o.id AND f.deleted_at IS NULL), 0) AS reserved
+      FROM ${t} o ${tenantId ? sql`WHERE o.${tc} = ${tenantId}` : sql``}`);
+    const drift = rows.filter((r) => r.used !== r.used_bytes || r.reserved !== r.reserved_bytes);
+    for (const r of drift) db.run(sql`UPDATE ${t} SET used_bytes = ${r.used}, reserved_bytes = ${r.reserved} WHERE id = ${r.id}`);
+    return drift.map((r) => ({ id: r.id, tenant_id: r.tenant_id, change: { usedBytes: { before: r.used_bytes, after: r.used }, reservedBytes: { before: r.reserved_bytes, after: r.reserved } } }));
+  }
+
   return {
     /** True when the bytes were reserved; false when the quota would be exceeded. */
     reserveTenant(tenantId: string, bytes: number): boolean {
@@ -35,25 +51,9 @@ export function createQuotaRepo(db: Db) {
     },
     /** Recomputes used/reserved from the files table; returns the rows whose numbers changed. */
     recalculate(tenantId?: string) {
-      const where = tenantId ? sql`WHERE t.id = ${tenantId}` : sql``;
-      const rows = db.all<{ id: string; used_bytes: number; reserved_bytes: number; used: number; reserved: number }>(sql`
-        SELECT t.id, t.used_bytes, t.reserved_bytes,
-          coalesce((SELECT sum(charged_bytes) FROM files f WHERE f.tenant_id = t.id AND f.deleted_at IS NULL), 0) AS used,
-          coalesce((SELECT sum(reserved_bytes) FROM files f WHERE f.tenant_id = t.id AND f.deleted_at IS NULL), 0) AS reserved
-        FROM tenants t ${where}`);
-      const drift = rows.filter((r) => r.used !== r.used_bytes || r.reserved !== r.reserved_bytes);
-      for (const r of drift) db.run(sql`UPDATE tenants SET used_bytes = ${r.used}, reserved_bytes = ${r.reserved} WHERE id = ${r.id}`);
-      const wsWhere = tenantId ? sql`WHERE w.tenant_id = ${tenantId}` : sql``;
-      const wsRows = db.all<{ id: string; tenant_id: string; used_bytes: number; reserved_bytes: number; used: number; reserved: number }>(sql`
-        SELECT w.id, w.tenant_id, w.used_bytes, w.reserved_bytes,
-          coalesce((SELECT sum(charged_bytes) FROM files f WHERE f.workspace_id = w.id AND f.deleted_at IS NULL), 0) AS used,
-          coalesce((SELECT sum(reserved_bytes) FROM files f WHERE f.workspace_id = w.id AND f.deleted_at IS NULL), 0) AS reserved
-        FROM workspaces w ${wsWhere}`);
-      const wsDrift = wsRows.filter((r) => r.used !== r.used_bytes || r.reserved !== r.reserved_bytes);
-      for (const r of wsDrift) db.run(sql`UPDATE workspaces SET used_bytes = ${r.used}, reserved_bytes = ${r.reserved} WHERE id = ${r.id}`);
       return {
-        tenants: drift.map((r) => ({ tenantId: r.id, usedBytes: { before: r.used_bytes, after: r.used }, reservedBytes: { before: r.reserved_bytes, after: r.reserved } })),
-        workspaces: wsDrift.map((r) => ({ workspaceId: r.id, tenantId: r.tenant_id, usedBytes: { before: r.used_bytes, after: r.used }, reservedBytes: { before: r.reserved_bytes, after: r.reserved } })),
+        tenants: fixDrift("tenants", "tenant_id", "id", tenantId).map((r) => ({ tenantId: r.id, ...r.change })),
+        workspaces: fixDrift("workspaces", "workspace_id", "tenant_id", tenantId).map((r) => ({ workspaceId: r.id, tenantId: r.tenant_id, ...r.change })),
       };
     },
   };
