@@ -6,7 +6,7 @@ import { openDatabase, type Db } from "./db/client";
 import { migrate } from "./db/migrate";
 import { createRepos, type Repos } from "./db/repos";
 import { ADMIN_KEY_SETTING } from "./db/repos/settings.repo";
-import { ADMIN_KEY_PREFIX, generateApiKey, hashKey } from "./domain/secrets";
+import { ADMIN_KEY_PREFIX, generateApiKey, hashKey } from "./domain/shared/secrets";
 import { MasterKey } from "./storage/crypto";
 import { LocalBackend } from "./storage/local.backend";
 import type { StorageBackend } from "./storage/backend";

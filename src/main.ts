@@ -5,9 +5,9 @@ import type { Config } from "./config/schema";
 import { createLogger } from "./logger";
 import { openRuntime, type Runtime } from "./runtime";
 import { VERSION } from "./version";
-import { MAX_FILE_SIZE_BYTES } from "./domain/file-types";
+import { MAX_FILE_SIZE_BYTES } from "./domain/files/file-types";
 import { runDoctor } from "./doctor";
-import { AppError } from "./domain/errors";
+import { AppError } from "./domain/shared/errors";
 import { startJobs } from "./jobs";
 
 const HELP = `storage-brain ${VERSION} — self-hosted file storage

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { Config } from "./config/schema";
 import { createStorageBackend, ensureAdminKey, loadMasterKey, openRepos } from "./bootstrap";
-import { systemClock, type Clock } from "./domain/clock";
+import { systemClock, type Clock } from "./domain/shared/clock";
 import type { Logger } from "./logger";
 import { EncryptedObjects } from "./storage/encrypted-objects";
 import type { AppDeps } from "./app";

@@ -7,8 +7,8 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { openDatabase } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
-import { displayPrefix, generateApiKey, hashKey } from "../../src/domain/secrets";
-import { encodeCursor } from "../../src/domain/cursor";
+import { displayPrefix, generateApiKey, hashKey } from "../../src/domain/shared/secrets";
+import { encodeCursor } from "../../src/domain/shared/cursor";
 import { objectKeyFor } from "../../src/storage/backend";
 
 export interface Seeded {

@@ -1,7 +1,7 @@
 import { create as contentDisposition } from "content-disposition";
 import parseRange from "range-parser";
 import type { FileRow } from "../db/schema";
-import { AppError } from "../domain/errors";
+import { AppError } from "../domain/shared/errors";
 import type { EncryptedObjects } from "../storage/encrypted-objects";
 
 export interface DownloadOptions {

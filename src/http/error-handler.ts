@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { AppError } from "../domain/errors";
+import { AppError } from "../domain/shared/errors";
 import { DecryptionError } from "../storage/crypto";
 import { StorageUnavailableError } from "../storage/errors";
 import type { Logger } from "../logger";

@@ -1,6 +1,6 @@
 import Busboy from "busboy";
 import { Readable } from "node:stream";
-import { validation } from "../domain/errors";
+import { validation } from "../domain/shared/errors";
 import { clientStream } from "./client-stream";
 
 export interface MultipartFilePart {

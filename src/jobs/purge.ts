@@ -1,5 +1,5 @@
 import type { Repos } from "../db/repos";
-import type { Clock } from "../domain/clock";
+import type { Clock } from "../domain/shared/clock";
 import type { Logger } from "../logger";
 import type { StorageBackend } from "../storage/backend";
 

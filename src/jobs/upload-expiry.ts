@@ -1,6 +1,6 @@
 import type { Repos } from "../db/repos";
 import type { FileRow } from "../db/schema";
-import type { Clock } from "../domain/clock";
+import type { Clock } from "../domain/shared/clock";
 import type { Logger } from "../logger";
 import type { StorageBackend } from "../storage/backend";
 

@@ -1,8 +1,8 @@
 import type { Repos } from "../db/repos";
 import type { WebhookDeliveryRow } from "../db/schema";
-import type { Clock } from "../domain/clock";
-import { hmacHex } from "../domain/secrets";
-import { assertPublicTarget, BlockedAddressError } from "../domain/ssrf-guard";
+import type { Clock } from "../domain/shared/clock";
+import { hmacHex } from "../domain/shared/secrets";
+import { assertPublicTarget, BlockedAddressError } from "../domain/webhooks/ssrf-guard";
 import type { Logger } from "../logger";
 
 export interface WebhookSenderDeps {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ADMIN_KEY, createHarness, type Harness } from "../support/harness";
-import { ERROR_STATUS } from "../../src/domain/errors";
+import { ERROR_STATUS } from "../../src/domain/shared/errors";
 
 let h: Harness;
 let tenant: { id: string; apiKey: string };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { storedNameFor } from "../../src/domain/stored-name";
+import { storedNameFor } from "../../src/domain/storage-module/stored-name";
 import { ADMIN_KEY, createHarness, sampleContent, type Harness } from "../support/harness";
 import { multipartBody } from "../support/multipart";
 

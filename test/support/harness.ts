@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp, createServices, type Services } from "../../src/app";
 import { parseConfig } from "../../src/config/load";
-import { ManualClock, type Clock } from "../../src/domain/clock";
+import { ManualClock, type Clock } from "../../src/domain/shared/clock";
 import { silentLogger } from "../../src/logger";
 import { openRuntime, type Runtime } from "../../src/runtime";
 import { sharedS3 } from "./s3";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { deliverDueWebhooks } from "../../src/jobs/webhook-delivery";
-import { assertPublicTarget, isPublicAddress } from "../../src/domain/ssrf-guard";
+import { assertPublicTarget, isPublicAddress } from "../../src/domain/webhooks/ssrf-guard";
 import { silentLogger } from "../../src/logger";
 import { createHarness, sampleContent, type Harness } from "../support/harness";
 import { startReceiver } from "../support/receiver";

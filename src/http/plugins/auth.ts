@@ -1,11 +1,11 @@
 import { Elysia } from "elysia";
 import type { Repos } from "../../db/repos";
 import type { KeyScope, TenantRow } from "../../db/schema";
-import { isUserKey, type AccessService, type Principal } from "../../domain/access.service";
+import { isUserKey, type AccessService, type Principal } from "../../domain/tenants/access.service";
 import { ADMIN_KEY_SETTING } from "../../db/repos/settings.repo";
-import { AppError, unauthorized } from "../../domain/errors";
-import { hashKey, safeEqual } from "../../domain/secrets";
-import type { TenantsService } from "../../domain/tenants.service";
+import { AppError, unauthorized } from "../../domain/shared/errors";
+import { hashKey, safeEqual } from "../../domain/shared/secrets";
+import type { TenantsService } from "../../domain/tenants/tenants.service";
 
 /** The key of `Authorization: Bearer <key>`, or null. */
 export function bearerKey(request: Request): string | null {

@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import type { Repos } from "../../db/repos";
-import type { AccessService } from "../../domain/access.service";
+import type { AccessService } from "../../domain/tenants/access.service";
 import { adminAuth } from "../plugins/auth";
 import { bearer, IdParams, routeConfig, Uuid } from "../schemas";
 

@@ -1,9 +1,9 @@
 import { Elysia, t } from "elysia";
 import type { Repos } from "../../db/repos";
-import type { FilesService } from "../../domain/files.service";
-import { quotaView, tenantView, type TenantsService } from "../../domain/tenants.service";
-import type { UploadsService } from "../../domain/uploads.service";
-import type { WorkspacesService } from "../../domain/workspaces.service";
+import type { FilesService } from "../../domain/files/files.service";
+import { quotaView, tenantView, type TenantsService } from "../../domain/tenants/tenants.service";
+import type { UploadsService } from "../../domain/uploads/uploads.service";
+import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
 import { adminAuth } from "../plugins/auth";
 import { bearer, Cursor, FileListQuery, IdParams, Limit, MimeType, SignedUrlQuery, UploadRequestBody, Uuid, routeConfig } from "../schemas";
 import { WorkspaceCreateBody, WorkspacePatchBody } from "./workspaces.routes";

@@ -1,9 +1,9 @@
 import { Elysia, t } from "elysia";
-import type { FilesService } from "../../domain/files.service";
-import type { TenantsService } from "../../domain/tenants.service";
-import type { WorkspacesService } from "../../domain/workspaces.service";
+import type { FilesService } from "../../domain/files/files.service";
+import type { TenantsService } from "../../domain/tenants/tenants.service";
+import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
 import type { EncryptedObjects } from "../../storage/encrypted-objects";
-import type { Clock } from "../../domain/clock";
+import type { Clock } from "../../domain/shared/clock";
 import { downloadResponse } from "../download";
 import { authenticateTenant, tenantAuth } from "../plugins/auth";
 import { bearer, FileIdParams, FileListQuery, SignedUrlQuery, Uuid, routeConfig } from "../schemas";

@@ -1,10 +1,10 @@
 import { Elysia, t } from "elysia";
-import type { AccessService } from "../../domain/access.service";
-import { CATEGORY_NAMES } from "../../domain/categories";
-import { AppError } from "../../domain/errors";
-import { MAX_FILE_SIZE_BYTES } from "../../domain/file-types";
-import { DEFAULT_BUCKET, type StorageModuleService } from "../../domain/storage-module.service";
-import type { TenantsService } from "../../domain/tenants.service";
+import type { AccessService } from "../../domain/tenants/access.service";
+import { CATEGORY_NAMES } from "../../domain/storage-module/categories";
+import { AppError } from "../../domain/shared/errors";
+import { MAX_FILE_SIZE_BYTES } from "../../domain/files/file-types";
+import { DEFAULT_BUCKET, type StorageModuleService } from "../../domain/storage-module/storage-module.service";
+import type { TenantsService } from "../../domain/tenants/tenants.service";
 import { firstFilePart } from "../multipart";
 import { principalAuth } from "../plugins/auth";
 import { bearer, Cursor, Limit, routeConfig } from "../schemas";

@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
-import type { AccessService } from "../../domain/access.service";
-import { allowedTypesOf } from "../../domain/file-types";
-import { quotaView, type TenantsService } from "../../domain/tenants.service";
+import type { AccessService } from "../../domain/tenants/access.service";
+import { allowedTypesOf } from "../../domain/files/file-types";
+import { quotaView, type TenantsService } from "../../domain/tenants/tenants.service";
 import { tenantAuth } from "../plugins/auth";
 import { bearer, routeConfig, Uuid } from "../schemas";
 

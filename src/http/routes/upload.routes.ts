@@ -1,8 +1,8 @@
 import { Elysia, t } from "elysia";
-import type { TenantsService } from "../../domain/tenants.service";
-import type { UploadsService } from "../../domain/uploads.service";
-import type { WorkspacesService } from "../../domain/workspaces.service";
-import { AppError, fileNotFound } from "../../domain/errors";
+import type { TenantsService } from "../../domain/tenants/tenants.service";
+import type { UploadsService } from "../../domain/uploads/uploads.service";
+import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
+import { AppError, fileNotFound } from "../../domain/shared/errors";
 import { authenticateTenant, tenantAuth } from "../plugins/auth";
 import { clientStream } from "../client-stream";
 import { workspaceFromHeader } from "./files.routes";

@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
-import type { TenantsService } from "../../domain/tenants.service";
-import { WEBHOOK_EVENTS, type WebhooksService } from "../../domain/webhooks.service";
+import type { TenantsService } from "../../domain/tenants/tenants.service";
+import { WEBHOOK_EVENTS, type WebhooksService } from "../../domain/webhooks/webhooks.service";
 import { tenantAuth } from "../plugins/auth";
 import { bearer, Cursor, Limit, routeConfig, Uuid } from "../schemas";
 

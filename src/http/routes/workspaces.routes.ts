@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
-import type { TenantsService } from "../../domain/tenants.service";
-import type { WorkspacesService } from "../../domain/workspaces.service";
+import type { TenantsService } from "../../domain/tenants/tenants.service";
+import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
 import { tenantAuth } from "../plugins/auth";
 import { bearer, routeConfig, Uuid } from "../schemas";
 

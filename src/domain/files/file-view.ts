@@ -1,4 +1,4 @@
-import type { FileRow } from "../db/schema";
+import type { FileRow } from "../../db/schema";
 
 /** The file object of the API reference (list items, get, webhook payloads). */
 export function fileView(f: FileRow) {

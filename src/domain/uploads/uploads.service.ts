@@ -1,16 +1,16 @@
 import { randomUUID } from "node:crypto";
-import type { Repos } from "../db/repos";
-import type { FileRow, TenantRow } from "../db/schema";
-import { objectKeyFor } from "../storage/backend";
-import { SizeMismatchError } from "../storage/crypto";
-import type { EncryptedObjects } from "../storage/encrypted-objects";
-import type { Clock } from "./clock";
-import { AppError, fileNotFound, validation } from "./errors";
-import { allowedTypesOf, isWellFormedMime, MAX_FILE_SIZE_BYTES } from "./file-types";
-import { fileView } from "./file-view";
+import type { Repos } from "../../db/repos";
+import type { FileRow, TenantRow } from "../../db/schema";
+import { objectKeyFor } from "../../storage/backend";
+import { SizeMismatchError } from "../../storage/crypto";
+import type { EncryptedObjects } from "../../storage/encrypted-objects";
+import type { Clock } from "../shared/clock";
+import { AppError, fileNotFound, validation } from "../shared/errors";
+import { allowedTypesOf, isWellFormedMime, MAX_FILE_SIZE_BYTES } from "../files/file-types";
+import { fileView } from "../files/file-view";
 import type { UploadPipeline } from "./upload-pipeline";
-import { storedNameFor } from "./stored-name";
-import type { UrlSigner } from "./url-signer";
+import { storedNameFor } from "../storage-module/stored-name";
+import type { UrlSigner } from "../shared/url-signer";
 
 export interface UploadRequestInput {
   fileType: string;

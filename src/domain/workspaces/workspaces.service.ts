@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { Repos } from "../db/repos";
-import type { WorkspaceRow } from "../db/schema";
-import type { WorkspacePatch } from "../db/repos/workspaces.repo";
-import type { Clock } from "./clock";
-import { AppError } from "./errors";
+import type { Repos } from "../../db/repos";
+import type { WorkspaceRow } from "../../db/schema";
+import type { WorkspacePatch } from "../../db/repos/workspaces.repo";
+import type { Clock } from "../shared/clock";
+import { AppError } from "../shared/errors";
 
 /** The workspace object of the API reference (timestamps in epoch seconds, as the seed shows). */
 export function workspaceView(w: WorkspaceRow) {

@@ -1,5 +1,5 @@
-import type { FileCategory } from "../db/schema";
-import { MAX_FILE_SIZE_BYTES } from "./file-types";
+import type { FileCategory } from "../../db/schema";
+import { MAX_FILE_SIZE_BYTES } from "../files/file-types";
 
 /**
  * The Storage API module's file categories, each with its own allowed types and size limit.

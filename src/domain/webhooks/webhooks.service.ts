@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import type { Repos } from "../db/repos";
-import type { DeliveryStatus, FileRow, WebhookDeliveryRow, WebhookEndpointRow } from "../db/schema";
-import type { Clock } from "./clock";
-import { keysetPage } from "./cursor";
-import { AppError, validation } from "./errors";
-import { fileView } from "./file-view";
+import type { Repos } from "../../db/repos";
+import type { DeliveryStatus, FileRow, WebhookDeliveryRow, WebhookEndpointRow } from "../../db/schema";
+import type { Clock } from "../shared/clock";
+import { keysetPage } from "../shared/cursor";
+import { AppError, validation } from "../shared/errors";
+import { fileView } from "../files/file-view";
 import { isLiteralPrivateHost } from "./ssrf-guard";
 
 export const WEBHOOK_EVENTS = ["file.uploaded", "file.failed"] as const;

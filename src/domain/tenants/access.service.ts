@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { Repos } from "../db/repos";
-import type { KeyScope, PlanRow, TenantRow, UserKeyRow } from "../db/schema";
-import type { Clock } from "./clock";
-import { AppError, notFound } from "./errors";
-import { displayPrefix, generateApiKey, hashKey } from "./secrets";
+import type { Repos } from "../../db/repos";
+import type { KeyScope, PlanRow, TenantRow, UserKeyRow } from "../../db/schema";
+import type { Clock } from "../shared/clock";
+import { AppError, notFound } from "../shared/errors";
+import { displayPrefix, generateApiKey, hashKey } from "../shared/secrets";
 
 export const USER_KEY_PREFIX = "sk_user_";
 

@@ -1,10 +1,10 @@
-import type { Repos } from "../db/repos";
-import type { FileRow } from "../db/schema";
-import type { EncryptedObjects, StoredObjectInfo } from "../storage/encrypted-objects";
-import type { Logger } from "../logger";
-import type { Clock } from "./clock";
-import { AppError, fileNotFound } from "./errors";
-import { checkMagicBytes } from "./type-check";
+import type { Repos } from "../../db/repos";
+import type { FileRow } from "../../db/schema";
+import type { EncryptedObjects, StoredObjectInfo } from "../../storage/encrypted-objects";
+import type { Logger } from "../../logger";
+import type { Clock } from "../shared/clock";
+import { AppError, fileNotFound } from "../shared/errors";
+import { checkMagicBytes } from "../files/type-check";
 
 export interface UploadPipelineDeps {
   repos: Repos;

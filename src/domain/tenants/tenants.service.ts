@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { TenantsRepo, TenantPatch } from "../db/repos/tenants.repo";
-import type { TenantRow } from "../db/schema";
-import type { Clock } from "./clock";
-import { AppError, notFound } from "./errors";
-import { allowedTypesOf } from "./file-types";
-import { displayPrefix, generateApiKey, hashKey, randomSecret } from "./secrets";
-import { keysetPage } from "./cursor";
+import type { TenantsRepo, TenantPatch } from "../../db/repos/tenants.repo";
+import type { TenantRow } from "../../db/schema";
+import type { Clock } from "../shared/clock";
+import { AppError, notFound } from "../shared/errors";
+import { allowedTypesOf } from "../files/file-types";
+import { displayPrefix, generateApiKey, hashKey, randomSecret } from "../shared/secrets";
+import { keysetPage } from "../shared/cursor";
 
 export const DEFAULT_TENANT_QUOTA = 524_288_000;
 

@@ -1,11 +1,11 @@
-import type { Repos } from "../db/repos";
-import type { FileRow } from "../db/schema";
-import type { EncryptedObjects } from "../storage/encrypted-objects";
-import type { Clock } from "./clock";
-import { keysetPage } from "./cursor";
-import { AppError, fileNotFound, validation } from "./errors";
+import type { Repos } from "../../db/repos";
+import type { FileRow } from "../../db/schema";
+import type { EncryptedObjects } from "../../storage/encrypted-objects";
+import type { Clock } from "../shared/clock";
+import { keysetPage } from "../shared/cursor";
+import { AppError, fileNotFound, validation } from "../shared/errors";
 import { fileView } from "./file-view";
-import type { UrlSigner } from "./url-signer";
+import type { UrlSigner } from "../shared/url-signer";
 
 export interface ListFilesInput {
   limit?: number;
