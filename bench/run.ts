@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makePngFile } from "./lib/client";
 import type { Ctx, Row } from "./lib/context";
-import { BUN, memOf, ROOT, startServer, type Server } from "./lib/proc";
+import { BUN, memOf, ROOT, type Server, startServer } from "./lib/proc";
 import { median, round } from "./lib/stats";
 import { apiLatencyScenario } from "./scenarios/api-latency";
 import { downloadScenario } from "./scenarios/download";
@@ -36,14 +36,25 @@ let logN = 0;
 
 async function startStorageBrain(dataDir: string, name: string): Promise<Server> {
   // cwd is the temp dir, so no storage-brain.config.ts is picked up: defaults + this env only.
-  const cmd = profile && serverCmd[0] === BUN ? [BUN, "--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${join(tmp, "profiles")}`, ...serverCmd.slice(1)] : serverCmd;
-  const s = await startServer(name, cmd, { cwd: tmp, env: { DATA_DIR: dataDir, ADMIN_API_KEY: adminKey }, logFile: join(tmp, `${name}-${logN++}.log`) });
+  const cmd =
+    profile && serverCmd[0] === BUN
+      ? [BUN, "--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${join(tmp, "profiles")}`, ...serverCmd.slice(1)]
+      : serverCmd;
+  const s = await startServer(name, cmd, {
+    cwd: tmp,
+    env: { DATA_DIR: dataDir, ADMIN_API_KEY: adminKey },
+    logFile: join(tmp, `${name}-${logN++}.log`),
+  });
   track(s);
   return s;
 }
 
 async function startCeiling(file: string, env: Record<string, string> = {}): Promise<Server> {
-  const s = await startServer(file, [BUN, join(import.meta.dir, "ceilings", file)], { cwd: tmp, env, logFile: join(tmp, `${file}-${logN++}.log`) });
+  const s = await startServer(file, [BUN, join(import.meta.dir, "ceilings", file)], {
+    cwd: tmp,
+    env,
+    logFile: join(tmp, `${file}-${logN++}.log`),
+  });
   track(s);
   return s;
 }
@@ -64,10 +75,20 @@ function reportedStartupMs(logFile: string): number {
 
 /** What was measured: commit (and whether the tree was dirty), Bun, CPUs. */
 function describeBuild(): string {
-  const git = (...args: string[]) => Bun.spawnSync(["git", ...args], { cwd: ROOT }).stdout.toString().trim();
+  const git = (...args: string[]) =>
+    Bun.spawnSync(["git", ...args], { cwd: ROOT })
+      .stdout.toString()
+      .trim();
   const dirty = git("status", "--porcelain", "--", "src", "migrations", "package.json").length > 0;
-  const newestSrc = Math.max(...["src", "migrations"].flatMap((d) => readdirSync(join(ROOT, d), { recursive: true }).map((f) => statSync(join(ROOT, d, String(f))).mtimeMs)));
-  const stale = useBinary && statSync(binary).mtimeMs < newestSrc ? " — WARNING: dist/storage-brain is older than src/ (rebuild, or pass --source)" : "";
+  const newestSrc = Math.max(
+    ...["src", "migrations"].flatMap((d) =>
+      readdirSync(join(ROOT, d), { recursive: true }).map((f) => statSync(join(ROOT, d, String(f))).mtimeMs),
+    ),
+  );
+  const stale =
+    useBinary && statSync(binary).mtimeMs < newestSrc
+      ? " — WARNING: dist/storage-brain is older than src/ (rebuild, or pass --source)"
+      : "";
   const what = useBinary ? "dist/storage-brain" : "bun src/main.ts";
   return `${what}, commit ${git("rev-parse", "--short", "HEAD") || "?"}${dirty ? " + uncommitted changes" : ""}, bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs${stale}`;
 }
@@ -104,7 +125,18 @@ async function main() {
   const bytesDir = join(tmp, "ceiling-bytes");
   mkdirSync(bytesDir);
   const bytes = await startCeiling("bytes.ts", { CEILING_DIR: bytesDir });
-  const ctx: Ctx = { quick, tmp, serverCmd, log, startStorageBrain, startCeiling, server, api: { base: server.url, apiKey: tenant.apiKey }, bytes, files };
+  const ctx: Ctx = {
+    quick,
+    tmp,
+    serverCmd,
+    log,
+    startStorageBrain,
+    startCeiling,
+    server,
+    api: { base: server.url, apiKey: tenant.apiKey },
+    bytes,
+    files,
+  };
 
   log("1. upload");
   const up = await uploadScenario(ctx);
@@ -122,9 +154,27 @@ async function main() {
   });
   rows.push(
     { scenario: "memory", metric: "idle RSS after start (MiB)", value: `${round(idleRssMiB)}` },
-    { scenario: "memory", metric: "peak RSS during 1×100 MiB upload (MiB; ceiling: bare+AES)", value: `${round(up.peak.single.server)}`, ceiling: `${round(up.peak.single.enc)}`, target: "< 150", met: up.peak.single.server < 150 },
-    { scenario: "memory", metric: "peak RSS during 8×64 MiB uploads (MiB; ceiling: bare+AES)", value: `${round(up.peak.concurrent.server)}`, ceiling: `${round(up.peak.concurrent.enc)}` },
-    { scenario: "memory", metric: "start-up, fresh data dir (spawn → /health 200)", value: `${startupMs} ms`, target: "< 300 ms", met: startupMs < 300 },
+    {
+      scenario: "memory",
+      metric: "peak RSS during 1×100 MiB upload (MiB; ceiling: bare+AES)",
+      value: `${round(up.peak.single.server)}`,
+      ceiling: `${round(up.peak.single.enc)}`,
+      target: "< 150",
+      met: up.peak.single.server < 150,
+    },
+    {
+      scenario: "memory",
+      metric: "peak RSS during 8×64 MiB uploads (MiB; ceiling: bare+AES)",
+      value: `${round(up.peak.concurrent.server)}`,
+      ceiling: `${round(up.peak.concurrent.enc)}`,
+    },
+    {
+      scenario: "memory",
+      metric: "start-up, fresh data dir (spawn → /health 200)",
+      value: `${startupMs} ms`,
+      target: "< 300 ms",
+      met: startupMs < 300,
+    },
   );
 
   Bun.spawnSync(["sync"]); // uploads fsync their files, but flush everything else before the next scenario too
@@ -155,10 +205,20 @@ const roundAll = (o: Record<string, number>) => Object.fromEntries(Object.entrie
 
 function printTable(rows: Row[]) {
   const head = ["scenario", "metric", "value", "ceiling", "ratio", "target", "met"];
-  const cells = rows.map((r) => [r.scenario, r.metric, r.value, r.ceiling ?? "", Number.isFinite(r.ratio) ? String(r.ratio) : "", r.target ?? "", r.met === undefined ? "" : r.met ? "yes" : "MISSED"]);
+  const cells = rows.map((r) => [
+    r.scenario,
+    r.metric,
+    r.value,
+    r.ceiling ?? "",
+    Number.isFinite(r.ratio) ? String(r.ratio) : "",
+    r.target ?? "",
+    r.met === undefined ? "" : r.met ? "yes" : "MISSED",
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => "| " + c.map((x, i) => x.padEnd(widths[i]!)).join(" | ") + " |";
-  process.stdout.write([line(head), "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|", ...cells.map(line), ""].join("\n") + "\n");
+  process.stdout.write(
+    [line(head), "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|", ...cells.map(line), ""].join("\n") + "\n",
+  );
 }
 
 try {
@@ -168,6 +228,9 @@ try {
   process.exitCode = 1;
 } finally {
   await Promise.all([...servers].map((s) => s.stop()));
-  if (keep) log(`kept ${tmp}${profile ? ` (CPU profiles of the real server in ${join(tmp, "profiles")}, one per process, written at exit)` : ""}`);
+  if (keep)
+    log(
+      `kept ${tmp}${profile ? ` (CPU profiles of the real server in ${join(tmp, "profiles")}, one per process, written at exit)` : ""}`,
+    );
   else rmSync(tmp, { recursive: true, force: true });
 }

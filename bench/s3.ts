@@ -5,15 +5,16 @@
  * One JSON line per metric, then a table. s3rver (a Node S3 emulator) is the ceiling here, not
  * AWS: the ratio says what our encryption and streaming cost on top of the store.
  */
-import S3rver from "s3rver";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import S3rver from "s3rver";
 import { drain, makePngFile, upload } from "./lib/client";
-import { BUN, ROOT, freePort, sampleRss, startServer } from "./lib/proc";
-import { median, MiB, round } from "./lib/stats";
+import { BUN, freePort, ROOT, sampleRss, startServer } from "./lib/proc";
+import { MiB, median, round } from "./lib/stats";
 
 const quick = process.argv.includes("--quick");
 const reps = quick ? 2 : 3;
@@ -24,10 +25,23 @@ const ADMIN = "sk_admin_bench_s3_0123456789";
 const log = (m: string) => process.stderr.write(`[bench:s3] ${m}\n`);
 const mbps = (bytes: number, ms: number) => round(bytes / 1e6 / (ms / 1000));
 
-const s3rver = new S3rver({ port: freePort(), address: "127.0.0.1", directory: join(dir, "s3"), silent: true, configureBuckets: [{ name: bucket }] });
+const s3rver = new S3rver({
+  port: freePort(),
+  address: "127.0.0.1",
+  directory: join(dir, "s3"),
+  silent: true,
+  configureBuckets: [{ name: bucket }],
+});
 const addr = await s3rver.run();
 const endpoint = `http://127.0.0.1:${addr.port}`;
-const client = new S3Client({ region: "us-east-1", endpoint, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" }, requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" });
+const client = new S3Client({
+  region: "us-east-1",
+  endpoint,
+  forcePathStyle: true,
+  credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+  requestChecksumCalculation: "WHEN_REQUIRED",
+  responseChecksumValidation: "WHEN_REQUIRED",
+});
 const src = join(dir, "src.png");
 makePngFile(src, SIZE);
 
@@ -36,7 +50,12 @@ const rawPut: number[] = [];
 const rawGet: number[] = [];
 for (let i = 0; i < reps; i++) {
   let t0 = performance.now();
-  await new Upload({ client, params: { Bucket: bucket, Key: `raw/${i}`, Body: Bun.file(src).stream() }, partSize: 8 * MiB, queueSize: 2 }).done();
+  await new Upload({
+    client,
+    params: { Bucket: bucket, Key: `raw/${i}`, Body: Bun.file(src).stream() },
+    partSize: 8 * MiB,
+    queueSize: 2,
+  }).done();
   rawPut.push(mbps(SIZE, performance.now() - t0));
   t0 = performance.now();
   const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `raw/${i}` }));
@@ -48,9 +67,23 @@ log(`raw s3rver: put ${median(rawPut)} MB/s, get ${median(rawGet)} MB/s`);
 
 const server = await startServer("storage-brain (s3)", [BUN, join(ROOT, "src/main.ts"), "serve"], {
   logFile: join(dir, "server.log"),
-  env: { DATA_DIR: join(dir, "data"), ADMIN_API_KEY: ADMIN, LOG_LEVEL: "warn", STORAGE_BACKEND: "s3", S3_BUCKET: bucket, S3_ENDPOINT: endpoint, S3_FORCE_PATH_STYLE: "true", AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" },
+  env: {
+    DATA_DIR: join(dir, "data"),
+    ADMIN_API_KEY: ADMIN,
+    LOG_LEVEL: "warn",
+    STORAGE_BACKEND: "s3",
+    S3_BUCKET: bucket,
+    S3_ENDPOINT: endpoint,
+    S3_FORCE_PATH_STYLE: "true",
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+  },
 });
-const created = await fetch(`${server.url}/api/v1/admin/tenants`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: JSON.stringify({ name: "bench-s3", quotaBytes: 1e12 }) });
+const created = await fetch(`${server.url}/api/v1/admin/tenants`, {
+  method: "POST",
+  headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+  body: JSON.stringify({ name: "bench-s3", quotaBytes: 1e12 }),
+});
 const { apiKey } = (await created.json()) as { apiKey: string };
 const api = { base: server.url, apiKey };
 const ours: number[] = [];
@@ -81,6 +114,16 @@ const rows = [
   { metric: "server RSS MiB idle → peak during uploads", value: `${round(idle)} → ${round(peak)}`, ceiling: "" },
   { metric: "server RSS MiB peak during downloads", value: `${round(peakGet)}`, ceiling: "" },
 ];
-for (const r of rows) console.log(JSON.stringify({ scenario: "s3", ...r, ratio: typeof r.value === "number" && typeof r.ceiling === "number" ? round(r.value / r.ceiling, 3) : undefined }));
+for (const r of rows)
+  console.log(
+    JSON.stringify({
+      scenario: "s3",
+      ...r,
+      ratio: typeof r.value === "number" && typeof r.ceiling === "number" ? round(r.value / r.ceiling, 3) : undefined,
+    }),
+  );
 console.log("\n| metric | ours | s3rver raw | ratio |\n|---|---|---|---|");
-for (const r of rows) console.log(`| ${r.metric} | ${r.value} | ${r.ceiling} | ${typeof r.value === "number" && typeof r.ceiling === "number" ? round(r.value / r.ceiling, 3) : ""} |`);
+for (const r of rows)
+  console.log(
+    `| ${r.metric} | ${r.value} | ${r.ceiling} | ${typeof r.value === "number" && typeof r.ceiling === "number" ? round(r.value / r.ceiling, 3) : ""} |`,
+  );

@@ -1,35 +1,35 @@
-import { Elysia } from "elysia";
+import { randomUUID } from "node:crypto";
 import { cors } from "@elysiajs/cors";
 import { swagger } from "@elysiajs/swagger";
-import { randomUUID } from "node:crypto";
+import { Elysia } from "elysia";
 import type { Config } from "./config/schema";
 import type { Repos } from "./db/repos";
-import type { Clock } from "./domain/shared/clock";
 import { createFilesService } from "./domain/files/files.service";
-import { createTenantsService } from "./domain/tenants/tenants.service";
-import { createUploadsService } from "./domain/uploads/uploads.service";
-import { createUploadPipeline } from "./domain/uploads/upload-pipeline";
+import type { Clock } from "./domain/shared/clock";
+import { AppError } from "./domain/shared/errors";
 import { UrlSigner } from "./domain/shared/url-signer";
-import { createWorkspacesService } from "./domain/workspaces/workspaces.service";
-import { createWebhooksService } from "./domain/webhooks/webhooks.service";
-import { webhooksRoutes } from "./http/routes/webhooks.routes";
-import { createAccessService } from "./domain/tenants/access.service";
 import { createStorageModuleService } from "./domain/storage-module/storage-module.service";
-import { adminPlansRoutes } from "./http/routes/admin-plans.routes";
-import { storageRoutes } from "./http/routes/storage.routes";
+import { createAccessService } from "./domain/tenants/access.service";
+import { createTenantsService } from "./domain/tenants/tenants.service";
+import { createUploadPipeline } from "./domain/uploads/upload-pipeline";
+import { createUploadsService } from "./domain/uploads/uploads.service";
+import { createWebhooksService } from "./domain/webhooks/webhooks.service";
+import { createWorkspacesService } from "./domain/workspaces/workspaces.service";
 import { errorHandler } from "./http/error-handler";
 import { adminRoutes } from "./http/routes/admin.routes";
+import { adminPlansRoutes } from "./http/routes/admin-plans.routes";
 import { filesRoutes } from "./http/routes/files.routes";
 import { healthRoutes } from "./http/routes/health.routes";
+import { storageRoutes } from "./http/routes/storage.routes";
 import { tenantRoutes } from "./http/routes/tenant.routes";
 import { uploadRoutes } from "./http/routes/upload.routes";
+import { webhooksRoutes } from "./http/routes/webhooks.routes";
 import { workspacesRoutes } from "./http/routes/workspaces.routes";
 import type { Logger } from "./logger";
-import type { EncryptedObjects } from "./storage/encrypted-objects";
-import type { MasterKey } from "./storage/crypto";
-import { VERSION } from "./version";
 import { tenantObjectPrefix } from "./storage/backend";
-import { AppError } from "./domain/shared/errors";
+import type { MasterKey } from "./storage/crypto";
+import type { EncryptedObjects } from "./storage/encrypted-objects";
+import { VERSION } from "./version";
 
 const MAX_JSON_BODY_BYTES = 256 * 1024;
 
@@ -59,7 +59,12 @@ export function createServices(deps: AppDeps) {
   const files = createFilesService({ repos, objects, signer, clock, publicUrl: config.publicUrl });
   // The webhook sender is started by jobs/; until then (tests, CLI) waking it is a no-op.
   const webhookWaker = { wake: () => {} };
-  const webhooks = createWebhooksService({ repos, clock, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, wake: () => webhookWaker.wake() });
+  const webhooks = createWebhooksService({
+    repos,
+    clock,
+    allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    wake: () => webhookWaker.wake(),
+  });
   const pipeline = createUploadPipeline({ repos, objects, clock, logger, onSettled: webhooks.enqueueFileEvent });
   const uploads = createUploadsService({
     repos,
@@ -71,7 +76,15 @@ export function createServices(deps: AppDeps) {
     assertWebhookUrl: (url) => webhooks.assertTargetUrl(url, "webhookUrl"),
   });
   const access = createAccessService({ repos, clock });
-  const storage = createStorageModuleService({ repos, objects, pipeline, files, access, clock, uploadExpirySeconds: config.UPLOAD_EXPIRY_SECONDS });
+  const storage = createStorageModuleService({
+    repos,
+    objects,
+    pipeline,
+    files,
+    access,
+    clock,
+    uploadExpirySeconds: config.UPLOAD_EXPIRY_SECONDS,
+  });
   return { signer, tenants, workspaces, files, uploads, webhooks, webhookWaker, pipeline, access, storage };
 }
 export type Services = ReturnType<typeof createServices>;
@@ -105,7 +118,10 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       const given = request.headers.get("x-request-id");
       set.headers["x-request-id"] = given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
       // JSON bodies are parsed in memory: cap them long before the upload-sized body limit.
-      if ((request.headers.get("content-type") ?? "").includes("json") && Number(request.headers.get("content-length") ?? 0) > MAX_JSON_BODY_BYTES) {
+      if (
+        (request.headers.get("content-type") ?? "").includes("json") &&
+        Number(request.headers.get("content-length") ?? 0) > MAX_JSON_BODY_BYTES
+      ) {
         throw new AppError("PAYLOAD_TOO_LARGE", `JSON bodies are limited to ${MAX_JSON_BODY_BYTES} bytes`);
       }
     })
@@ -114,7 +130,14 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
         origin: origins,
         methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allowedHeaders: ["Authorization", "Content-Type", "X-Workspace-Id", "Range", "If-None-Match", "X-Request-Id"],
-        exposeHeaders: ["ETag", "Content-Range", "Content-Disposition", "Content-Length", "Accept-Ranges", "X-Request-Id"],
+        exposeHeaders: [
+          "ETag",
+          "Content-Range",
+          "Content-Disposition",
+          "Content-Length",
+          "Accept-Ranges",
+          "X-Request-Id",
+        ],
         maxAge: 600,
         credentials: false,
       }),
@@ -136,8 +159,21 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
                 "Storage API module (organization = tenant). Buckets: 'default' (files in no workspace) plus one per workspace, named by its slug. Objects are addressed by their unique stored name {original}_{YYYYMMDD_HHMMSS}_{uuid8}.{ext} inside the caller's folder organizations/{org}/files/{user}/. User-scoped keys (POST /api/v1/tenant/keys) see only their own folder; the tenant key acts as organization admin and names another user's folder with ?userId=.",
             },
           ],
-          info: { title: "Storage Brain", version: VERSION, description: "Self-hosted multi-tenant file storage: encrypted uploads, signed downloads, quotas, webhooks." },
-          components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "Tenant key (sk_live_...) or, on /api/v1/admin, the admin key" } } },
+          info: {
+            title: "Storage Brain",
+            version: VERSION,
+            description:
+              "Self-hosted multi-tenant file storage: encrypted uploads, signed downloads, quotas, webhooks.",
+          },
+          components: {
+            securitySchemes: {
+              bearerAuth: {
+                type: "http",
+                scheme: "bearer",
+                description: "Tenant key (sk_live_...) or, on /api/v1/admin, the admin key",
+              },
+            },
+          },
         },
       }),
     )

@@ -1,15 +1,15 @@
+import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { randomBytes } from "node:crypto";
 import type { Config } from "./config/schema";
-import { openDatabase, type Db } from "./db/client";
+import { type Db, openDatabase } from "./db/client";
 import { migrate } from "./db/migrate";
 import { createRepos, type Repos } from "./db/repos";
 import { ADMIN_KEY_SETTING } from "./db/repos/settings.repo";
 import { ADMIN_KEY_PREFIX, generateApiKey, hashKey } from "./domain/shared/secrets";
+import type { StorageBackend } from "./storage/backend";
 import { MasterKey } from "./storage/crypto";
 import { LocalBackend } from "./storage/local.backend";
-import type { StorageBackend } from "./storage/backend";
 
 /**
  * Reads `MASTER_KEY`, or `$DATA_DIR/master.key`, or generates that file (0600) on first run.

@@ -1,8 +1,8 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import type { Config } from "./config/schema";
+import { LATEST_SCHEMA_VERSION, schemaVersion } from "./db/migrate";
 import { createLogger } from "./logger";
 import { openRuntime } from "./runtime";
-import { LATEST_SCHEMA_VERSION, schemaVersion } from "./db/migrate";
 
 /**
  * Checks config (already parsed by the caller), data dir, database and storage backend with a
@@ -27,7 +27,11 @@ export async function runDoctor(config: Config): Promise<boolean> {
   try {
     rt = await openRuntime(config, createLogger("error"));
     const v = schemaVersion(rt.sqlite);
-    report("database", v === LATEST_SCHEMA_VERSION, `${config.databasePath} at schema v${v} (latest v${LATEST_SCHEMA_VERSION})`);
+    report(
+      "database",
+      v === LATEST_SCHEMA_VERSION,
+      `${config.databasePath} at schema v${v} (latest v${LATEST_SCHEMA_VERSION})`,
+    );
   } catch (err) {
     report("database/keys", false, (err as Error).message);
     return false;
@@ -39,7 +43,11 @@ export async function runDoctor(config: Config): Promise<boolean> {
     const back = await rt.objects.read({ key, ...info, plainSize: data.byteLength });
     const text = back ? await new Response(back).text() : null;
     await rt.objects.backend.delete(key);
-    report("storage", text === "storage-brain doctor probe", `${rt.objects.backend.name}: write/read/delete probe ${text ? "passed" : "failed"}`);
+    report(
+      "storage",
+      text === "storage-brain doctor probe",
+      `${rt.objects.backend.name}: write/read/delete probe ${text ? "passed" : "failed"}`,
+    );
   } catch (err) {
     report("storage", false, `${rt.objects.backend.name}: ${(err as Error).message}`);
   } finally {

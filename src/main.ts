@@ -2,13 +2,13 @@
 import { createApp, createServices, withAccessLog } from "./app";
 import { ConfigError, loadConfig } from "./config/load";
 import type { Config } from "./config/schema";
+import { runDoctor } from "./doctor";
+import { MAX_FILE_SIZE_BYTES } from "./domain/files/file-types";
+import { AppError } from "./domain/shared/errors";
+import { startJobs } from "./jobs";
 import { createLogger } from "./logger";
 import { openRuntime, type Runtime } from "./runtime";
 import { VERSION } from "./version";
-import { MAX_FILE_SIZE_BYTES } from "./domain/files/file-types";
-import { runDoctor } from "./doctor";
-import { AppError } from "./domain/shared/errors";
-import { startJobs } from "./jobs";
 
 const HELP = `storage-brain ${VERSION} — self-hosted file storage
 
@@ -67,7 +67,15 @@ async function serve(config: Config) {
     maxRequestBodySize: MAX_FILE_SIZE_BYTES + 1024 * 1024,
     idleTimeout: 120,
   });
-  logger.info("listening", { url: `http://${server.hostname}:${server.port}`, port: server.port, backend: rt.objects.backend.name, dataDir: config.DATA_DIR, version: VERSION, startupMs: Math.round(performance.now() - t0), migrationsApplied: rt.migrationsApplied });
+  logger.info("listening", {
+    url: `http://${server.hostname}:${server.port}`,
+    port: server.port,
+    backend: rt.objects.backend.name,
+    dataDir: config.DATA_DIR,
+    version: VERSION,
+    startupMs: Math.round(performance.now() - t0),
+    migrationsApplied: rt.migrationsApplied,
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -94,9 +102,12 @@ async function admin(config: Config, args: string[]) {
         if (!name) throw new AppError("VALIDATION_ERROR", "--name is required");
         const quota = flag(rest, "--quota-bytes");
         const quotaBytes = quota === undefined ? undefined : Number(quota);
-        if (quotaBytes !== undefined && (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0)) throw new AppError("VALIDATION_ERROR", "--quota-bytes must be a non-negative integer");
+        if (quotaBytes !== undefined && (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0))
+          throw new AppError("VALIDATION_ERROR", "--quota-bytes must be a non-negative integer");
         const { tenant, apiKey } = services.tenants.create({ name, quotaBytes });
-        console.log(JSON.stringify({ id: tenant.id, name: tenant.name, apiKey, quotaBytes: tenant.quotaBytes }, null, 2));
+        console.log(
+          JSON.stringify({ id: tenant.id, name: tenant.name, apiKey, quotaBytes: tenant.quotaBytes }, null, 2),
+        );
         return;
       }
       case "regenerate-key": {
@@ -127,7 +138,11 @@ async function main(argv: string[]) {
     case "serve":
       return serve(config);
     case "migrate":
-      return withRuntime(config, (rt) => console.log(rt.migrationsApplied.length ? `applied: ${rt.migrationsApplied.join(", ")}` : "database is up to date"));
+      return withRuntime(config, (rt) =>
+        console.log(
+          rt.migrationsApplied.length ? `applied: ${rt.migrationsApplied.join(", ")}` : "database is up to date",
+        ),
+      );
     case "admin":
       return admin(config, rest);
     case "healthcheck": {

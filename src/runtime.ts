@@ -1,10 +1,10 @@
 import type { Database } from "bun:sqlite";
-import type { Config } from "./config/schema";
+import type { AppDeps } from "./app";
 import { createStorageBackend, ensureAdminKey, loadMasterKey, openRepos } from "./bootstrap";
-import { systemClock, type Clock } from "./domain/shared/clock";
+import type { Config } from "./config/schema";
+import { type Clock, systemClock } from "./domain/shared/clock";
 import type { Logger } from "./logger";
 import { EncryptedObjects } from "./storage/encrypted-objects";
-import type { AppDeps } from "./app";
 
 export interface Runtime extends AppDeps {
   /** The admin key generated on this (first) run, to be printed once; null otherwise. */
@@ -18,7 +18,12 @@ export interface Runtime extends AppDeps {
  * First-run bootstrap and wiring shared by `serve`, the CLI commands and tests: data dir,
  * database + migrations, master key, admin key, storage backend.
  */
-export async function openRuntime(config: Config, logger: Logger, clock: Clock = systemClock, opts: { generateAdminKey?: boolean } = {}): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  logger: Logger,
+  clock: Clock = systemClock,
+  opts: { generateAdminKey?: boolean } = {},
+): Promise<Runtime> {
   const { db, repos, applied } = openRepos(config);
   try {
     const masterKey = await loadMasterKey(config);
@@ -26,7 +31,18 @@ export async function openRuntime(config: Config, logger: Logger, clock: Clock =
     // `migrate` or `doctor` on a fresh data dir would be stored as a hash and never shown.
     const generatedAdminKey = ensureAdminKey(config, repos, { generate: opts.generateAdminKey ?? false });
     const objects = new EncryptedObjects(await createStorageBackend(config), masterKey);
-    return { config, repos, objects, masterKey, clock, logger, generatedAdminKey, migrationsApplied: applied, sqlite: db.$client, close: () => db.$client.close() };
+    return {
+      config,
+      repos,
+      objects,
+      masterKey,
+      clock,
+      logger,
+      generatedAdminKey,
+      migrationsApplied: applied,
+      sqlite: db.$client,
+      close: () => db.$client.close(),
+    };
   } catch (err) {
     db.$client.close();
     throw err;

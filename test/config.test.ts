@@ -8,9 +8,20 @@ describe("config", () => {
   test("defaults match CONTRACT.md", () => {
     const c = parseConfig({});
     expect(c).toMatchObject({
-      PORT: 3000, HOST: "0.0.0.0", DATA_DIR: "./data", STORAGE_BACKEND: "local", S3_REGION: "us-east-1", S3_FORCE_PATH_STYLE: false,
-      WEBHOOK_ALLOW_PRIVATE_NETWORKS: false, WEBHOOK_MAX_ATTEMPTS: 3, WEBHOOK_BACKOFF_MS: 1000, WEBHOOK_TIMEOUT_MS: 10000,
-      UPLOAD_EXPIRY_SECONDS: 900, DELETED_RETENTION_SECONDS: 604800, CORS_ORIGINS: "*", LOG_LEVEL: "info",
+      PORT: 3000,
+      HOST: "0.0.0.0",
+      DATA_DIR: "./data",
+      STORAGE_BACKEND: "local",
+      S3_REGION: "us-east-1",
+      S3_FORCE_PATH_STYLE: false,
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: false,
+      WEBHOOK_MAX_ATTEMPTS: 3,
+      WEBHOOK_BACKOFF_MS: 1000,
+      WEBHOOK_TIMEOUT_MS: 10000,
+      UPLOAD_EXPIRY_SECONDS: 900,
+      DELETED_RETENTION_SECONDS: 604800,
+      CORS_ORIGINS: "*",
+      LOG_LEVEL: "info",
     });
     expect(c.databasePath).toBe("data/storage-brain.db");
     expect(c.publicUrl).toBe("http://localhost:3000");
@@ -36,8 +47,15 @@ describe("config", () => {
   });
 
   const bad: [string, unknown][] = [
-    ["PORT", "-1"], ["PORT", "abc"], ["STORAGE_BACKEND", "ftp"], ["MASTER_KEY", "dG9vc2hvcnQ="], ["PUBLIC_URL", "not a url"],
-    ["S3_FORCE_PATH_STYLE", "maybe"], ["UPLOAD_EXPIRY_SECONDS", "0"], ["DATABASE_URL", "postgres://x"], ["ADMIN_API_KEY", "short"],
+    ["PORT", "-1"],
+    ["PORT", "abc"],
+    ["STORAGE_BACKEND", "ftp"],
+    ["MASTER_KEY", "dG9vc2hvcnQ="],
+    ["PUBLIC_URL", "not a url"],
+    ["S3_FORCE_PATH_STYLE", "maybe"],
+    ["UPLOAD_EXPIRY_SECONDS", "0"],
+    ["DATABASE_URL", "postgres://x"],
+    ["ADMIN_API_KEY", "short"],
   ];
   for (const [key, value] of bad) {
     test(`rejects ${key}=${value} naming the setting`, () => {

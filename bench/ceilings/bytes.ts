@@ -12,7 +12,10 @@ import { join } from "node:path";
 const DIR = process.env.CEILING_DIR!;
 const SEG = 1024 * 1024;
 const TAG = 16;
-const key = await crypto.subtle.importKey("raw", crypto.getRandomValues(new Uint8Array(32)), "AES-GCM", false, ["encrypt", "decrypt"]);
+const key = await crypto.subtle.importKey("raw", crypto.getRandomValues(new Uint8Array(32)), "AES-GCM", false, [
+  "encrypt",
+  "decrypt",
+]);
 
 function nonce(index: number, final: boolean) {
   const n = new Uint8Array(12);
@@ -36,7 +39,9 @@ async function receive(req: Request, path: string, encrypt: boolean): Promise<Re
   let index = 0;
   const flush = async () => {
     const plain = buf.subarray(0, fill);
-    const out = encrypt ? new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce(index, total === size) }, key, plain)) : plain;
+    const out = encrypt
+      ? new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce(index, total === size) }, key, plain))
+      : plain;
     await writeAll(fh, out);
     index++;
     fill = 0;
@@ -69,7 +74,10 @@ function sendPlain(req: Request, path: string): Response {
   const file = Bun.file(path);
   const r = range(req, file.size);
   if (!r) return new Response(file);
-  return new Response(file.slice(r[0], r[1] + 1), { status: 206, headers: { "content-range": `bytes ${r[0]}-${r[1]}/${file.size}` } });
+  return new Response(file.slice(r[0], r[1] + 1), {
+    status: 206,
+    headers: { "content-range": `bytes ${r[0]}-${r[1]}/${file.size}` },
+  });
 }
 
 async function sendDecrypted(req: Request, path: string): Promise<Response> {
@@ -85,7 +93,9 @@ async function sendDecrypted(req: Request, path: string): Promise<Response> {
       const encLen = Math.min(SEG + TAG, encSize - index * (SEG + TAG));
       const enc = new Uint8Array(encLen);
       await fh.read(enc, 0, encLen, index * (SEG + TAG));
-      const plain = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce(index, index === segments - 1) }, key, enc));
+      const plain = new Uint8Array(
+        await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce(index, index === segments - 1) }, key, enc),
+      );
       const segStart = index * SEG;
       controller.enqueue(plain.subarray(Math.max(0, start - segStart), Math.min(plain.byteLength, end - segStart + 1)));
       if (index++ === last) {
@@ -111,7 +121,8 @@ const server = Bun.serve({
     const [, kind, name] = new URL(req.url).pathname.split("/");
     if (kind === "health") return new Response("ok");
     if (!name || !/^[\w-]+$/.test(name)) return new Response("bad name", { status: 400 });
-    if (req.method === "PUT" && (kind === "plain" || kind === "enc")) return receive(req, join(DIR, `${kind}-${name}`), kind === "enc");
+    if (req.method === "PUT" && (kind === "plain" || kind === "enc"))
+      return receive(req, join(DIR, `${kind}-${name}`), kind === "enc");
     if (req.method === "GET" && kind === "plain") return sendPlain(req, join(DIR, `plain-${name}`));
     if (req.method === "GET" && kind === "dec") return sendDecrypted(req, join(DIR, `enc-${name}`));
     return new Response("not found", { status: 404 });

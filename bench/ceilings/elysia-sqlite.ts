@@ -14,7 +14,9 @@ const page = db.query(
   `SELECT * FROM files WHERE tenant_id = ?1 AND deleted_at IS NULL AND (created_at, id) < (?2, ?3)
    ORDER BY created_at DESC, id DESC LIMIT ?4`,
 );
-const total = db.query<{ n: number }, [string]>("SELECT coalesce(sum(file_count), 0) AS n FROM file_stats WHERE tenant_id = ?");
+const total = db.query<{ n: number }, [string]>(
+  "SELECT coalesce(sum(file_count), 0) AS n FROM file_stats WHERE tenant_id = ?",
+);
 const byId = db.query("SELECT * FROM files WHERE id = ?1 AND tenant_id = ?2 AND deleted_at IS NULL");
 
 function tenantOf(req: Request): string | null {
@@ -28,10 +30,15 @@ new Elysia()
     const tenant = tenantOf(request);
     if (!tenant) return ((set.status = 401), { error: "unauthorized" });
     const limit = Number(query.limit ?? 20);
-    const c = query.cursor ? JSON.parse(Buffer.from(query.cursor, "base64url").toString()) : { c: Number.MAX_SAFE_INTEGER, i: "" };
+    const c = query.cursor
+      ? JSON.parse(Buffer.from(query.cursor, "base64url").toString())
+      : { c: Number.MAX_SAFE_INTEGER, i: "" };
     const rows = page.all(tenant, c.c, c.i, limit + 1) as { created_at: number; id: string }[];
     const last = rows[Math.min(limit, rows.length) - 1];
-    const nextCursor = rows.length > limit && last ? Buffer.from(JSON.stringify({ c: last.created_at, i: last.id })).toString("base64url") : null;
+    const nextCursor =
+      rows.length > limit && last
+        ? Buffer.from(JSON.stringify({ c: last.created_at, i: last.id })).toString("base64url")
+        : null;
     return { files: rows.slice(0, limit), nextCursor, total: total.get(tenant)!.n };
   })
   .get("/api/v1/files/:id", ({ request, params, set }) => {

@@ -1,5 +1,5 @@
 /** The bench's HTTP client side: Storage Brain's two-step upload, raw PUTs, body-draining GETs. */
-import { openSync, writeSync, closeSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 
 /**
  * PNG signature, then an IHDR chunk (13 data bytes + CRC) and an IDAT chunk header. The server's
@@ -7,9 +7,8 @@ import { openSync, writeSync, closeSync } from "node:fs";
  * random chunk length and rejects the file about half the time, so the chunk structure is needed.
  */
 export const PNG_MAGIC = [
-  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a,
-  0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 1, 0, 0, 0, 1, 0, 8, 6, 0, 0, 0, 0x5c, 0x72, 0xa8, 0x66,
-  0, 0x10, 0, 0, 0x49, 0x44, 0x41, 0x54,
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 1, 0, 0, 0, 1, 0, 8, 6, 0,
+  0, 0, 0x5c, 0x72, 0xa8, 0x66, 0, 0x10, 0, 0, 0x49, 0x44, 0x41, 0x54,
 ];
 
 /** Writes a `size`-byte file that starts with the PNG signature (random bytes after it). */
@@ -37,7 +36,12 @@ export interface Api {
 }
 
 /** POST /upload/request then PUT the body to the presigned URL; throws unless completed. */
-export async function upload(api: Api, body: Blob | Uint8Array, size: number, name: string): Promise<{ fileId: string; requestMs: number; putMs: number }> {
+export async function upload(
+  api: Api,
+  body: Blob | Uint8Array,
+  size: number,
+  name: string,
+): Promise<{ fileId: string; requestMs: number; putMs: number }> {
   const auth = { authorization: `Bearer ${api.apiKey}` };
   const t0 = performance.now();
   const res = await fetch(`${api.base}/api/v1/upload/request`, {
@@ -48,9 +52,14 @@ export async function upload(api: Api, body: Blob | Uint8Array, size: number, na
   const req = (await res.json()) as { fileId: string; presignedUrl: string };
   if (res.status !== 200) throw new Error(`upload request ${res.status}: ${JSON.stringify(req)}`);
   const t1 = performance.now();
-  const put = await fetch(api.base + req.presignedUrl, { method: "PUT", headers: { ...auth, "content-type": "image/png" }, body });
+  const put = await fetch(api.base + req.presignedUrl, {
+    method: "PUT",
+    headers: { ...auth, "content-type": "image/png" },
+    body,
+  });
   const done = (await put.json()) as { processingStatus?: string };
-  if (put.status !== 200 || done.processingStatus !== "completed") throw new Error(`upload PUT ${put.status}: ${JSON.stringify(done)}`);
+  if (put.status !== 200 || done.processingStatus !== "completed")
+    throw new Error(`upload PUT ${put.status}: ${JSON.stringify(done)}`);
   return { fileId: req.fileId, requestMs: t1 - t0, putMs: performance.now() - t1 };
 }
 
@@ -71,7 +80,11 @@ export async function drain(url: string, headers: Record<string, string> = {}): 
 }
 
 /** Runs `workers` async loops of `fn` until `seconds` pass (or each has done `perWorker` calls). */
-export async function loop(workers: number, opts: { seconds?: number; perWorker?: number }, fn: (worker: number, i: number) => Promise<void>) {
+export async function loop(
+  workers: number,
+  opts: { seconds?: number; perWorker?: number },
+  fn: (worker: number, i: number) => Promise<void>,
+) {
   const end = performance.now() + (opts.seconds ?? Infinity) * 1000;
   const t0 = performance.now();
   await Promise.all(

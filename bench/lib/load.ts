@@ -24,9 +24,12 @@ export function ensureWrk(log: (m: string) => void): string | null {
   wrkPath = Bun.which("wrk");
   if (!wrkPath) {
     log("wrk not found; trying apt-get install -y wrk");
-    const r = Bun.spawnSync(["sh", "-c", "(apt-get update && apt-get install -y wrk) >/dev/null 2>&1"], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    const r = Bun.spawnSync(["sh", "-c", "(apt-get update && apt-get install -y wrk) >/dev/null 2>&1"], {
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     wrkPath = r.exitCode === 0 ? Bun.which("wrk") : null;
-    if (!wrkPath) log("wrk install failed; falling back to an in-process fetch loop (numbers include the client's own cost)");
+    if (!wrkPath)
+      log("wrk install failed; falling back to an in-process fetch loop (numbers include the client's own cost)");
   }
   return wrkPath;
 }
@@ -37,7 +40,15 @@ export function ensureWrk(log: (m: string) => void): string | null {
  * more than ~1% of the run. After the run, waits until the server has worked off any backlog
  * (slow requests wrk left queued) so it can't leak into the next measurement.
  */
-export async function runLoad(opts: { baseUrl: string; paths: string[]; apiKey?: string; connections: number; seconds: number; tmpDir: string; log: (m: string) => void }): Promise<LoadResult> {
+export async function runLoad(opts: {
+  baseUrl: string;
+  paths: string[];
+  apiKey?: string;
+  connections: number;
+  seconds: number;
+  tmpDir: string;
+  log: (m: string) => void;
+}): Promise<LoadResult> {
   const wrk = ensureWrk(opts.log);
   const r = wrk ? await runWrk(wrk, opts) : await runFetchLoop(opts);
   await settle(opts.baseUrl);
@@ -57,8 +68,22 @@ async function settle(baseUrl: string) {
 async function runWrk(wrk: string, o: Parameters<typeof runLoad>[0]): Promise<LoadResult> {
   const pathsFile = join(o.tmpDir, `wrk-paths-${Bun.hash(o.paths.join("\n"))}.txt`);
   writeFileSync(pathsFile, o.paths.join("\n") + "\n");
-  const cmd = [wrk, "-t1", `-c${o.connections}`, `-d${o.seconds}s`, "--timeout", "10s", "-s", join(import.meta.dir, "..", "wrk", "report.lua"), o.baseUrl + o.paths[0]];
-  const proc = Bun.spawn(cmd, { env: { ...process.env, WRK_AUTH: o.apiKey ?? "", WRK_PATHS: pathsFile }, stdout: "pipe", stderr: "pipe" });
+  const cmd = [
+    wrk,
+    "-t1",
+    `-c${o.connections}`,
+    `-d${o.seconds}s`,
+    "--timeout",
+    "10s",
+    "-s",
+    join(import.meta.dir, "..", "wrk", "report.lua"),
+    o.baseUrl + o.paths[0],
+  ];
+  const proc = Bun.spawn(cmd, {
+    env: { ...process.env, WRK_AUTH: o.apiKey ?? "", WRK_PATHS: pathsFile },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const out = await new Response(proc.stdout).text();
   await proc.exited;
   const line = out.split("\n").find((l) => l.startsWith("WRKJSON "));
@@ -92,5 +117,12 @@ async function runFetchLoop(o: Parameters<typeof runLoad>[0]): Promise<LoadResul
   };
   const t0 = performance.now();
   await Promise.all(Array.from({ length: o.connections }, worker));
-  return { tool: "fetch-loop", connections: o.connections, requests: lat.length, rps: Math.round(lat.length / ((performance.now() - t0) / 1000)), ...latencyStats(lat), errors };
+  return {
+    tool: "fetch-loop",
+    connections: o.connections,
+    requests: lat.length,
+    rps: Math.round(lat.length / ((performance.now() - t0) / 1000)),
+    ...latencyStats(lat),
+    errors,
+  };
 }

@@ -27,7 +27,11 @@ export function freePort(): number {
  * Starts `cmd` with PORT set, polls `readyPath` until it answers 200 and returns the server.
  * stdout/stderr go to `logFile` (a file, so the bench process spends nothing draining pipes).
  */
-export async function startServer(name: string, cmd: string[], opts: { env?: Record<string, string>; cwd?: string; logFile: string; readyPath?: string; timeoutMs?: number }): Promise<Server> {
+export async function startServer(
+  name: string,
+  cmd: string[],
+  opts: { env?: Record<string, string>; cwd?: string; logFile: string; readyPath?: string; timeoutMs?: number },
+): Promise<Server> {
   const port = freePort();
   const url = `http://127.0.0.1:${port}`;
   const log = Bun.file(opts.logFile);
@@ -46,7 +50,9 @@ export async function startServer(name: string, cmd: string[], opts: { env?: Rec
     if (res?.status === 200) break;
     if (proc.exitCode !== null || performance.now() > deadline) {
       proc.kill();
-      throw new Error(`${name} did not start (exit ${proc.exitCode}); log:\n${readFileSync(opts.logFile, "utf8").slice(-2000)}`);
+      throw new Error(
+        `${name} did not start (exit ${proc.exitCode}); log:\n${readFileSync(opts.logFile, "utf8").slice(-2000)}`,
+      );
     }
     await Bun.sleep(2);
   }

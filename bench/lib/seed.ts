@@ -7,8 +7,8 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { openDatabase } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
-import { displayPrefix, generateApiKey, hashKey } from "../../src/domain/shared/secrets";
 import { encodeCursor } from "../../src/domain/shared/cursor";
+import { displayPrefix, generateApiKey, hashKey } from "../../src/domain/shared/secrets";
 import { objectKeyFor } from "../../src/storage/backend";
 
 export interface Seeded {
@@ -56,7 +56,20 @@ export function seedFiles(dataDir: string, n: number, opts: { depth?: number; sa
         const size = 1024 + ((i * 7919) % 5_000_000);
         const at = base + i * 50;
         usedBytes += size;
-        insert.run(id, tenant.id, `photo-${i}.png`, size, CONTEXTS[i % CONTEXTS.length]!, objectKeyFor(tenant.id, id), size, "ab".repeat(32), "d3JhcHBlZA==", at, at, at);
+        insert.run(
+          id,
+          tenant.id,
+          `photo-${i}.png`,
+          size,
+          CONTEXTS[i % CONTEXTS.length]!,
+          objectKeyFor(tenant.id, id),
+          size,
+          "ab".repeat(32),
+          "d3JhcHBlZA==",
+          at,
+          at,
+          at,
+        );
         if (i === depthIndex) cursorAt = { createdAt: at, id };
         if (i % sampleEvery === 0) sampleIds.push(id);
       }

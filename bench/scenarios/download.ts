@@ -2,9 +2,10 @@
  * 2. Download throughput: full GET of the 100 MiB file and random 1 MiB Range reads, against
  * the bare ceiling serving the same bytes with Bun.file (sendfile) and decrypting its own copy.
  */
-import type { Ctx, ScenarioResult } from "../lib/context";
+
 import { drain, loop } from "../lib/client";
-import { latencyStats, mbps, medianBy, MiB, ratio } from "../lib/stats";
+import type { Ctx, ScenarioResult } from "../lib/context";
+import { latencyStats, MiB, mbps, medianBy, ratio } from "../lib/stats";
 import { BIG } from "./upload";
 
 type Target = "server" | "plain" | "dec";
@@ -13,8 +14,10 @@ const RANGE_CLIENTS = 8;
 export async function downloadScenario(ctx: Ctx, bigFileId: string, ceilingName: string): Promise<ScenarioResult> {
   const reps = ctx.quick ? 3 : 5;
   const auth = { authorization: `Bearer ${ctx.api.apiKey}` };
-  const urlOf = (t: Target) => (t === "server" ? `${ctx.api.base}/api/v1/files/${bigFileId}/download` : `${ctx.bytes.url}/${t}/${ceilingName}`);
-  const get = (t: Target, headers: Record<string, string> = {}) => drain(urlOf(t), t === "server" ? { ...auth, ...headers } : headers);
+  const urlOf = (t: Target) =>
+    t === "server" ? `${ctx.api.base}/api/v1/files/${bigFileId}/download` : `${ctx.bytes.url}/${t}/${ceilingName}`;
+  const get = (t: Target, headers: Record<string, string> = {}) =>
+    drain(urlOf(t), t === "server" ? { ...auth, ...headers } : headers);
   const targets = ["server", "plain", "dec"] as const;
 
   for (const t of targets) await get(t); // warm-up (and page cache)
@@ -28,7 +31,10 @@ export async function downloadScenario(ctx: Ctx, bigFileId: string, ceilingName:
       full[t].push({ mbps: mbps(n, performance.now() - t0) });
     }
   }
-  const fullMbps = Object.fromEntries(targets.map((t) => [t, medianBy(full[t], (r) => r.mbps).mbps])) as Record<Target, number>;
+  const fullMbps = Object.fromEntries(targets.map((t) => [t, medianBy(full[t], (r) => r.mbps).mbps])) as Record<
+    Target,
+    number
+  >;
   ctx.log(`download full: server ${fullMbps.server} MB/s, sendfile ${fullMbps.plain}, bare decrypt ${fullMbps.dec}`);
 
   // Random 1 MiB ranges; the same pseudo-random sequence for every target.
@@ -47,13 +53,27 @@ export async function downloadScenario(ctx: Ctx, bigFileId: string, ceilingName:
     });
     range[t] = { mbps: mbps(bytes, ms), readsPerSec: Math.round(lat.length / (ms / 1000)), ...latencyStats(lat) };
   }
-  ctx.log(`download 1 MiB ranges: server ${range.server.mbps} MB/s, sendfile ${range.plain.mbps}, bare decrypt ${range.dec.mbps}`);
+  ctx.log(
+    `download 1 MiB ranges: server ${range.server.mbps} MB/s, sendfile ${range.plain.mbps}, bare decrypt ${range.dec.mbps}`,
+  );
 
   const json = {
     scenario: "download",
     unit: "MB/s (1e6 B/s)",
-    full: { sizeBytes: BIG, reps, mbps: fullMbps, ratioVsBareDecrypt: ratio(fullMbps.server, fullMbps.dec), ratioVsSendfile: ratio(fullMbps.server, fullMbps.plain) },
-    range1MiB: { clients: RANGE_CLIENTS, seconds, ...range, ratioVsBareDecrypt: ratio(range.server.mbps, range.dec.mbps), ratioVsSendfile: ratio(range.server.mbps, range.plain.mbps) },
+    full: {
+      sizeBytes: BIG,
+      reps,
+      mbps: fullMbps,
+      ratioVsBareDecrypt: ratio(fullMbps.server, fullMbps.dec),
+      ratioVsSendfile: ratio(fullMbps.server, fullMbps.plain),
+    },
+    range1MiB: {
+      clients: RANGE_CLIENTS,
+      seconds,
+      ...range,
+      ratioVsBareDecrypt: ratio(range.server.mbps, range.dec.mbps),
+      ratioVsSendfile: ratio(range.server.mbps, range.plain.mbps),
+    },
   };
   const rows = [
     ...(
@@ -62,10 +82,31 @@ export async function downloadScenario(ctx: Ctx, bigFileId: string, ceilingName:
         [`1 MiB ranges ×${RANGE_CLIENTS}`, { server: range.server.mbps, plain: range.plain.mbps, dec: range.dec.mbps }],
       ] as const
     ).flatMap(([label, m]) => [
-      { scenario: "download", metric: `${label} MB/s vs bare decrypt`, value: `${m.server}`, ceiling: `${m.dec}`, ratio: ratio(m.server, m.dec), target: "≥ 0.85", met: m.server >= 0.85 * m.dec },
-      { scenario: "download", metric: `${label} MB/s vs sendfile`, value: `${m.server}`, ceiling: `${m.plain}`, ratio: ratio(m.server, m.plain), target: "≥ 0.33 (within 3×)", met: m.server * 3 >= m.plain },
+      {
+        scenario: "download",
+        metric: `${label} MB/s vs bare decrypt`,
+        value: `${m.server}`,
+        ceiling: `${m.dec}`,
+        ratio: ratio(m.server, m.dec),
+        target: "≥ 0.85",
+        met: m.server >= 0.85 * m.dec,
+      },
+      {
+        scenario: "download",
+        metric: `${label} MB/s vs sendfile`,
+        value: `${m.server}`,
+        ceiling: `${m.plain}`,
+        ratio: ratio(m.server, m.plain),
+        target: "≥ 0.33 (within 3×)",
+        met: m.server * 3 >= m.plain,
+      },
     ]),
-    { scenario: "download", metric: `1 MiB range p50/p99 ms (server vs bare decrypt)`, value: `${range.server.p50Ms}/${range.server.p99Ms}`, ceiling: `${range.dec.p50Ms}/${range.dec.p99Ms}` },
+    {
+      scenario: "download",
+      metric: `1 MiB range p50/p99 ms (server vs bare decrypt)`,
+      value: `${range.server.p50Ms}/${range.server.p99Ms}`,
+      ceiling: `${range.dec.p50Ms}/${range.dec.p99Ms}`,
+    },
   ];
   return { json, rows };
 }

@@ -1,6 +1,7 @@
 /** 3. Small-file rate: 4 KiB uploads (request + PUT) from 16 concurrent clients, vs the bare encrypting PUT. */
-import type { Ctx, ScenarioResult } from "../lib/context";
+
 import { loop, pngBytes, put, upload } from "../lib/client";
+import type { Ctx, ScenarioResult } from "../lib/context";
 import { latencyStats, ratio } from "../lib/stats";
 
 const SIZE = 4096;
@@ -21,11 +22,32 @@ export async function smallFilesScenario(ctx: Ctx): Promise<ScenarioResult> {
   };
   const server = await run((w, i) => upload(ctx.api, body, SIZE, `small-${w}-${i}.png`).then(() => {}));
   const bare = await run((w, i) => put(`${ctx.bytes.url}/enc/small-${w}-${i}`, body));
-  ctx.log(`small files: server ${server.uploadsPerSec}/s p50 ${server.p50Ms} p99 ${server.p99Ms}; bare+enc PUT ${bare.uploadsPerSec}/s`);
-  const json = { scenario: "small-files", sizeBytes: SIZE, clients: CLIENTS, seconds, server, bareEncryptedPut: bare, ratio: ratio(server.uploadsPerSec, bare.uploadsPerSec) };
+  ctx.log(
+    `small files: server ${server.uploadsPerSec}/s p50 ${server.p50Ms} p99 ${server.p99Ms}; bare+enc PUT ${bare.uploadsPerSec}/s`,
+  );
+  const json = {
+    scenario: "small-files",
+    sizeBytes: SIZE,
+    clients: CLIENTS,
+    seconds,
+    server,
+    bareEncryptedPut: bare,
+    ratio: ratio(server.uploadsPerSec, bare.uploadsPerSec),
+  };
   const rows = [
-    { scenario: "small-files", metric: "4 KiB uploads/s (request+PUT vs bare+AES PUT)", value: `${server.uploadsPerSec}`, ceiling: `${bare.uploadsPerSec}`, ratio: json.ratio },
-    { scenario: "small-files", metric: "4 KiB upload p50/p99 ms", value: `${server.p50Ms}/${server.p99Ms}`, ceiling: `${bare.p50Ms}/${bare.p99Ms}` },
+    {
+      scenario: "small-files",
+      metric: "4 KiB uploads/s (request+PUT vs bare+AES PUT)",
+      value: `${server.uploadsPerSec}`,
+      ceiling: `${bare.uploadsPerSec}`,
+      ratio: json.ratio,
+    },
+    {
+      scenario: "small-files",
+      metric: "4 KiB upload p50/p99 ms",
+      value: `${server.p50Ms}/${server.p99Ms}`,
+      ceiling: `${bare.p50Ms}/${bare.p99Ms}`,
+    },
   ];
   return { json, rows };
 }

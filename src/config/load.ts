@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CONFIG_KEYS, configSchema, type Config, type RawConfig } from "./schema";
+import { CONFIG_KEYS, type Config, configSchema, type RawConfig } from "./schema";
 
 /** Thrown when a setting is invalid; `main` prints it and exits with code 1. */
 export class ConfigError extends Error {
@@ -13,8 +13,14 @@ type Source = Record<string, unknown>;
  * Builds the config from defaults → `storage-brain.config.ts` (or `STORAGE_BRAIN_CONFIG`)
  * → environment. The result is validated once and frozen; callers pass it down explicitly.
  */
-export async function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Promise<Config> {
-  const fileValues = await readConfigFile(env.STORAGE_BRAIN_CONFIG ? resolve(cwd, env.STORAGE_BRAIN_CONFIG) : join(cwd, "storage-brain.config.ts"), Boolean(env.STORAGE_BRAIN_CONFIG));
+export async function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  cwd = process.cwd(),
+): Promise<Config> {
+  const fileValues = await readConfigFile(
+    env.STORAGE_BRAIN_CONFIG ? resolve(cwd, env.STORAGE_BRAIN_CONFIG) : join(cwd, "storage-brain.config.ts"),
+    Boolean(env.STORAGE_BRAIN_CONFIG),
+  );
   const envValues: Source = {};
   for (const key of CONFIG_KEYS) {
     const value = env[key];
@@ -42,7 +48,9 @@ function finish(raw: RawConfig): Config {
       : raw.DATABASE_URL.slice("file:".length)
     : join(raw.DATA_DIR, "storage-brain.db");
   const publicUrl = (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, "");
-  const corsOrigins = raw.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean);
+  const corsOrigins = raw.CORS_ORIGINS.split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
   return Object.freeze({ ...raw, databasePath, publicUrl, corsOrigins: Object.freeze(corsOrigins) });
 }
 

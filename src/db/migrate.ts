@@ -21,7 +21,9 @@ export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
  * version check is repeated inside the transaction.
  */
 export function migrate(sqlite: Database): string[] {
-  sqlite.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+  sqlite.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+  );
   const applied: string[] = [];
   for (const m of MIGRATIONS) {
     sqlite.exec("BEGIN IMMEDIATE");
@@ -29,7 +31,9 @@ export function migrate(sqlite: Database): string[] {
       const done = sqlite.query("SELECT 1 FROM schema_migrations WHERE version = ?").get(m.version);
       if (!done) {
         sqlite.exec(m.sql);
-        sqlite.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(m.version, m.name, Date.now());
+        sqlite
+          .query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+          .run(m.version, m.name, Date.now());
         applied.push(m.name);
       }
       sqlite.exec("COMMIT");

@@ -15,7 +15,10 @@ export function clientStream(body: ReadableStream<Uint8Array>): ReadableStream<U
         try {
           r = await reader.read();
         } catch (err) {
-          throw new AppError("VALIDATION_ERROR", `The request body ended unexpectedly: ${(err as Error)?.message ?? "connection lost"}`);
+          throw new AppError(
+            "VALIDATION_ERROR",
+            `The request body ended unexpectedly: ${(err as Error)?.message ?? "connection lost"}`,
+          );
         }
         if (r.done) return;
         yield r.value;

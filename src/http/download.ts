@@ -20,7 +20,10 @@ export interface DownloadOptions {
 export async function downloadResponse(o: DownloadOptions): Promise<Response> {
   const f = o.file;
   if (f.processingStatus !== "completed" || !f.wrappedKey || !f.keyId || !f.segmentSize) {
-    throw new AppError("FILE_NOT_FOUND", "File content is not available", { fileId: f.id, processingStatus: f.processingStatus });
+    throw new AppError("FILE_NOT_FOUND", "File content is not available", {
+      fileId: f.id,
+      processingStatus: f.processingStatus,
+    });
   }
   const etag = `"${f.sha256}"`;
   const headers = new Headers({
@@ -48,7 +51,9 @@ export async function downloadResponse(o: DownloadOptions): Promise<Response> {
     const ranges = parseRange(f.sizeBytes, rangeHeader, { combine: true });
     if (ranges === -1) {
       headers.set("content-range", `bytes */${f.sizeBytes}`);
-      const body = new AppError("RANGE_NOT_SATISFIABLE", "Requested range is not satisfiable", { sizeBytes: f.sizeBytes }).toBody();
+      const body = new AppError("RANGE_NOT_SATISFIABLE", "Requested range is not satisfiable", {
+        sizeBytes: f.sizeBytes,
+      }).toBody();
       headers.set("content-type", "application/json");
       headers.delete("content-disposition");
       return new Response(JSON.stringify(body), { status: 416, headers });

@@ -1,12 +1,15 @@
 import { Elysia } from "elysia";
 import { AppError } from "../domain/shared/errors";
+import type { Logger } from "../logger";
 import { DecryptionError } from "../storage/crypto";
 import { StorageUnavailableError } from "../storage/errors";
-import type { Logger } from "../logger";
 
 /** JSON response in the standard error format. */
 export function errorResponse(err: AppError, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(err.toBody()), { status: err.status, headers: { "content-type": "application/json", ...headers } });
+  return new Response(JSON.stringify(err.toBody()), {
+    status: err.status,
+    headers: { "content-type": "application/json", ...headers },
+  });
 }
 
 /** Turns anything thrown into an AppError; unknown errors become a 500 that reveals nothing. */
@@ -15,9 +18,16 @@ export function toAppError(code: string | number, error: unknown): AppError {
   switch (code) {
     case "VALIDATION": {
       const all = (error as { all?: { path?: string; summary?: string; message?: string }[] }).all ?? [];
-      const errors = all.map((e) => ({ path: (e.path ?? "").replace(/^\//, "").replace(/\//g, ".") || "(root)", message: e.summary ?? e.message ?? "invalid" }));
+      const errors = all.map((e) => ({
+        path: (e.path ?? "").replace(/^\//, "").replace(/\//g, ".") || "(root)",
+        message: e.summary ?? e.message ?? "invalid",
+      }));
       const first = errors[0];
-      return new AppError("VALIDATION_ERROR", first ? `Invalid request: ${first.path}: ${first.message}` : "Invalid request", { errors });
+      return new AppError(
+        "VALIDATION_ERROR",
+        first ? `Invalid request: ${first.path}: ${first.message}` : "Invalid request",
+        { errors },
+      );
     }
     case "PARSE":
       return new AppError("VALIDATION_ERROR", "Malformed request body");
@@ -25,7 +35,8 @@ export function toAppError(code: string | number, error: unknown): AppError {
       return new AppError("NOT_FOUND", "Route not found");
   }
   if (error instanceof StorageUnavailableError) return new AppError("STORAGE_UNAVAILABLE", error.message);
-  if (error instanceof DecryptionError) return new AppError("INTERNAL_ERROR", "Stored object failed its integrity check");
+  if (error instanceof DecryptionError)
+    return new AppError("INTERNAL_ERROR", "Stored object failed its integrity check");
   return new AppError("INTERNAL_ERROR", "Internal server error");
 }
 
@@ -37,7 +48,11 @@ export function errorHandler(logger: Logger) {
   return new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
     const appError = toAppError(code, error);
     if (appError.status >= 500) {
-      logger.error("request failed", { method: request.method, path: new URL(request.url).pathname, err: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      logger.error("request failed", {
+        method: request.method,
+        path: new URL(request.url).pathname,
+        err: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
     }
     const headers: Record<string, string> = {};
     if (appError.code === "RATE_LIMITED") headers["retry-after"] = String(appError.details.retryAfterSeconds ?? 1);

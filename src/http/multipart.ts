@@ -1,5 +1,5 @@
-import Busboy from "busboy";
 import { Readable } from "node:stream";
+import Busboy from "busboy";
 import { validation } from "../domain/shared/errors";
 import { clientStream } from "./client-stream";
 
@@ -26,7 +26,10 @@ export function firstFilePart(request: Request, maxFileBytes: number): Promise<M
     }
     let bb: Busboy.Busboy;
     try {
-      bb = Busboy({ headers: { "content-type": contentType }, limits: { files: 1, fields: 20, fieldSize: 1024, parts: 25, fileSize: maxFileBytes + 1 } });
+      bb = Busboy({
+        headers: { "content-type": contentType },
+        limits: { files: 1, fields: 20, fieldSize: 1024, parts: 25, fileSize: maxFileBytes + 1 },
+      });
     } catch (err) {
       reject(validation(`Malformed multipart body: ${(err as Error).message}`));
       return;
@@ -42,7 +45,12 @@ export function firstFilePart(request: Request, maxFileBytes: number): Promise<M
         return;
       }
       found = true;
-      resolve({ fields: { ...fields }, fileName: info.filename ?? "", contentType: info.mimeType, stream: clientStream(Readable.toWeb(file) as ReadableStream<Uint8Array>) });
+      resolve({
+        fields: { ...fields },
+        fileName: info.filename ?? "",
+        contentType: info.mimeType,
+        stream: clientStream(Readable.toWeb(file) as ReadableStream<Uint8Array>),
+      });
     });
     bb.on("error", (err) => reject(validation(`Malformed multipart body: ${(err as Error).message}`)));
     bb.on("close", () => {

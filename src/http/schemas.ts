@@ -6,7 +6,10 @@ export const IdParams = t.Object({ id: Uuid });
 export const FileIdParams = t.Object({ fileId: Uuid });
 export const Limit = t.Optional(t.Numeric({ minimum: 1, maximum: 100, default: 20 }));
 export const Cursor = t.Optional(t.String({ maxLength: 512 }));
-export const MimeType = t.String({ pattern: "^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$", description: "MIME type" });
+export const MimeType = t.String({
+  pattern: "^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$",
+  description: "MIME type",
+});
 export const FileListQuery = t.Object({
   limit: Limit,
   cursor: Cursor,
@@ -14,13 +17,17 @@ export const FileListQuery = t.Object({
   fileType: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
   workspaceId: t.Optional(Uuid),
 });
-export const SignedUrlQuery = t.Object({ expiresIn: t.Optional(t.Numeric({ minimum: 60, maximum: 86400, default: 3600 })) });
+export const SignedUrlQuery = t.Object({
+  expiresIn: t.Optional(t.Numeric({ minimum: 60, maximum: 86400, default: 3600 })),
+});
 export const UploadRequestBody = t.Object({
   fileType: t.String({ minLength: 1, maxLength: 255 }),
   fileName: t.String({ minLength: 1, maxLength: 255 }),
   fileSizeBytes: t.Optional(t.Integer({ minimum: 1 })),
   context: t.Optional(t.String({ maxLength: 100 })),
-  tags: t.Optional(t.Record(t.String({ minLength: 1, maxLength: 64 }), t.String({ maxLength: 256 }), { maxProperties: 32 })),
+  tags: t.Optional(
+    t.Record(t.String({ minLength: 1, maxLength: 64 }), t.String({ maxLength: 256 }), { maxProperties: 32 }),
+  ),
   webhookUrl: t.Optional(t.String({ format: "uri", pattern: "^https?://", maxLength: 2048 })),
   workspaceId: t.Optional(Uuid),
 });

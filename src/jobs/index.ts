@@ -1,9 +1,9 @@
-import type { Runtime } from "../runtime";
 import type { Services } from "../app";
-import { deliverDueWebhooks } from "./webhook-delivery";
-import { expireUploads, recoverInterruptedUploads } from "./upload-expiry";
+import type { Runtime } from "../runtime";
 import { purgeDeleted } from "./purge";
 import { Scheduler } from "./scheduler";
+import { expireUploads, recoverInterruptedUploads } from "./upload-expiry";
+import { deliverDueWebhooks } from "./webhook-delivery";
 
 /** How long a PUT may stream before the expiry job treats it as dead. */
 export function stallGraceMs(uploadExpirySeconds: number): number {
@@ -31,8 +31,19 @@ export function startJobs(rt: Runtime, services: Services): Scheduler {
         allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
       }),
     )
-    .every("upload-expiry", 30_000, () => expireUploads({ repos, backend, clock, logger, stallGraceMs: stallGraceMs(config.UPLOAD_EXPIRY_SECONDS), onSettled: services.webhooks.enqueueFileEvent }))
-    .every("purge", 10 * 60_000, () => purgeDeleted({ repos, backend, clock, logger, retentionSeconds: config.DELETED_RETENTION_SECONDS }));
+    .every("upload-expiry", 30_000, () =>
+      expireUploads({
+        repos,
+        backend,
+        clock,
+        logger,
+        stallGraceMs: stallGraceMs(config.UPLOAD_EXPIRY_SECONDS),
+        onSettled: services.webhooks.enqueueFileEvent,
+      }),
+    )
+    .every("purge", 10 * 60_000, () =>
+      purgeDeleted({ repos, backend, clock, logger, retentionSeconds: config.DELETED_RETENTION_SECONDS }),
+    );
   services.webhookWaker.wake = () => scheduler.poke("webhooks");
   return scheduler;
 }

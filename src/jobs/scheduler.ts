@@ -41,7 +41,9 @@ export class Scheduler {
     task.timer = setTimeout(() => {
       task.running = task
         .run()
-        .catch((err) => this.logger.error("job failed", { job: task.name, err: err instanceof Error ? err.message : String(err) }))
+        .catch((err) =>
+          this.logger.error("job failed", { job: task.name, err: err instanceof Error ? err.message : String(err) }),
+        )
         .finally(() => {
           task.running = undefined;
           this.schedule(task, task.intervalMs);

@@ -35,7 +35,9 @@ export async function expireUploads(deps: UploadExpiryDeps, batch = 500): Promis
     });
     if (!done) continue;
     expired++;
-    await deps.backend.delete(f.storageKey).catch((err) => deps.logger.warn("expired upload: object delete failed", { fileId: f.id, err: String(err) }));
+    await deps.backend
+      .delete(f.storageKey)
+      .catch((err) => deps.logger.warn("expired upload: object delete failed", { fileId: f.id, err: String(err) }));
   }
   if (expired) deps.logger.info("uploads expired", { count: expired });
   return expired;

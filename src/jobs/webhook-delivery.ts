@@ -42,7 +42,10 @@ async function drainCapped(res: Response, limit: number): Promise<void> {
 }
 
 /** One attempt: null on success, else the error text and status. */
-async function attempt(deps: WebhookSenderDeps, d: WebhookDeliveryRow): Promise<{ error: string; status: number | null; permanent?: boolean } | null> {
+async function attempt(
+  deps: WebhookSenderDeps,
+  d: WebhookDeliveryRow,
+): Promise<{ error: string; status: number | null; permanent?: boolean } | null> {
   const tenant = deps.repos.tenants.byId(d.tenantId);
   if (!tenant) return { error: "tenant deleted", status: null, permanent: true };
   const url = new URL(d.url);
@@ -86,17 +89,31 @@ async function deliverOne(deps: WebhookSenderDeps, d: WebhookDeliveryRow): Promi
   const now = deps.clock.now();
   const attempts = d.attempts + 1;
   if (!failure) {
-    deps.repos.webhooks.recordAttempt(d.id, { status: "delivered", attempts, lastError: null, lastStatus: null, deliveredAt: now }, now);
+    deps.repos.webhooks.recordAttempt(
+      d.id,
+      { status: "delivered", attempts, lastError: null, lastStatus: null, deliveredAt: now },
+      now,
+    );
     deps.logger.info("webhook delivered", { deliveryId: d.id, event: d.event, attempts, ms: now - started });
     return;
   }
   const dead = failure.permanent || attempts >= deps.maxAttempts;
   deps.repos.webhooks.recordAttempt(
     d.id,
-    { status: dead ? "dead" : "pending", attempts, nextAttemptAt: now + deps.backoffMs * 2 ** (attempts - 1), lastError: failure.error.slice(0, 500), lastStatus: failure.status },
+    {
+      status: dead ? "dead" : "pending",
+      attempts,
+      nextAttemptAt: now + deps.backoffMs * 2 ** (attempts - 1),
+      lastError: failure.error.slice(0, 500),
+      lastStatus: failure.status,
+    },
     now,
   );
-  deps.logger.warn(dead ? "webhook dead" : "webhook attempt failed", { deliveryId: d.id, attempts, error: failure.error });
+  deps.logger.warn(dead ? "webhook dead" : "webhook attempt failed", {
+    deliveryId: d.id,
+    attempts,
+    error: failure.error,
+  });
 }
 
 /**

@@ -23,7 +23,10 @@ export interface StorageBackend {
    * a hint: a backend that can choose its read size yields chunks of that size (the encryption
    * layer asks for whole segments, so it can decrypt them without copying).
    */
-  get(key: string, opts?: { range?: ByteRange; signal?: AbortSignal; chunkSize?: number }): Promise<ReadableStream<Uint8Array> | null>;
+  get(
+    key: string,
+    opts?: { range?: ByteRange; signal?: AbortSignal; chunkSize?: number },
+  ): Promise<ReadableStream<Uint8Array> | null>;
   /** Size in bytes, or null when missing. */
   stat(key: string): Promise<{ size: number } | null>;
   /** Removes the object; deleting a missing key is not an error (idempotent). */

@@ -34,7 +34,10 @@ export class DecryptionError extends Error {
 /** The declared size and the bytes received disagree. */
 export class SizeMismatchError extends Error {
   override name = "SizeMismatchError";
-  constructor(readonly kind: "too_large" | "too_short", readonly received: number) {
+  constructor(
+    readonly kind: "too_large" | "too_short",
+    readonly received: number,
+  ) {
     super(kind === "too_large" ? "body is larger than the declared size" : "body is shorter than the declared size");
   }
 }
@@ -55,7 +58,8 @@ function nonce(index: number, final: boolean): Uint8Array<ArrayBuffer> {
   return n;
 }
 
-const importAes = (raw: Uint8Array) => crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["encrypt", "decrypt"]);
+const importAes = (raw: Uint8Array) =>
+  crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["encrypt", "decrypt"]);
 
 /** The master key and its id; wraps and unwraps per-object data keys. */
 export class MasterKey {
@@ -67,7 +71,8 @@ export class MasterKey {
 
   static async fromRaw(raw: Uint8Array): Promise<MasterKey> {
     if (raw.byteLength !== 32) throw new Error("master key must be 32 bytes");
-    const id = "mk_" + createHash("sha256").update("storage-brain master key id").update(raw).digest("hex").slice(0, 16);
+    const id =
+      "mk_" + createHash("sha256").update("storage-brain master key id").update(raw).digest("hex").slice(0, 16);
     return new MasterKey(id, await importAes(raw), raw);
   }
 
@@ -87,10 +92,13 @@ export class MasterKey {
   }
 
   async unwrap(wrapped: string, keyId: string): Promise<CryptoKey> {
-    if (keyId !== this.id) throw new DecryptionError(`object key was wrapped by master key ${keyId}, not the configured one`);
+    if (keyId !== this.id)
+      throw new DecryptionError(`object key was wrapped by master key ${keyId}, not the configured one`);
     const buf = Buffer.from(wrapped, "base64");
     try {
-      const raw = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: buf.subarray(0, 12) }, this.key, buf.subarray(12)));
+      const raw = new Uint8Array(
+        await crypto.subtle.decrypt({ name: "AES-GCM", iv: buf.subarray(0, 12) }, this.key, buf.subarray(12)),
+      );
       const key = await importAes(raw);
       raw.fill(0);
       return key;
@@ -124,7 +132,11 @@ export async function* encryptSegments(opts: {
   let index = 0;
   let total = 0;
   let held: Uint8Array<ArrayBuffer> | null = null;
-  for await (const seg of rechunk(opts.input, segmentSize, opts.plainSize === undefined ? undefined : opts.plainSize + 1)) {
+  for await (const seg of rechunk(
+    opts.input,
+    segmentSize,
+    opts.plainSize === undefined ? undefined : opts.plainSize + 1,
+  )) {
     total += seg.byteLength;
     if (total > limit) throw new SizeMismatchError("too_large", total);
     if (opts.plainSize !== undefined) {
@@ -172,7 +184,9 @@ export async function* decryptSegments(opts: {
   for await (const enc of rechunk(opts.input, segmentSize + TAG_SIZE, expected.encEnd - expected.encStart + 1)) {
     let plain: Uint8Array;
     try {
-      plain = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce(index, index === lastIndex) }, opts.key, enc));
+      plain = new Uint8Array(
+        await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce(index, index === lastIndex) }, opts.key, enc),
+      );
     } catch {
       throw new DecryptionError(`segment ${index} failed authentication`);
     }

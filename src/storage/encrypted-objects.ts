@@ -1,7 +1,7 @@
-import { decryptSegments, encryptSegments, encryptedRangeFor, SEGMENT_SIZE, TAG_SIZE, type MasterKey } from "./crypto";
 import type { StorageBackend } from "./backend";
-import { iteratorToStream } from "./streams";
+import { decryptSegments, encryptedRangeFor, encryptSegments, type MasterKey, SEGMENT_SIZE, TAG_SIZE } from "./crypto";
 import { GcPacer } from "./gc-pacer";
+import { iteratorToStream } from "./streams";
 
 /** What a write records so the object can be read back (stored in the files row). */
 export interface StoredObjectInfo {
@@ -49,7 +49,13 @@ export class EncryptedObjects {
   ) {}
 
   /** `plainSize` when the length is declared (exact match enforced); else `maxSize` bounds it. */
-  async write(opts: { key: string; body: ReadableStream<Uint8Array>; plainSize?: number; maxSize?: number; signal?: AbortSignal }): Promise<StoredObjectInfo> {
+  async write(opts: {
+    key: string;
+    body: ReadableStream<Uint8Array>;
+    plainSize?: number;
+    maxSize?: number;
+    signal?: AbortSignal;
+  }): Promise<StoredObjectInfo> {
     const { key: dataKey, wrapped } = await this.masterKey.newDataKey();
     const hasher = new Bun.CryptoHasher("sha256");
     let head: Uint8Array | null = null;
@@ -67,7 +73,14 @@ export class EncryptedObjects {
       },
     });
     await this.backend.put(opts.key, iteratorToStream(encrypted), { signal: opts.signal });
-    return { wrappedKey: wrapped, keyId: this.masterKey.id, segmentSize: SEGMENT_SIZE, sha256: hasher.digest("hex"), size, head: head ?? new Uint8Array(0) };
+    return {
+      wrappedKey: wrapped,
+      keyId: this.masterKey.id,
+      segmentSize: SEGMENT_SIZE,
+      sha256: hasher.digest("hex"),
+      size,
+      head: head ?? new Uint8Array(0),
+    };
   }
 
   /**
@@ -75,14 +88,28 @@ export class EncryptedObjects {
    * decrypted before this resolves, so a missing or tampered object fails here, before any
    * response headers are sent; later tampering errors the stream instead of yielding garbage.
    */
-  async read(ref: ObjectRef, opts: { start?: number; end?: number; signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array> | null> {
+  async read(
+    ref: ObjectRef,
+    opts: { start?: number; end?: number; signal?: AbortSignal } = {},
+  ): Promise<ReadableStream<Uint8Array> | null> {
     const start = opts.start ?? 0;
     const end = opts.end ?? ref.plainSize - 1;
     const dataKey = await this.masterKey.unwrap(ref.wrappedKey, ref.keyId);
     const r = encryptedRangeFor(ref.plainSize, start, end, ref.segmentSize);
-    const stored = await this.backend.get(ref.key, { range: { start: r.encStart, end: r.encEnd }, signal: opts.signal, chunkSize: ref.segmentSize + TAG_SIZE });
+    const stored = await this.backend.get(ref.key, {
+      range: { start: r.encStart, end: r.encEnd },
+      signal: opts.signal,
+      chunkSize: ref.segmentSize + TAG_SIZE,
+    });
     if (!stored) return null;
-    const plain = decryptSegments({ input: stored, key: dataKey, plainSize: ref.plainSize, start, end, segmentSize: ref.segmentSize });
+    const plain = decryptSegments({
+      input: stored,
+      key: dataKey,
+      plainSize: ref.plainSize,
+      start,
+      end,
+      segmentSize: ref.segmentSize,
+    });
     const first = await plain.next().catch(async (err) => {
       await stored.cancel().catch(() => {});
       throw err;

@@ -1,6 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
-import { randomUUID } from "node:crypto";
 import { assertSafeKey, type ByteRange, type StorageBackend } from "./backend";
 import { iteratorToStream } from "./streams";
 
@@ -28,7 +28,11 @@ export class LocalBackend implements StorageBackend {
     return join(this.root, ...key.split("/"));
   }
 
-  async put(key: string, body: ReadableStream<Uint8Array>, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+  async put(
+    key: string,
+    body: ReadableStream<Uint8Array>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<{ size: number }> {
     const target = this.pathOf(key);
     const tmp = join(this.tmpDir, randomUUID());
     const fh = await open(tmp, "wx", 0o600);
@@ -68,7 +72,10 @@ export class LocalBackend implements StorageBackend {
     }
   }
 
-  async get(key: string, opts: { range?: ByteRange; signal?: AbortSignal; chunkSize?: number } = {}): Promise<ReadableStream<Uint8Array> | null> {
+  async get(
+    key: string,
+    opts: { range?: ByteRange; signal?: AbortSignal; chunkSize?: number } = {},
+  ): Promise<ReadableStream<Uint8Array> | null> {
     const path = this.pathOf(key);
     const s = await stat(path).catch(() => null);
     if (!s?.isFile()) return null;

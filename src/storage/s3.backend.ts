@@ -12,8 +12,8 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { Config } from "../config/schema";
 import { assertSafeKey, type ByteRange, type StorageBackend } from "./backend";
 import { StorageUnavailableError } from "./errors";
-import { iteratorToStream, sliceStream } from "./streams";
 import { GcPacer } from "./gc-pacer";
+import { iteratorToStream, sliceStream } from "./streams";
 
 /**
  * The S3 path makes more garbage per byte than local disk (part buffers, HTTP copies, small
@@ -73,7 +73,11 @@ export class S3Backend implements StorageBackend {
     return this.prefix + key;
   }
 
-  async put(key: string, body: ReadableStream<Uint8Array>, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+  async put(
+    key: string,
+    body: ReadableStream<Uint8Array>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<{ size: number }> {
     const objectKey = this.k(key);
     let size = 0;
     const counted = body.pipeThrough(
@@ -109,12 +113,19 @@ export class S3Backend implements StorageBackend {
     }
   }
 
-  async get(key: string, opts: { range?: ByteRange; signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array> | null> {
+  async get(
+    key: string,
+    opts: { range?: ByteRange; signal?: AbortSignal } = {},
+  ): Promise<ReadableStream<Uint8Array> | null> {
     const objectKey = this.k(key);
     try {
       const { range } = opts;
       const res = await this.opts.client.send(
-        new GetObjectCommand({ Bucket: this.opts.bucket, Key: objectKey, Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
+        new GetObjectCommand({
+          Bucket: this.opts.bucket,
+          Key: objectKey,
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
         { abortSignal: opts.signal },
       );
       if (!res.Body) return null;
@@ -134,7 +145,9 @@ export class S3Backend implements StorageBackend {
       // whole object); trim to exactly what was asked for rather than trust the answer.
       const servedFrom = Number(/^bytes (\d+)-/.exec(res.ContentRange ?? "")?.[1] ?? 0);
       const wanted = range.end - range.start + 1;
-      return servedFrom === range.start && res.ContentLength === wanted ? body : sliceStream(body, range.start - servedFrom, wanted);
+      return servedFrom === range.start && res.ContentLength === wanted
+        ? body
+        : sliceStream(body, range.start - servedFrom, wanted);
     } catch (err) {
       if (isMissing(err)) return null;
       throw unavailable("read", err);
@@ -165,7 +178,13 @@ export class S3Backend implements StorageBackend {
     let token: string | undefined;
     do {
       const res = await this.opts.client
-        .send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }))
+        .send(
+          new ListObjectsV2Command({
+            Bucket: this.opts.bucket,
+            Prefix: this.prefix + prefix,
+            ContinuationToken: token,
+          }),
+        )
         .catch((err) => Promise.reject(unavailable("list", err)));
       for (const o of res.Contents ?? []) if (o.Key) yield o.Key.slice(this.prefix.length);
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
@@ -173,7 +192,9 @@ export class S3Backend implements StorageBackend {
   }
 
   async ping(): Promise<void> {
-    await this.opts.client.send(new HeadBucketCommand({ Bucket: this.opts.bucket })).catch((err) => Promise.reject(unavailable("bucket check", err)));
+    await this.opts.client
+      .send(new HeadBucketCommand({ Bucket: this.opts.bucket }))
+      .catch((err) => Promise.reject(unavailable("bucket check", err)));
   }
 }
 
@@ -183,7 +204,10 @@ export function s3ClientConfig(config: Config): S3ClientConfig {
     region: config.S3_REGION,
     endpoint: config.S3_ENDPOINT,
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
-    credentials: config.AWS_ACCESS_KEY_ID && config.AWS_SECRET_ACCESS_KEY ? { accessKeyId: config.AWS_ACCESS_KEY_ID, secretAccessKey: config.AWS_SECRET_ACCESS_KEY } : undefined,
+    credentials:
+      config.AWS_ACCESS_KEY_ID && config.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: config.AWS_ACCESS_KEY_ID, secretAccessKey: config.AWS_SECRET_ACCESS_KEY }
+        : undefined,
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
     maxAttempts: 3,
@@ -192,5 +216,9 @@ export function s3ClientConfig(config: Config): S3ClientConfig {
 }
 
 export function createS3BackendFromConfig(config: Config): S3Backend {
-  return new S3Backend({ client: new S3Client(s3ClientConfig(config)), bucket: config.S3_BUCKET!, prefix: config.S3_KEY_PREFIX });
+  return new S3Backend({
+    client: new S3Client(s3ClientConfig(config)),
+    bucket: config.S3_BUCKET!,
+    prefix: config.S3_KEY_PREFIX,
+  });
 }

@@ -7,7 +7,11 @@
  * large allocation per chunk (which showed up as RSS growth on 100 MiB uploads). Input that
  * already arrives in whole chunks is passed through as views, without copying.
  */
-export async function* rechunk(input: AsyncIterable<Uint8Array>, chunkSize: number, expectedTotal?: number): AsyncGenerator<Uint8Array<ArrayBuffer>> {
+export async function* rechunk(
+  input: AsyncIterable<Uint8Array>,
+  chunkSize: number,
+  expectedTotal?: number,
+): AsyncGenerator<Uint8Array<ArrayBuffer>> {
   // A small object or range needn't pay for two full-size buffers; more input than expected
   // still works, in chunks of the smaller size (callers that pass expectedTotal never get more).
   const size = Math.max(1, Math.min(chunkSize, expectedTotal ?? chunkSize));
@@ -66,7 +70,11 @@ export function iteratorToStream(it: AsyncIterator<Uint8Array>): ReadableStream<
 }
 
 /** Bytes [skip, skip + length) of a stream; the rest of the source is cancelled once enough was read. */
-export function sliceStream(source: ReadableStream<Uint8Array>, skip: number, length: number): ReadableStream<Uint8Array> {
+export function sliceStream(
+  source: ReadableStream<Uint8Array>,
+  skip: number,
+  length: number,
+): ReadableStream<Uint8Array> {
   async function* slice() {
     let pos = 0;
     const end = skip + length;

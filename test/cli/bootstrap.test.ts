@@ -23,11 +23,20 @@ describe("first-run bootstrap", () => {
     expect(key).toBeDefined();
     expect(statSync(join(dir, "master.key")).mode & 0o777).toBe(0o600);
     expect(existsSync(join(dir, "storage-brain.db"))).toBe(true);
-    const created = await fetch(`${first.url}/api/v1/admin/tenants`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ name: "boot" }) });
+    const created = await fetch(`${first.url}/api/v1/admin/tenants`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "boot" }),
+    });
     expect(created.status).toBe(201);
     expect(await first.stop()).toBe(0);
     // the key is not in any log line, and not in the database
-    expect(first.output().split("\n").filter((l) => l.includes(key!))).toHaveLength(1);
+    expect(
+      first
+        .output()
+        .split("\n")
+        .filter((l) => l.includes(key!)),
+    ).toHaveLength(1);
     const db = await Bun.file(join(dir, "storage-brain.db")).arrayBuffer();
     expect(Buffer.from(db).includes(Buffer.from(key!))).toBe(false);
 
@@ -55,9 +64,21 @@ describe("first-run bootstrap", () => {
     dirs.push(dir);
     const admin = "sk_admin_graceful_test_key";
     const s = await spawnServer([BUN, MAIN], { env: { DATA_DIR: dir, ADMIN_API_KEY: admin } });
-    const t = (await (await fetch(`${s.url}/api/v1/admin/tenants`, { method: "POST", headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" }, body: JSON.stringify({ name: "g" }) })).json()) as { apiKey: string };
+    const t = (await (
+      await fetch(`${s.url}/api/v1/admin/tenants`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "g" }),
+      })
+    ).json()) as { apiKey: string };
     const size = 3 * 1024 * 1024;
-    const r = (await (await fetch(`${s.url}/api/v1/upload/request`, { method: "POST", headers: { authorization: `Bearer ${t.apiKey}`, "content-type": "application/json" }, body: JSON.stringify({ fileType: "application/pdf", fileName: "g.pdf", fileSizeBytes: size }) })).json()) as { presignedUrl: string };
+    const r = (await (
+      await fetch(`${s.url}/api/v1/upload/request`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${t.apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ fileType: "application/pdf", fileName: "g.pdf", fileSizeBytes: size }),
+      })
+    ).json()) as { presignedUrl: string };
     let sent = 0;
     let signalled = false;
     const body = new ReadableStream<Uint8Array>({
@@ -74,7 +95,11 @@ describe("first-run bootstrap", () => {
         c.enqueue(chunk);
       },
     });
-    const put = await fetch(`${s.url}${r.presignedUrl}`, { method: "PUT", headers: { "content-length": String(size) }, body });
+    const put = await fetch(`${s.url}${r.presignedUrl}`, {
+      method: "PUT",
+      headers: { "content-length": String(size) },
+      body,
+    });
     expect(put.status).toBe(200);
     expect(((await put.json()) as { processingStatus: string }).processingStatus).toBe("completed");
     expect(await s.proc.exited).toBe(0);
@@ -99,11 +124,22 @@ describe("CLI", () => {
   test("version and --help", () => {
     expect(run(["version"], env).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     const help = run(["--help"], env).stdout;
-    for (const cmd of ["serve", "migrate", "admin create-tenant", "admin regenerate-key", "admin recalculate-usage", "doctor", "version"]) expect(help).toContain(cmd);
+    for (const cmd of [
+      "serve",
+      "migrate",
+      "admin create-tenant",
+      "admin regenerate-key",
+      "admin recalculate-usage",
+      "doctor",
+      "version",
+    ])
+      expect(help).toContain(cmd);
   });
 
   test("migrate is idempotent", () => {
-    expect(run(["migrate"], env).stdout).toContain("applied: 0001_init, 0002_webhooks, 0003_storage_module, 0004_job_indexes");
+    expect(run(["migrate"], env).stdout).toContain(
+      "applied: 0001_init, 0002_webhooks, 0003_storage_module, 0004_job_indexes",
+    );
     expect(run(["migrate"], env).stdout).toContain("up to date");
   });
 
@@ -133,7 +169,13 @@ describe("CLI", () => {
   });
 
   test("an invalid setting stops start-up with exit 1 and names the setting", () => {
-    for (const [k, v] of [["PORT", "99999"], ["MASTER_KEY", "short"], ["STORAGE_BACKEND", "ftp"], ["WEBHOOK_MAX_ATTEMPTS", "zero"], ["LOG_LEVEL", "loud"]] as const) {
+    for (const [k, v] of [
+      ["PORT", "99999"],
+      ["MASTER_KEY", "short"],
+      ["STORAGE_BACKEND", "ftp"],
+      ["WEBHOOK_MAX_ATTEMPTS", "zero"],
+      ["LOG_LEVEL", "loud"],
+    ] as const) {
       const r = run(["serve"], { ...env, [k]: v });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(k);

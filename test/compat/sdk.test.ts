@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sampleContent, tempDir } from "../support/harness";
-import { BUN, spawnServer, type Spawned } from "../support/spawn-server";
+import { BUN, type Spawned, spawnServer } from "../support/spawn-server";
 
 const MIRRORS = "/work/.mirror";
 const GIT_A = process.env.SB_SDK_A_GIT || `${MIRRORS}/marlinjai+storage-brain-sdk/repo`;
@@ -22,7 +22,8 @@ const GIT_B = process.env.SB_SDK_B_GIT || `${MIRRORS}/marlinjai+storage-brain/re
 const GIT_CORE = process.env.SB_BRAIN_CORE_GIT || `${MIRRORS}/marlinjai+brain-core/repo`;
 const HAS_A = existsSync(GIT_A);
 const HAS_B = existsSync(GIT_B) && existsSync(GIT_CORE);
-if (!HAS_A) console.log(`[compat] SDK A mirror not found (${GIT_A}); skipping SDK A compatibility tests (normal on CI).`);
+if (!HAS_A)
+  console.log(`[compat] SDK A mirror not found (${GIT_A}); skipping SDK A compatibility tests (normal on CI).`);
 if (!HAS_B) console.log(`[compat] SDK B / brain-core mirror not found (${GIT_B}, ${GIT_CORE}); skipping SDK B tests.`);
 
 const ADMIN = "sk_admin_compat_0123456789abcdef";
@@ -37,7 +38,10 @@ afterAll(async () => {
 function extract(gitDir: string, paths: string[], into: string) {
   mkdirSync(into, { recursive: true });
   const tar = join(into, ".archive.tar");
-  for (const cmd of [["git", `--git-dir=${gitDir}`, "archive", "--format=tar", "-o", tar, "HEAD", ...paths], ["tar", "-xf", tar, "-C", into]]) {
+  for (const cmd of [
+    ["git", `--git-dir=${gitDir}`, "archive", "--format=tar", "-o", tar, "HEAD", ...paths],
+    ["tar", "-xf", tar, "-C", into],
+  ]) {
     const r = Bun.spawnSync(cmd);
     if (r.exitCode !== 0) throw new Error(`extract ${gitDir}: ${cmd[0]}: ${r.stderr.toString()}`);
   }
@@ -62,7 +66,11 @@ async function startServer(): Promise<Spawned> {
 /** Tenant through the admin HTTP API (SDK A has no admin client). */
 async function createTenant(body: Record<string, unknown>): Promise<{ id: string; apiKey: string }> {
   const headers = { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" };
-  const res = await fetch(`${server!.url}/api/v1/admin/tenants`, { method: "POST", headers, body: JSON.stringify({ name: `compat-${crypto.randomUUID()}`, ...body }) });
+  const res = await fetch(`${server!.url}/api/v1/admin/tenants`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ name: `compat-${crypto.randomUUID()}`, ...body }),
+  });
   if (res.status !== 201) throw new Error(`createTenant ${res.status}: ${await res.text()}`);
   return res.json() as Promise<{ id: string; apiKey: string }>;
 }
@@ -73,7 +81,10 @@ const file = (bytes: Uint8Array, name: string, type: string) => new File([bytes]
 const bytesOf = async (res: Response): Promise<Uint8Array> => new Uint8Array(await res.arrayBuffer());
 /** The error a promise rejects with (fails the test if it resolves). */
 const caught = (p: Promise<unknown>): Promise<any> =>
-  p.then(() => Promise.reject(new Error("expected a rejection")), (e) => e);
+  p.then(
+    () => Promise.reject(new Error("expected a rejection")),
+    (e) => e,
+  );
 /**
  * SDK B quirk (in its own code, not ours): its Authentication/QuotaExceeded/FileNotFound/Validation errors
  * extend brain-core's BrainSdkError, not its StorageBrainError, so request()'s "don't retry 4xx" check misses
@@ -103,12 +114,26 @@ describe.skipIf(!HAS_A)("SDK A: @marlinjai/storage-brain-sdk v0.2 (unmodified)",
   test("upload() a PNG and a PDF: request → PUT (Bearer) → completed FileInfo; getFile agrees", async () => {
     const progress: number[] = [];
     const bytes = png();
-    const info = await sb.upload(file(bytes, "x.png", "image/png"), { context: "newsletter", tags: { k: "v" }, onProgress: (p: number) => progress.push(p) });
-    expect(info).toMatchObject({ originalName: "x.png", fileType: "image/png", sizeBytes: bytes.byteLength, context: "newsletter", tags: { k: "v" }, processingStatus: "completed" });
+    const info = await sb.upload(file(bytes, "x.png", "image/png"), {
+      context: "newsletter",
+      tags: { k: "v" },
+      onProgress: (p: number) => progress.push(p),
+    });
+    expect(info).toMatchObject({
+      originalName: "x.png",
+      fileType: "image/png",
+      sizeBytes: bytes.byteLength,
+      context: "newsletter",
+      tags: { k: "v" },
+      processingStatus: "completed",
+    });
     expect(progress.at(-1)).toBe(100);
     expect(await sb.getFile(info.id)).toEqual(info);
     uploaded.push({ id: info.id, bytes, type: "image/png" });
-    for (const [b, name] of [[pdf(), "doc.pdf"], [pdf(3000), "doc2.pdf"]] as const) {
+    for (const [b, name] of [
+      [pdf(), "doc.pdf"],
+      [pdf(3000), "doc2.pdf"],
+    ] as const) {
       const i = await sb.upload(file(b, name, "application/pdf"), { context: "invoice" });
       expect(i.processingStatus).toBe("completed");
       uploaded.push({ id: i.id, bytes: b, type: "application/pdf" });
@@ -118,7 +143,9 @@ describe.skipIf(!HAS_A)("SDK A: @marlinjai/storage-brain-sdk v0.2 (unmodified)",
   test("FileInfo.url (relative, Bearer) downloads the exact bytes", async () => {
     for (const u of uploaded) {
       const info = await sb.getFile(u.id);
-      const res = await fetch(new URL(info.url, server!.url), { headers: { authorization: `Bearer ${tenant.apiKey}` } });
+      const res = await fetch(new URL(info.url, server!.url), {
+        headers: { authorization: `Bearer ${tenant.apiKey}` },
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toBe(u.type);
       expect(await bytesOf(res)).toEqual(u.bytes);
@@ -140,9 +167,17 @@ describe.skipIf(!HAS_A)("SDK A: @marlinjai/storage-brain-sdk v0.2 (unmodified)",
 
   test("getQuota() and getTenantInfo()", async () => {
     const used = uploaded.reduce((s, u) => s + u.bytes.byteLength, 0);
-    expect(await sb.getQuota()).toMatchObject({ quotaBytes: 10 * 1024 * 1024, usedBytes: used, availableBytes: 10 * 1024 * 1024 - used, usagePercent: 0 });
+    expect(await sb.getQuota()).toMatchObject({
+      quotaBytes: 10 * 1024 * 1024,
+      usedBytes: used,
+      availableBytes: 10 * 1024 * 1024 - used,
+      usagePercent: 0,
+    });
     const info = await sb.getTenantInfo();
-    expect(info).toMatchObject({ id: tenant.id, allowedFileTypes: expect.arrayContaining(["image/png", "application/pdf"]) });
+    expect(info).toMatchObject({
+      id: tenant.id,
+      allowedFileTypes: expect.arrayContaining(["image/png", "application/pdf"]),
+    });
     expect(new Date(info.createdAt).toISOString()).toBe(info.createdAt);
   });
 
@@ -161,7 +196,9 @@ describe.skipIf(!HAS_A)("SDK A: @marlinjai/storage-brain-sdk v0.2 (unmodified)",
     expect(auth).toBeInstanceOf(A.AuthenticationError);
     expect(auth.statusCode).toBe(401);
     // the SDK's own allow-list rejects text/plain before any request
-    expect(await caught(sb.upload(file(new TextEncoder().encode("hi"), "a.txt", "text/plain"), { context: "default" }))).toBeInstanceOf(A.InvalidFileTypeError);
+    expect(
+      await caught(sb.upload(file(new TextEncoder().encode("hi"), "a.txt", "text/plain"), { context: "default" })),
+    ).toBeInstanceOf(A.InvalidFileTypeError);
     // the server rejects a type the tenant does not allow
     const pngOnly = await createTenant({ allowedFileTypes: ["image/png"] });
     const sbPng = new A.StorageBrain({ apiKey: pngOnly.apiKey, baseUrl: server!.url, maxRetries: 1 });
@@ -194,7 +231,10 @@ describe.skipIf(!HAS_B)("SDK B: marlinjai/storage-brain packages/sdk (unmodified
     // `@marlinjai/brain-core/sdk` resolves through node_modules next to the extracted SDK, to the TS source
     const core = join(dir, "node_modules/@marlinjai/brain-core");
     extract(GIT_CORE, ["src"], core);
-    writeFileSync(join(core, "package.json"), JSON.stringify({ name: "@marlinjai/brain-core", type: "module", exports: { "./sdk": "./src/sdk/index.ts" } }));
+    writeFileSync(
+      join(core, "package.json"),
+      JSON.stringify({ name: "@marlinjai/brain-core", type: "module", exports: { "./sdk": "./src/sdk/index.ts" } }),
+    );
     B = await import(join(dir, "packages/sdk/src/index.ts"));
     Admin = await import(join(dir, "packages/sdk/src/admin.ts"));
     await startServer();
@@ -208,7 +248,12 @@ describe.skipIf(!HAS_B)("SDK B: marlinjai/storage-brain packages/sdk (unmodified
   test("upload(), getSignedUrl() and getPermanentUrl() download the exact bytes without a key", async () => {
     const bytes = png(5000);
     const info = await sb.upload(file(bytes, "x.png", "image/png"), { context: "b" });
-    expect(info).toMatchObject({ fileType: "image/png", sizeBytes: 5000, processingStatus: "completed", workspaceId: null });
+    expect(info).toMatchObject({
+      fileType: "image/png",
+      sizeBytes: 5000,
+      processingStatus: "completed",
+      workspaceId: null,
+    });
     const signed = await sb.getSignedUrl(info.id, 600);
     expect(signed).toMatchObject({ fileId: info.id, expiresIn: 600 });
     expect(signed.url).toStartWith(`${server!.url}/`);

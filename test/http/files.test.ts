@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ADMIN_KEY, createHarness, sampleContent, storedBytes, type Harness } from "../support/harness";
 import { SEGMENT_SIZE, TAG_SIZE } from "../../src/storage/crypto";
+import { ADMIN_KEY, createHarness, type Harness, sampleContent, storedBytes } from "../support/harness";
 
 let h: Harness;
 let t: { id: string; apiKey: string };
@@ -17,11 +17,23 @@ async function requestUpload(key: string, body: Record<string, unknown>, headers
 }
 
 /** Request + PUT with the Bearer key, as the SDK does; returns the file id and PUT response. */
-async function upload(content: Uint8Array, opts: { type?: string; name?: string; key?: string; extra?: Record<string, unknown> } = {}) {
+async function upload(
+  content: Uint8Array,
+  opts: { type?: string; name?: string; key?: string; extra?: Record<string, unknown> } = {},
+) {
   const key = opts.key ?? t.apiKey;
-  const r = await requestUpload(key, { fileType: opts.type ?? "image/png", fileName: opts.name ?? "pic.png", fileSizeBytes: content.byteLength, ...opts.extra });
+  const r = await requestUpload(key, {
+    fileType: opts.type ?? "image/png",
+    fileName: opts.name ?? "pic.png",
+    fileSizeBytes: content.byteLength,
+    ...opts.extra,
+  });
   expect(r.status).toBe(200);
-  const put = await h.json("PUT", r.body.presignedUrl, { key, body: content, headers: { "content-type": opts.type ?? "image/png" } });
+  const put = await h.json("PUT", r.body.presignedUrl, {
+    key,
+    body: content,
+    headers: { "content-type": opts.type ?? "image/png" },
+  });
   return { fileId: r.body.fileId as string, put, request: r.body };
 }
 
@@ -30,10 +42,21 @@ const stat = (fileId: string) => h.rt.objects.backend.stat(h.rt.repos.files.byId
 describe("upload flow (the seed's)", () => {
   test("request → PUT → completed, listed, downloadable; bytes on disk are ciphertext", async () => {
     const content = sampleContent("image/png", 3 * SEGMENT_SIZE + 123);
-    const r = await requestUpload(t.apiKey, { fileType: "image/png", fileName: "receipt 2026.png", fileSizeBytes: content.byteLength, context: "receipts", tags: { dept: "finance" } });
+    const r = await requestUpload(t.apiKey, {
+      fileType: "image/png",
+      fileName: "receipt 2026.png",
+      fileSizeBytes: content.byteLength,
+      context: "receipts",
+      tags: { dept: "finance" },
+    });
     expect(r.status).toBe(200);
-    expect(r.body.presignedUrl).toStartWith(`/_internal/upload/tenants/${t.id}/files/${r.body.fileId}/receipt%202026.png?token=`);
-    expect(r.body.uploadMetadata).toEqual({ maxSizeBytes: 104857600, allowedTypes: ["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "application/pdf"] });
+    expect(r.body.presignedUrl).toStartWith(
+      `/_internal/upload/tenants/${t.id}/files/${r.body.fileId}/receipt%202026.png?token=`,
+    );
+    expect(r.body.uploadMetadata).toEqual({
+      maxSizeBytes: 104857600,
+      allowedTypes: ["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "application/pdf"],
+    });
     const pending = await h.json("GET", `/api/v1/files/${r.body.fileId}`, { key: t.apiKey });
     expect(pending.body.processingStatus).toBe("pending");
     const q1 = await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey });
@@ -45,9 +68,17 @@ describe("upload flow (the seed's)", () => {
 
     const got = await h.json("GET", `/api/v1/files/${r.body.fileId}`, { key: t.apiKey });
     expect(got.body).toEqual({
-      id: r.body.fileId, url: `/api/v1/files/${r.body.fileId}/download`, originalName: "receipt 2026.png", fileType: "image/png",
-      sizeBytes: content.byteLength, context: "receipts", tags: { dept: "finance" }, metadata: null, processingStatus: "completed",
-      workspaceId: null, createdAt: expect.any(String),
+      id: r.body.fileId,
+      url: `/api/v1/files/${r.body.fileId}/download`,
+      originalName: "receipt 2026.png",
+      fileType: "image/png",
+      sizeBytes: content.byteLength,
+      context: "receipts",
+      tags: { dept: "finance" },
+      metadata: null,
+      processingStatus: "completed",
+      workspaceId: null,
+      createdAt: expect.any(String),
     });
     const q2 = await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey });
     expect(q2.body.usedBytes).toBe(content.byteLength);
@@ -86,7 +117,10 @@ describe("upload flow (the seed's)", () => {
       const put = await h.json("PUT", r.body.presignedUrl, { body: sampleContent("image/png", 100) });
       expect(put.status).toBe(410);
       expect(put.body.error.code).toBe("UPLOAD_EXPIRED");
-      const withKey = await h.json("PUT", r.body.presignedUrl.split("?")[0], { key: t.apiKey, body: sampleContent("image/png", 100) });
+      const withKey = await h.json("PUT", r.body.presignedUrl.split("?")[0], {
+        key: t.apiKey,
+        body: sampleContent("image/png", 100),
+      });
       expect(withKey.status).toBe(410);
     } finally {
       h.clock.advance(-901_000);
@@ -97,7 +131,9 @@ describe("upload flow (the seed's)", () => {
     const size = SEGMENT_SIZE + 10;
     const quotaBefore = (await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body;
     const r = await requestUpload(t.apiKey, { fileType: "image/png", fileName: "x.png", fileSizeBytes: size });
-    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes).toBe(quotaBefore.reservedBytes + size);
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes).toBe(
+      quotaBefore.reservedBytes + size,
+    );
     const before = quotaBefore.usedBytes;
     // A streamed body has no Content-Length, so the size check happens while streaming.
     const stream = (bytes: Uint8Array) => new Blob([bytes]).stream();
@@ -111,8 +147,13 @@ describe("upload flow (the seed's)", () => {
     expect(declaredLong.status).toBe(413);
     expect(await stat(r.body.fileId)).toBeNull();
     if (h.rt.config.STORAGE_BACKEND === "local") expect(readdirSync(join(h.dir, "objects", ".tmp"))).toEqual([]);
-    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ usedBytes: before, reservedBytes: quotaBefore.reservedBytes });
-    expect((await h.json("GET", `/api/v1/files/${r.body.fileId}`, { key: t.apiKey })).body.processingStatus).toBe("pending");
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({
+      usedBytes: before,
+      reservedBytes: quotaBefore.reservedBytes,
+    });
+    expect((await h.json("GET", `/api/v1/files/${r.body.fileId}`, { key: t.apiKey })).body.processingStatus).toBe(
+      "pending",
+    );
     const ok = await h.json("PUT", r.body.presignedUrl, { body: stream(sampleContent("image/png", size)) });
     expect(ok.body.processingStatus).toBe("completed");
   });
@@ -135,11 +176,18 @@ describe("upload flow (the seed's)", () => {
 
   test("widened allowed types: unknown-signature types pass, known ones are still checked", async () => {
     const w = await h.createTenant({ allowedFileTypes: ["text/plain", "image/png"] });
-    const txt = await upload(new TextEncoder().encode("hello world"), { type: "text/plain", name: "a.txt", key: w.apiKey });
+    const txt = await upload(new TextEncoder().encode("hello world"), {
+      type: "text/plain",
+      name: "a.txt",
+      key: w.apiKey,
+    });
     expect(txt.put.body.processingStatus).toBe("completed");
     const pdf = await requestUpload(w.apiKey, { fileType: "application/pdf", fileName: "a.pdf", fileSizeBytes: 10 });
     expect(pdf.status).toBe(400);
-    expect(pdf.body.error).toMatchObject({ code: "INVALID_FILE_TYPE", details: { fileType: "application/pdf", allowedTypes: ["text/plain", "image/png"] } });
+    expect(pdf.body.error).toMatchObject({
+      code: "INVALID_FILE_TYPE",
+      details: { fileType: "application/pdf", allowedTypes: ["text/plain", "image/png"] },
+    });
   });
 });
 
@@ -149,13 +197,48 @@ describe("upload request validation", () => {
     ["too large", { fileType: "image/png", fileName: "a.png", fileSizeBytes: 104857601 }, 413, "FILE_TOO_LARGE"],
     ["zero size", { fileType: "image/png", fileName: "a.png", fileSizeBytes: 0 }, 400, "VALIDATION_ERROR"],
     ["empty name", { fileType: "image/png", fileName: "", fileSizeBytes: 10 }, 400, "VALIDATION_ERROR"],
-    ["name with slash", { fileType: "image/png", fileName: "../etc/passwd", fileSizeBytes: 10 }, 400, "VALIDATION_ERROR"],
+    [
+      "name with slash",
+      { fileType: "image/png", fileName: "../etc/passwd", fileSizeBytes: 10 },
+      400,
+      "VALIDATION_ERROR",
+    ],
     ["name too long", { fileType: "image/png", fileName: "a".repeat(256), fileSizeBytes: 10 }, 400, "VALIDATION_ERROR"],
-    ["context too long", { fileType: "image/png", fileName: "a.png", fileSizeBytes: 10, context: "c".repeat(101) }, 400, "VALIDATION_ERROR"],
-    ["tags not strings", { fileType: "image/png", fileName: "a.png", fileSizeBytes: 10, tags: { a: 1 } }, 400, "VALIDATION_ERROR"],
-    ["webhook not http", { fileType: "image/png", fileName: "a.png", fileSizeBytes: 10, webhookUrl: "ftp://x.example/" }, 400, "VALIDATION_ERROR"],
-    ["workspace of nobody", { fileType: "image/png", fileName: "a.png", fileSizeBytes: 10, workspaceId: "00000000-0000-4000-8000-000000000000" }, 404, "NOT_FOUND"],
-    ["over quota", { fileType: "image/png", fileName: "a.png", fileSizeBytes: 60 * 1024 * 1024 }, 403, "QUOTA_EXCEEDED"],
+    [
+      "context too long",
+      { fileType: "image/png", fileName: "a.png", fileSizeBytes: 10, context: "c".repeat(101) },
+      400,
+      "VALIDATION_ERROR",
+    ],
+    [
+      "tags not strings",
+      { fileType: "image/png", fileName: "a.png", fileSizeBytes: 10, tags: { a: 1 } },
+      400,
+      "VALIDATION_ERROR",
+    ],
+    [
+      "webhook not http",
+      { fileType: "image/png", fileName: "a.png", fileSizeBytes: 10, webhookUrl: "ftp://x.example/" },
+      400,
+      "VALIDATION_ERROR",
+    ],
+    [
+      "workspace of nobody",
+      {
+        fileType: "image/png",
+        fileName: "a.png",
+        fileSizeBytes: 10,
+        workspaceId: "00000000-0000-4000-8000-000000000000",
+      },
+      404,
+      "NOT_FOUND",
+    ],
+    [
+      "over quota",
+      { fileType: "image/png", fileName: "a.png", fileSizeBytes: 60 * 1024 * 1024 },
+      403,
+      "QUOTA_EXCEEDED",
+    ],
   ];
   for (const [name, body, status, code] of cases) {
     test(name, async () => {
@@ -165,8 +248,16 @@ describe("upload request validation", () => {
     });
   }
   test("QUOTA_EXCEEDED carries quota, used and requested", async () => {
-    const r = await requestUpload(t.apiKey, { fileType: "image/png", fileName: "a.png", fileSizeBytes: 60 * 1024 * 1024 });
-    expect(r.body.error.details).toMatchObject({ quotaBytes: 50 * 1024 * 1024, usedBytes: expect.any(Number), requestedBytes: 60 * 1024 * 1024 });
+    const r = await requestUpload(t.apiKey, {
+      fileType: "image/png",
+      fileName: "a.png",
+      fileSizeBytes: 60 * 1024 * 1024,
+    });
+    expect(r.body.error.details).toMatchObject({
+      quotaBytes: 50 * 1024 * 1024,
+      usedBytes: expect.any(Number),
+      requestedBytes: 60 * 1024 * 1024,
+    });
   });
 });
 
@@ -192,19 +283,27 @@ describe("downloads", () => {
       const res = await h.req("GET", `/api/v1/files/${fileId}/download`, { key: t.apiKey, headers: { range: header } });
       expect(res.status).toBe(206);
       expect(res.headers.get("content-range")).toBe(`bytes ${start}-${end}/${content.byteLength}`);
-      expect(new Uint8Array(await res.arrayBuffer())).toEqual(content.subarray(start, end + 1) as Uint8Array<ArrayBuffer>);
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(
+        content.subarray(start, end + 1) as Uint8Array<ArrayBuffer>,
+      );
     });
   }
 
   test("unsatisfiable range → 416; ETag → 304; HEAD has headers only", async () => {
-    const bad = await h.req("GET", `/api/v1/files/${fileId}/download`, { key: t.apiKey, headers: { range: `bytes=${content.byteLength}-` } });
+    const bad = await h.req("GET", `/api/v1/files/${fileId}/download`, {
+      key: t.apiKey,
+      headers: { range: `bytes=${content.byteLength}-` },
+    });
     expect(bad.status).toBe(416);
     expect(bad.headers.get("content-range")).toBe(`bytes */${content.byteLength}`);
     const full = await h.req("GET", `/api/v1/files/${fileId}/download`, { key: t.apiKey });
     const etag = full.headers.get("etag")!;
     expect(etag).toMatch(/^"[0-9a-f]{64}"$/);
     await full.arrayBuffer();
-    const nm = await h.req("GET", `/api/v1/files/${fileId}/download`, { key: t.apiKey, headers: { "if-none-match": etag } });
+    const nm = await h.req("GET", `/api/v1/files/${fileId}/download`, {
+      key: t.apiKey,
+      headers: { "if-none-match": etag },
+    });
     expect(nm.status).toBe(304);
     const head = await h.req("HEAD", `/api/v1/files/${fileId}/download`, { key: t.apiKey });
     expect(head.status).toBe(200);
@@ -232,8 +331,12 @@ describe("downloads", () => {
     } finally {
       h.clock.advance(-61_000);
     }
-    expect((await h.json("GET", `/api/v1/files/${fileId}/signed-url?expiresIn=59`, { key: t.apiKey })).status).toBe(400);
-    expect((await h.json("GET", `/api/v1/files/${fileId}/signed-url?expiresIn=86401`, { key: t.apiKey })).status).toBe(400);
+    expect((await h.json("GET", `/api/v1/files/${fileId}/signed-url?expiresIn=59`, { key: t.apiKey })).status).toBe(
+      400,
+    );
+    expect((await h.json("GET", `/api/v1/files/${fileId}/signed-url?expiresIn=86401`, { key: t.apiKey })).status).toBe(
+      400,
+    );
   });
 
   test("permanent URL works with no expiry and is immutable-cacheable", async () => {
@@ -263,8 +366,18 @@ describe("files API", () => {
   test("other tenants' ids are 404 FILE_NOT_FOUND everywhere", async () => {
     const { fileId } = await upload(sampleContent("image/png", 300));
     const other = await h.createTenant();
-    for (const [m, p] of [["GET", ""], ["DELETE", ""], ["GET", "/download"], ["GET", "/signed-url"], ["GET", "/permanent-url"], ["PATCH", ""]] as const) {
-      const r = await h.json(m, `/api/v1/files/${fileId}${p}`, { key: other.apiKey, body: m === "PATCH" ? { originalName: "x" } : undefined });
+    for (const [m, p] of [
+      ["GET", ""],
+      ["DELETE", ""],
+      ["GET", "/download"],
+      ["GET", "/signed-url"],
+      ["GET", "/permanent-url"],
+      ["PATCH", ""],
+    ] as const) {
+      const r = await h.json(m, `/api/v1/files/${fileId}${p}`, {
+        key: other.apiKey,
+        body: m === "PATCH" ? { originalName: "x" } : undefined,
+      });
       expect(r.status).toBe(404);
       expect(r.body.error.code).toBe("FILE_NOT_FOUND");
     }
@@ -276,7 +389,9 @@ describe("files API", () => {
     const { fileId } = await upload(sampleContent("image/png", 1000), { extra: { context: "avatars" } });
     const ren = await h.json("PATCH", `/api/v1/files/${fileId}`, { key: t.apiKey, body: { originalName: "me.png" } });
     expect(ren.body.originalName).toBe("me.png");
-    expect((await h.json("PATCH", `/api/v1/files/${fileId}`, { key: t.apiKey, body: { originalName: "a/b.png" } })).status).toBe(400);
+    expect(
+      (await h.json("PATCH", `/api/v1/files/${fileId}`, { key: t.apiKey, body: { originalName: "a/b.png" } })).status,
+    ).toBe(400);
     const ctx = await h.json("GET", "/api/v1/files/contexts", { key: t.apiKey });
     expect(ctx.body.contexts).toContainEqual({ context: "avatars", fileCount: 1, totalBytes: 1000 });
     const used = (await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.usedBytes;
@@ -285,14 +400,32 @@ describe("files API", () => {
     expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.usedBytes).toBe(used - 1000);
     expect((await h.json("GET", `/api/v1/files/${fileId}`, { key: t.apiKey })).status).toBe(404);
     expect((await h.json("DELETE", `/api/v1/files/${fileId}`, { key: t.apiKey })).status).toBe(404);
-    expect((await h.json("GET", "/api/v1/files/contexts", { key: t.apiKey })).body.contexts.find((c: any) => c.context === "avatars")).toBeUndefined();
+    expect(
+      (await h.json("GET", "/api/v1/files/contexts", { key: t.apiKey })).body.contexts.find(
+        (c: any) => c.context === "avatars",
+      ),
+    ).toBeUndefined();
   });
 
   test("pagination over thousands of files with concurrent inserts returns each file once; totals and filters agree", async () => {
     const p = await h.createTenant({ quotaBytes: 10 ** 9 });
     const now = h.clock.now();
     const insert = (i: number, ctx: string) =>
-      h.rt.repos.files.insert({ id: crypto.randomUUID(), tenantId: p.id, workspaceId: null, originalName: `f${i}.png`, fileType: i % 3 ? "image/png" : "application/pdf", sizeBytes: 10, context: ctx, tags: null, storageKey: `t/${p.id}/x/${i}`, reservedBytes: 0, webhookUrl: null, uploadExpiresAt: null, createdAt: now - (i % 500) });
+      h.rt.repos.files.insert({
+        id: crypto.randomUUID(),
+        tenantId: p.id,
+        workspaceId: null,
+        originalName: `f${i}.png`,
+        fileType: i % 3 ? "image/png" : "application/pdf",
+        sizeBytes: 10,
+        context: ctx,
+        tags: null,
+        storageKey: `t/${p.id}/x/${i}`,
+        reservedBytes: 0,
+        webhookUrl: null,
+        uploadExpiresAt: null,
+        createdAt: now - (i % 500),
+      });
     const initial = new Set<string>();
     h.rt.repos.tx(() => {
       for (let i = 0; i < 3000; i++) initial.add(insert(i, i % 2 ? "odd" : "even").id);
@@ -301,7 +434,9 @@ describe("files API", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r: any = await h.json("GET", `/api/v1/files?limit=100${cursor ? `&cursor=${cursor}` : ""}`, { key: p.apiKey });
+      const r: any = await h.json("GET", `/api/v1/files?limit=100${cursor ? `&cursor=${cursor}` : ""}`, {
+        key: p.apiKey,
+      });
       expect(r.status).toBe(200);
       expect(r.body.total).toBeGreaterThanOrEqual(3000);
       for (const f of r.body.files) seen.set(f.id, (seen.get(f.id) ?? 0) + 1);
@@ -319,16 +454,27 @@ describe("files API", () => {
   });
 
   test("X-Workspace-Id sets the default workspace for requests and listings; another tenant's → 404", async () => {
-    const ws = await h.json("POST", "/api/v1/workspaces", { key: t.apiKey, body: { name: "Marketing", slug: "marketing-hdr" } });
+    const ws = await h.json("POST", "/api/v1/workspaces", {
+      key: t.apiKey,
+      body: { name: "Marketing", slug: "marketing-hdr" },
+    });
     expect(ws.status).toBe(201);
-    const r = await requestUpload(t.apiKey, { fileType: "image/png", fileName: "w.png", fileSizeBytes: 100 }, { "x-workspace-id": ws.body.id });
+    const r = await requestUpload(
+      t.apiKey,
+      { fileType: "image/png", fileName: "w.png", fileSizeBytes: 100 },
+      { "x-workspace-id": ws.body.id },
+    );
     const put = await h.json("PUT", r.body.presignedUrl, { key: t.apiKey, body: sampleContent("image/png", 100) });
     expect(put.body.workspaceId).toBe(ws.body.id);
     const list = await h.json("GET", "/api/v1/files", { key: t.apiKey, headers: { "x-workspace-id": ws.body.id } });
     expect(list.body.files.map((f: any) => f.id)).toEqual([r.body.fileId]);
     expect(list.body.total).toBe(1);
     const other = await h.createTenant();
-    const foreign = await requestUpload(other.apiKey, { fileType: "image/png", fileName: "w.png", fileSizeBytes: 100 }, { "x-workspace-id": ws.body.id });
+    const foreign = await requestUpload(
+      other.apiKey,
+      { fileType: "image/png", fileName: "w.png", fileSizeBytes: 100 },
+      { "x-workspace-id": ws.body.id },
+    );
     expect(foreign.status).toBe(404);
   });
 
@@ -336,9 +482,15 @@ describe("files API", () => {
     const { fileId } = await upload(sampleContent("image/png", 100));
     const list = await h.json("GET", `/api/v1/admin/tenants/${t.id}/files?limit=5`, { key: ADMIN_KEY });
     expect(list.body.files.length).toBeGreaterThan(0);
-    expect((await h.json("GET", `/api/v1/admin/tenants/${t.id}/files/${fileId}`, { key: ADMIN_KEY })).body.id).toBe(fileId);
-    expect((await h.json("GET", `/api/v1/admin/tenants/${t.id}/files/${fileId}/signed-url`, { key: ADMIN_KEY })).body.url).toContain(fileId);
-    expect((await h.json("DELETE", `/api/v1/admin/tenants/${t.id}/files/${fileId}`, { key: ADMIN_KEY })).body).toEqual({ success: true });
+    expect((await h.json("GET", `/api/v1/admin/tenants/${t.id}/files/${fileId}`, { key: ADMIN_KEY })).body.id).toBe(
+      fileId,
+    );
+    expect(
+      (await h.json("GET", `/api/v1/admin/tenants/${t.id}/files/${fileId}/signed-url`, { key: ADMIN_KEY })).body.url,
+    ).toContain(fileId);
+    expect((await h.json("DELETE", `/api/v1/admin/tenants/${t.id}/files/${fileId}`, { key: ADMIN_KEY })).body).toEqual({
+      success: true,
+    });
     expect((await h.json("GET", `/api/v1/files/${fileId}`, { key: t.apiKey })).status).toBe(404);
     expect((await h.json("GET", `/api/v1/admin/tenants/${t.id}/files`, { key: t.apiKey })).status).toBe(401);
   });

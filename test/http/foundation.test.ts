@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ADMIN_KEY, createHarness, type Harness } from "../support/harness";
 import { ERROR_STATUS } from "../../src/domain/shared/errors";
+import { ADMIN_KEY, createHarness, type Harness } from "../support/harness";
 
 let h: Harness;
 let tenant: { id: string; apiKey: string };
@@ -25,67 +25,298 @@ interface Scenario {
 }
 
 const scenarios: Scenario[] = [
-  { name: "health", method: "GET", url: "/health", key: "none", status: 200, expect: (b) => expect(b).toEqual({ status: "ok" }) },
-  { name: "ready", method: "GET", url: "/ready", key: "none", status: 200, expect: (b) => expect(b.checks).toEqual({ database: "ok", storage: "ok" }) },
+  {
+    name: "health",
+    method: "GET",
+    url: "/health",
+    key: "none",
+    status: 200,
+    expect: (b) => expect(b).toEqual({ status: "ok" }),
+  },
+  {
+    name: "ready",
+    method: "GET",
+    url: "/ready",
+    key: "none",
+    status: 200,
+    expect: (b) => expect(b.checks).toEqual({ database: "ok", storage: "ok" }),
+  },
   { name: "unknown route", method: "GET", url: "/api/v1/nope", key: "tenant", status: 404, code: "NOT_FOUND" },
-  { name: "openapi json", method: "GET", url: "/docs/json", key: "none", status: 200, expect: (b) => {
+  {
+    name: "openapi json",
+    method: "GET",
+    url: "/docs/json",
+    key: "none",
+    status: 200,
+    expect: (b) => {
       expect(b.paths["/api/v1/upload/request"]).toBeDefined();
       expect(b.components.securitySchemes.bearerAuth.scheme).toBe("bearer");
-    } },
+    },
+  },
   // tenant routes
-  { name: "tenant info", method: "GET", url: "/api/v1/tenant/info", key: "tenant", status: 200, expect: (b) => {
+  {
+    name: "tenant info",
+    method: "GET",
+    url: "/api/v1/tenant/info",
+    key: "tenant",
+    status: 200,
+    expect: (b) => {
       expect(b.name).toBe("acme");
       expect(b.allowedFileTypes).toContain("image/jpeg");
       expect(new Date(b.createdAt).toISOString()).toBe(b.createdAt);
       expect(b.webhookSecret).toStartWith("whsec_");
-    } },
-  { name: "tenant quota", method: "GET", url: "/api/v1/tenant/quota", key: "tenant", status: 200, expect: (b) =>
-      expect(b).toEqual({ quotaBytes: 1000, usedBytes: 0, availableBytes: 1000, usagePercent: 0, reservedBytes: 0 }) },
-  { name: "tenant info without key", method: "GET", url: "/api/v1/tenant/info", key: "none", status: 401, code: "UNAUTHORIZED" },
-  { name: "tenant info with wrong key", method: "GET", url: "/api/v1/tenant/info", key: "bogus", status: 401, code: "UNAUTHORIZED" },
-  { name: "tenant info with admin key", method: "GET", url: "/api/v1/tenant/info", key: "admin", status: 401, code: "UNAUTHORIZED" },
+    },
+  },
+  {
+    name: "tenant quota",
+    method: "GET",
+    url: "/api/v1/tenant/quota",
+    key: "tenant",
+    status: 200,
+    expect: (b) =>
+      expect(b).toEqual({ quotaBytes: 1000, usedBytes: 0, availableBytes: 1000, usagePercent: 0, reservedBytes: 0 }),
+  },
+  {
+    name: "tenant info without key",
+    method: "GET",
+    url: "/api/v1/tenant/info",
+    key: "none",
+    status: 401,
+    code: "UNAUTHORIZED",
+  },
+  {
+    name: "tenant info with wrong key",
+    method: "GET",
+    url: "/api/v1/tenant/info",
+    key: "bogus",
+    status: 401,
+    code: "UNAUTHORIZED",
+  },
+  {
+    name: "tenant info with admin key",
+    method: "GET",
+    url: "/api/v1/tenant/info",
+    key: "admin",
+    status: 401,
+    code: "UNAUTHORIZED",
+  },
   // admin routes
-  { name: "no key and an invalid body → 401, not 400", method: "POST", url: "/api/v1/upload/request", key: "none", body: {}, status: 401, code: "UNAUTHORIZED" },
-  { name: "no key on an admin route with an invalid body → 401", method: "POST", url: "/api/v1/admin/tenants", key: "none", body: {}, status: 401, code: "UNAUTHORIZED" },
-  { name: "wrong key with a malformed id → 401", method: "GET", url: "/api/v1/admin/tenants/not-a-uuid", key: "bogus", status: 401, code: "UNAUTHORIZED" },
-  { name: "JSON body over 256 KiB → 413", method: "POST", url: "/api/v1/admin/tenants", key: "admin", body: { name: "x", pad: "y".repeat(300_000) }, status: 413, code: "PAYLOAD_TOO_LARGE" },
-  { name: "admin with tenant key", method: "GET", url: "/api/v1/admin/tenants", key: "tenant", status: 401, code: "UNAUTHORIZED" },
-  { name: "admin without key", method: "POST", url: "/api/v1/admin/tenants", key: "none", body: { name: "x" }, status: 401, code: "UNAUTHORIZED" },
-  { name: "create tenant: duplicate name", method: "POST", url: "/api/v1/admin/tenants", key: "admin", body: { name: "acme" }, status: 409, code: "CONFLICT" },
-  { name: "create tenant: empty name", method: "POST", url: "/api/v1/admin/tenants", key: "admin", body: { name: "" }, status: 400, code: "VALIDATION_ERROR",
-    expect: (b) => expect(b.error.details.errors[0].path).toBe("name") },
-  { name: "create tenant: name too long", method: "POST", url: "/api/v1/admin/tenants", key: "admin", body: { name: "x".repeat(101) }, status: 400, code: "VALIDATION_ERROR" },
-  { name: "create tenant: negative quota", method: "POST", url: "/api/v1/admin/tenants", key: "admin", body: { name: "neg", quotaBytes: -1 }, status: 400, code: "VALIDATION_ERROR" },
-  { name: "create tenant: bad mime", method: "POST", url: "/api/v1/admin/tenants", key: "admin", body: { name: "mime", allowedFileTypes: ["not a mime"] }, status: 400, code: "VALIDATION_ERROR" },
-  { name: "create tenant: malformed json", method: "POST", url: "/api/v1/admin/tenants", key: "admin", rawBody: '{"name":', status: 400, code: "VALIDATION_ERROR" },
-  { name: "create tenant: defaults", method: "POST", url: "/api/v1/admin/tenants", key: "admin", body: { name: "defaults" }, status: 201, expect: (b) => {
+  {
+    name: "no key and an invalid body → 401, not 400",
+    method: "POST",
+    url: "/api/v1/upload/request",
+    key: "none",
+    body: {},
+    status: 401,
+    code: "UNAUTHORIZED",
+  },
+  {
+    name: "no key on an admin route with an invalid body → 401",
+    method: "POST",
+    url: "/api/v1/admin/tenants",
+    key: "none",
+    body: {},
+    status: 401,
+    code: "UNAUTHORIZED",
+  },
+  {
+    name: "wrong key with a malformed id → 401",
+    method: "GET",
+    url: "/api/v1/admin/tenants/not-a-uuid",
+    key: "bogus",
+    status: 401,
+    code: "UNAUTHORIZED",
+  },
+  {
+    name: "JSON body over 256 KiB → 413",
+    method: "POST",
+    url: "/api/v1/admin/tenants",
+    key: "admin",
+    body: { name: "x", pad: "y".repeat(300_000) },
+    status: 413,
+    code: "PAYLOAD_TOO_LARGE",
+  },
+  {
+    name: "admin with tenant key",
+    method: "GET",
+    url: "/api/v1/admin/tenants",
+    key: "tenant",
+    status: 401,
+    code: "UNAUTHORIZED",
+  },
+  {
+    name: "admin without key",
+    method: "POST",
+    url: "/api/v1/admin/tenants",
+    key: "none",
+    body: { name: "x" },
+    status: 401,
+    code: "UNAUTHORIZED",
+  },
+  {
+    name: "create tenant: duplicate name",
+    method: "POST",
+    url: "/api/v1/admin/tenants",
+    key: "admin",
+    body: { name: "acme" },
+    status: 409,
+    code: "CONFLICT",
+  },
+  {
+    name: "create tenant: empty name",
+    method: "POST",
+    url: "/api/v1/admin/tenants",
+    key: "admin",
+    body: { name: "" },
+    status: 400,
+    code: "VALIDATION_ERROR",
+    expect: (b) => expect(b.error.details.errors[0].path).toBe("name"),
+  },
+  {
+    name: "create tenant: name too long",
+    method: "POST",
+    url: "/api/v1/admin/tenants",
+    key: "admin",
+    body: { name: "x".repeat(101) },
+    status: 400,
+    code: "VALIDATION_ERROR",
+  },
+  {
+    name: "create tenant: negative quota",
+    method: "POST",
+    url: "/api/v1/admin/tenants",
+    key: "admin",
+    body: { name: "neg", quotaBytes: -1 },
+    status: 400,
+    code: "VALIDATION_ERROR",
+  },
+  {
+    name: "create tenant: bad mime",
+    method: "POST",
+    url: "/api/v1/admin/tenants",
+    key: "admin",
+    body: { name: "mime", allowedFileTypes: ["not a mime"] },
+    status: 400,
+    code: "VALIDATION_ERROR",
+  },
+  {
+    name: "create tenant: malformed json",
+    method: "POST",
+    url: "/api/v1/admin/tenants",
+    key: "admin",
+    rawBody: '{"name":',
+    status: 400,
+    code: "VALIDATION_ERROR",
+  },
+  {
+    name: "create tenant: defaults",
+    method: "POST",
+    url: "/api/v1/admin/tenants",
+    key: "admin",
+    body: { name: "defaults" },
+    status: 201,
+    expect: (b) => {
       expect(b.apiKey).toMatch(/^sk_live_[A-Za-z0-9_-]{43}$/);
       expect(b.quotaBytes).toBe(524288000);
-      expect(b.allowedFileTypes).toEqual(["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "application/pdf"]);
-    } },
-  { name: "get tenant", method: "GET", url: () => `/api/v1/admin/tenants/${tenant.id}`, key: "admin", status: 200, expect: (b) => {
+      expect(b.allowedFileTypes).toEqual([
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/gif",
+        "image/avif",
+        "application/pdf",
+      ]);
+    },
+  },
+  {
+    name: "get tenant",
+    method: "GET",
+    url: () => `/api/v1/admin/tenants/${tenant.id}`,
+    key: "admin",
+    status: 200,
+    expect: (b) => {
       expect(b.name).toBe("acme");
       expect(b.keyPrefix).toStartWith("sk_live_");
       expect(typeof b.createdAt).toBe("number");
-      expect(b.quota).toEqual({ quotaBytes: 1000, usedBytes: 0, availableBytes: 1000, usagePercent: 0, reservedBytes: 0 });
+      expect(b.quota).toEqual({
+        quotaBytes: 1000,
+        usedBytes: 0,
+        availableBytes: 1000,
+        usagePercent: 0,
+        reservedBytes: 0,
+      });
       expect(b.apiKey).toBeUndefined();
-    } },
-  { name: "get unknown tenant", method: "GET", url: `/api/v1/admin/tenants/${UNKNOWN}`, key: "admin", status: 404, code: "NOT_FOUND" },
-  { name: "get tenant: bad id", method: "GET", url: "/api/v1/admin/tenants/not-a-uuid", key: "admin", status: 400, code: "VALIDATION_ERROR" },
-  { name: "tenant quota (admin)", method: "GET", url: () => `/api/v1/admin/tenants/${tenant.id}/quota`, key: "admin", status: 200, expect: (b) => expect(b.quotaBytes).toBe(1000) },
-  { name: "regenerate unknown", method: "POST", url: `/api/v1/admin/tenants/${UNKNOWN}/regenerate-key`, key: "admin", status: 404, code: "NOT_FOUND" },
-  { name: "patch unknown", method: "PATCH", url: `/api/v1/admin/tenants/${UNKNOWN}`, key: "admin", body: { quotaBytes: 5 }, status: 404, code: "NOT_FOUND" },
-  { name: "delete unknown", method: "DELETE", url: `/api/v1/admin/tenants/${UNKNOWN}`, key: "admin", status: 404, code: "NOT_FOUND" },
+    },
+  },
+  {
+    name: "get unknown tenant",
+    method: "GET",
+    url: `/api/v1/admin/tenants/${UNKNOWN}`,
+    key: "admin",
+    status: 404,
+    code: "NOT_FOUND",
+  },
+  {
+    name: "get tenant: bad id",
+    method: "GET",
+    url: "/api/v1/admin/tenants/not-a-uuid",
+    key: "admin",
+    status: 400,
+    code: "VALIDATION_ERROR",
+  },
+  {
+    name: "tenant quota (admin)",
+    method: "GET",
+    url: () => `/api/v1/admin/tenants/${tenant.id}/quota`,
+    key: "admin",
+    status: 200,
+    expect: (b) => expect(b.quotaBytes).toBe(1000),
+  },
+  {
+    name: "regenerate unknown",
+    method: "POST",
+    url: `/api/v1/admin/tenants/${UNKNOWN}/regenerate-key`,
+    key: "admin",
+    status: 404,
+    code: "NOT_FOUND",
+  },
+  {
+    name: "patch unknown",
+    method: "PATCH",
+    url: `/api/v1/admin/tenants/${UNKNOWN}`,
+    key: "admin",
+    body: { quotaBytes: 5 },
+    status: 404,
+    code: "NOT_FOUND",
+  },
+  {
+    name: "delete unknown",
+    method: "DELETE",
+    url: `/api/v1/admin/tenants/${UNKNOWN}`,
+    key: "admin",
+    status: 404,
+    code: "NOT_FOUND",
+  },
 ];
 
 describe("API scenarios", () => {
   for (const s of scenarios) {
     test(s.name, async () => {
-      const keys = { admin: ADMIN_KEY, tenant: tenant.apiKey, none: null, bogus: "sk_live_bogusbogusbogusbogusbogusbogusbogusbogus12" };
+      const keys = {
+        admin: ADMIN_KEY,
+        tenant: tenant.apiKey,
+        none: null,
+        bogus: "sk_live_bogusbogusbogusbogusbogusbogusbogusbogus12",
+      };
       const url = typeof s.url === "function" ? s.url() : s.url;
-      const res = s.rawBody !== undefined
-        ? await h.req(s.method, url, { key: keys[s.key ?? "tenant"], body: s.rawBody, headers: { "content-type": "application/json" } })
-        : await h.req(s.method, url, { key: keys[s.key ?? "tenant"], body: s.body });
+      const res =
+        s.rawBody !== undefined
+          ? await h.req(s.method, url, {
+              key: keys[s.key ?? "tenant"],
+              body: s.rawBody,
+              headers: { "content-type": "application/json" },
+            })
+          : await h.req(s.method, url, { key: keys[s.key ?? "tenant"], body: s.body });
       const body = (await res.json()) as any;
       expect(res.status).toBe(s.status);
       if (s.code) {
@@ -126,13 +357,26 @@ describe("tenant lifecycle", () => {
     let cursor: string | null = null;
     let total = 0;
     do {
-      const r: any = await h.json("GET", `/api/v1/admin/tenants?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { key: ADMIN_KEY });
+      const r: any = await h.json("GET", `/api/v1/admin/tenants?limit=2${cursor ? `&cursor=${cursor}` : ""}`, {
+        key: ADMIN_KEY,
+      });
       expect(r.status).toBe(200);
       expect(r.body.tenants.length).toBeLessThanOrEqual(2);
       for (const t of r.body.tenants) {
         expect(seen.has(t.id)).toBe(false);
         seen.add(t.id);
-        expect(Object.keys(t).sort()).toEqual(["allowedFileTypes", "createdAt", "id", "keyPrefix", "name", "planId", "quotaBytes", "reservedBytes", "updatedAt", "usedBytes"]);
+        expect(Object.keys(t).sort()).toEqual([
+          "allowedFileTypes",
+          "createdAt",
+          "id",
+          "keyPrefix",
+          "name",
+          "planId",
+          "quotaBytes",
+          "reservedBytes",
+          "updatedAt",
+          "usedBytes",
+        ]);
       }
       total = r.body.total;
       cursor = r.body.nextCursor;
@@ -145,12 +389,18 @@ describe("tenant lifecycle", () => {
 
   test("patch updates name, quota and allowed types; null resets types", async () => {
     const t = await h.createTenant();
-    const r = await h.json("PATCH", `/api/v1/admin/tenants/${t.id}`, { key: ADMIN_KEY, body: { name: `renamed-${t.id}`, quotaBytes: 42, allowedFileTypes: ["text/plain"] } });
+    const r = await h.json("PATCH", `/api/v1/admin/tenants/${t.id}`, {
+      key: ADMIN_KEY,
+      body: { name: `renamed-${t.id}`, quotaBytes: 42, allowedFileTypes: ["text/plain"] },
+    });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ name: `renamed-${t.id}`, quotaBytes: 42, allowedFileTypes: ["text/plain"] });
     const info = await h.json("GET", "/api/v1/tenant/info", { key: t.apiKey });
     expect(info.body.allowedFileTypes).toEqual(["text/plain"]);
-    const reset = await h.json("PATCH", `/api/v1/admin/tenants/${t.id}`, { key: ADMIN_KEY, body: { allowedFileTypes: null } });
+    const reset = await h.json("PATCH", `/api/v1/admin/tenants/${t.id}`, {
+      key: ADMIN_KEY,
+      body: { allowedFileTypes: null },
+    });
     expect(reset.body.allowedFileTypes).toContain("application/pdf");
     const dup = await h.json("PATCH", `/api/v1/admin/tenants/${t.id}`, { key: ADMIN_KEY, body: { name: "acme" } });
     expect(dup.status).toBe(409);
@@ -165,7 +415,13 @@ describe("tenant lifecycle", () => {
   });
 
   test("responses carry X-Request-Id and CORS headers; preflight is answered", async () => {
-    const res = await h.req("OPTIONS", "/_internal/upload/tenants/x/files/y/z.png", { headers: { origin: "https://app.example", "access-control-request-method": "PUT", "access-control-request-headers": "authorization,content-type" } });
+    const res = await h.req("OPTIONS", "/_internal/upload/tenants/x/files/y/z.png", {
+      headers: {
+        origin: "https://app.example",
+        "access-control-request-method": "PUT",
+        "access-control-request-headers": "authorization,content-type",
+      },
+    });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(res.headers.get("access-control-allow-headers")).toContain("X-Workspace-Id");

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ADMIN_KEY, createHarness, sampleContent, type Harness } from "../support/harness";
+import { ADMIN_KEY, createHarness, type Harness, sampleContent } from "../support/harness";
 
 let h: Harness;
 beforeAll(async () => {
@@ -21,7 +21,9 @@ describe("quota reservation under concurrency", () => {
   test("50 concurrent requests against a quota that fits 10 → exactly 10 succeed (×20 runs)", async () => {
     for (let run = 0; run < 20; run++) {
       const t = await h.createTenant({ quotaBytes: 10_000 });
-      const results = await Promise.all(Array.from({ length: 50 }, () => h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: png(1000) })));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: png(1000) })),
+      );
       const ok = results.filter((r) => r.status === 200);
       expect(ok.length).toBe(10);
       for (const r of results.filter((r) => r.status !== 200)) {
@@ -36,11 +38,21 @@ describe("quota reservation under concurrency", () => {
 
   test("workspace quota holds under concurrency too, and the tenant keeps the rest", async () => {
     const t = await h.createTenant({ quotaBytes: 1_000_000 });
-    const ws = await h.json("POST", "/api/v1/workspaces", { key: t.apiKey, body: { name: "Small", slug: "small", quotaBytes: 5000 } });
-    const results = await Promise.all(Array.from({ length: 50 }, () => h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { ...png(500), workspaceId: ws.body.id } })));
+    const ws = await h.json("POST", "/api/v1/workspaces", {
+      key: t.apiKey,
+      body: { name: "Small", slug: "small", quotaBytes: 5000 },
+    });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { ...png(500), workspaceId: ws.body.id } }),
+      ),
+    );
     expect(results.filter((r) => r.status === 200).length).toBe(10);
     const denied = results.find((r) => r.status !== 200)!;
-    expect(denied.body.error).toMatchObject({ code: "QUOTA_EXCEEDED", details: { scope: "workspace", quotaBytes: 5000 } });
+    expect(denied.body.error).toMatchObject({
+      code: "QUOTA_EXCEEDED",
+      details: { scope: "workspace", quotaBytes: 5000 },
+    });
     const w = (await h.json("GET", `/api/v1/workspaces/${ws.body.id}`, { key: t.apiKey })).body;
     expect(w.reservedBytes).toBe(5000);
     const q = (await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body;
@@ -67,7 +79,10 @@ describe("quota reservation under concurrency", () => {
 describe("quota under interleavings", () => {
   test("a PUT without declared size that fails after its file was deleted releases nothing twice", async () => {
     const t = await h.createTenant({ quotaBytes: 1000 });
-    const a = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: "image/png", fileName: "a.png" } });
+    const a = await h.json("POST", "/api/v1/upload/request", {
+      key: t.apiKey,
+      body: { fileType: "image/png", fileName: "a.png" },
+    });
     const b = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: png(500) });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -79,7 +94,11 @@ describe("quota under interleavings", () => {
         c.close(); // ends short: 100 of 500 bytes
       },
     });
-    const put = h.json("PUT", a.body.presignedUrl, { key: t.apiKey, body: stalled, headers: { "content-length": "500" } });
+    const put = h.json("PUT", a.body.presignedUrl, {
+      key: t.apiKey,
+      body: stalled,
+      headers: { "content-length": "500" },
+    });
     await Bun.sleep(20);
     expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes).toBe(1000);
     expect((await h.json("DELETE", `/api/v1/files/${a.body.fileId}`, { key: t.apiKey })).status).toBe(200);
@@ -87,7 +106,10 @@ describe("quota under interleavings", () => {
     expect((await put).status).toBe(400);
     expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes).toBe(500); // b's
     expect((await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: png(1000) })).status).toBe(403);
-    expect((await h.json("PUT", b.body.presignedUrl, { key: t.apiKey, body: sampleContent("image/png", 500) })).body.processingStatus).toBe("completed");
+    expect(
+      (await h.json("PUT", b.body.presignedUrl, { key: t.apiKey, body: sampleContent("image/png", 500) })).body
+        .processingStatus,
+    ).toBe("completed");
   });
 });
 
@@ -95,9 +117,16 @@ describe("rejected PUTs hold no quota", () => {
   test("after a rejected PUT the bytes are free for others; a retry must fit again", async () => {
     const t = await h.createTenant({ quotaBytes: 1000 });
     const a = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: png(1000) });
-    const wrongSize = await h.json("PUT", a.body.presignedUrl, { key: t.apiKey, body: sampleContent("image/png", 999) });
+    const wrongSize = await h.json("PUT", a.body.presignedUrl, {
+      key: t.apiKey,
+      body: sampleContent("image/png", 999),
+    });
     expect(wrongSize.status).toBe(400);
-    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ usedBytes: 0, reservedBytes: 0, availableBytes: 1000 });
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({
+      usedBytes: 0,
+      reservedBytes: 0,
+      availableBytes: 1000,
+    });
     const b = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: png(600) });
     expect(b.status).toBe(200);
     const retry = await h.json("PUT", a.body.presignedUrl, { key: t.apiKey, body: sampleContent("image/png", 1000) });
@@ -106,7 +135,10 @@ describe("rejected PUTs hold no quota", () => {
     await h.json("DELETE", `/api/v1/files/${b.body.fileId}`, { key: t.apiKey });
     const ok = await h.json("PUT", a.body.presignedUrl, { key: t.apiKey, body: sampleContent("image/png", 1000) });
     expect(ok.body.processingStatus).toBe("completed");
-    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ usedBytes: 1000, reservedBytes: 0 });
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({
+      usedBytes: 1000,
+      reservedBytes: 0,
+    });
   });
 });
 
@@ -117,14 +149,26 @@ describe("workspaces", () => {
   });
 
   test("create, list, get, patch (the seed's shapes)", async () => {
-    const c = await h.json("POST", "/api/v1/workspaces", { key: t.apiKey, body: { name: "Marketing", slug: "marketing", quotaBytes: 50_000, metadata: { team: "m" } } });
+    const c = await h.json("POST", "/api/v1/workspaces", {
+      key: t.apiKey,
+      body: { name: "Marketing", slug: "marketing", quotaBytes: 50_000, metadata: { team: "m" } },
+    });
     expect(c.status).toBe(201);
-    expect(c.body).toMatchObject({ name: "Marketing", slug: "marketing", quotaBytes: 50_000, usedBytes: 0, metadata: { team: "m" } });
+    expect(c.body).toMatchObject({
+      name: "Marketing",
+      slug: "marketing",
+      quotaBytes: 50_000,
+      usedBytes: 0,
+      metadata: { team: "m" },
+    });
     expect(Number.isInteger(c.body.createdAt)).toBe(true);
     expect(c.body.createdAt).toBeLessThan(1e11); // epoch seconds, as the seed shows
     const list = await h.json("GET", "/api/v1/workspaces", { key: t.apiKey });
     expect(list.body.workspaces.map((w: any) => w.slug)).toContain("marketing");
-    const p = await h.json("PATCH", `/api/v1/workspaces/${c.body.id}`, { key: t.apiKey, body: { name: "Mktg", quotaBytes: null, metadata: { x: 1 } } });
+    const p = await h.json("PATCH", `/api/v1/workspaces/${c.body.id}`, {
+      key: t.apiKey,
+      body: { name: "Mktg", quotaBytes: null, metadata: { x: 1 } },
+    });
     expect(p.body).toMatchObject({ name: "Mktg", quotaBytes: null, metadata: { x: 1 }, slug: "marketing" });
     const admin = await h.json("GET", `/api/v1/admin/tenants/${t.id}/workspaces`, { key: ADMIN_KEY });
     expect(admin.body.workspaces.map((w: any) => w.id)).toContain(c.body.id);
@@ -153,7 +197,11 @@ describe("workspaces", () => {
     expect(dup.body.error.code).toBe("CONFLICT");
     const other = await h.createTenant();
     const mine = (await h.json("GET", "/api/v1/workspaces", { key: t.apiKey })).body.workspaces[0];
-    for (const [m, body] of [["GET", undefined], ["PATCH", { name: "x" }], ["DELETE", undefined]] as const) {
+    for (const [m, body] of [
+      ["GET", undefined],
+      ["PATCH", { name: "x" }],
+      ["DELETE", undefined],
+    ] as const) {
       expect((await h.json(m, `/api/v1/workspaces/${mine.id}`, { key: other.apiKey, body })).status).toBe(404);
     }
   });
@@ -162,18 +210,28 @@ describe("workspaces", () => {
     const ws = (await h.json("POST", "/api/v1/workspaces", { key: t.apiKey, body: { name: "Tmp", slug: "tmp" } })).body;
     const f1 = await uploadTo(t.apiKey, 3000, { workspaceId: ws.id });
     await uploadTo(t.apiKey, 2000, { workspaceId: ws.id });
-    const pending = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { ...png(1000), workspaceId: ws.id } });
+    const pending = await h.json("POST", "/api/v1/upload/request", {
+      key: t.apiKey,
+      body: { ...png(1000), workspaceId: ws.id },
+    });
     const before = (await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body;
-    expect((await h.json("GET", `/api/v1/workspaces/${ws.id}`, { key: t.apiKey })).body).toMatchObject({ usedBytes: 5000, reservedBytes: 1000 });
+    expect((await h.json("GET", `/api/v1/workspaces/${ws.id}`, { key: t.apiKey })).body).toMatchObject({
+      usedBytes: 5000,
+      reservedBytes: 1000,
+    });
     const del = await h.json("DELETE", `/api/v1/workspaces/${ws.id}`, { key: t.apiKey });
     expect(del.body).toEqual({ success: true });
     const after = (await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body;
     expect(after.usedBytes).toBe(before.usedBytes - 5000);
     expect(after.reservedBytes).toBe(before.reservedBytes - 1000);
     expect((await h.json("GET", `/api/v1/files/${f1}`, { key: t.apiKey })).status).toBe(404);
-    expect((await h.json("PUT", pending.body.presignedUrl, { body: sampleContent("image/png", 1000) })).status).toBe(404);
+    expect((await h.json("PUT", pending.body.presignedUrl, { body: sampleContent("image/png", 1000) })).status).toBe(
+      404,
+    );
     expect((await h.json("GET", `/api/v1/workspaces/${ws.id}`, { key: t.apiKey })).status).toBe(404);
-    expect((await h.json("POST", "/api/v1/workspaces", { key: t.apiKey, body: { name: "Tmp", slug: "tmp" } })).status).toBe(201);
+    expect(
+      (await h.json("POST", "/api/v1/workspaces", { key: t.apiKey, body: { name: "Tmp", slug: "tmp" } })).status,
+    ).toBe(201);
   });
 });
 
@@ -184,15 +242,31 @@ describe("recalculate usage", () => {
     h.rt.sqlite.query("UPDATE tenants SET used_bytes = 99999, reserved_bytes = 7 WHERE id = ?").run(t.id);
     const r = await h.json("POST", `/api/v1/admin/tenants/${t.id}/recalculate-usage`, { key: ADMIN_KEY });
     expect(r.status).toBe(200);
-    expect(r.body.tenants).toEqual([{ tenantId: t.id, usedBytes: { before: 99999, after: 1234 }, reservedBytes: { before: 7, after: 0 } }]);
-    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ usedBytes: 1234, reservedBytes: 0 });
+    expect(r.body.tenants).toEqual([
+      { tenantId: t.id, usedBytes: { before: 99999, after: 1234 }, reservedBytes: { before: 7, after: 0 } },
+    ]);
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({
+      usedBytes: 1234,
+      reservedBytes: 0,
+    });
     const again = await h.json("POST", `/api/v1/admin/tenants/${t.id}/recalculate-usage`, { key: ADMIN_KEY });
     expect(again.body.tenants).toEqual([]);
-    const ws = (await h.json("POST", "/api/v1/workspaces", { key: t.apiKey, body: { name: "R", slug: "recalc" } })).body;
+    const ws = (await h.json("POST", "/api/v1/workspaces", { key: t.apiKey, body: { name: "R", slug: "recalc" } }))
+      .body;
     await uploadTo(t.apiKey, 500, { workspaceId: ws.id });
     h.rt.sqlite.query("UPDATE workspaces SET used_bytes = 3 WHERE id = ?").run(ws.id);
     const wsFix = await h.json("POST", `/api/v1/admin/tenants/${t.id}/recalculate-usage`, { key: ADMIN_KEY });
-    expect(wsFix.body).toEqual({ tenants: [], workspaces: [{ workspaceId: ws.id, tenantId: t.id, usedBytes: { before: 3, after: 500 }, reservedBytes: { before: 0, after: 0 } }] });
+    expect(wsFix.body).toEqual({
+      tenants: [],
+      workspaces: [
+        {
+          workspaceId: ws.id,
+          tenantId: t.id,
+          usedBytes: { before: 3, after: 500 },
+          reservedBytes: { before: 0, after: 0 },
+        },
+      ],
+    });
   });
 });
 
@@ -205,7 +279,9 @@ describe("tenant delete", () => {
     expect(r.body.error.details.fileCount).toBe(1);
     const key = h.rt.repos.files.byId(id)!.storageKey;
     expect(await h.rt.objects.backend.stat(key)).not.toBeNull();
-    expect((await h.json("DELETE", `/api/v1/admin/tenants/${t.id}?force=true`, { key: ADMIN_KEY })).body).toEqual({ success: true });
+    expect((await h.json("DELETE", `/api/v1/admin/tenants/${t.id}?force=true`, { key: ADMIN_KEY })).body).toEqual({
+      success: true,
+    });
     expect(await h.rt.objects.backend.stat(key)).toBeNull();
     expect(h.rt.repos.files.byId(id)).toBeUndefined();
   });

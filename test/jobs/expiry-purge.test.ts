@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createApp } from "../../src/app";
-import { expireUploads, recoverInterruptedUploads } from "../../src/jobs/upload-expiry";
 import { purgeDeleted } from "../../src/jobs/purge";
+import { expireUploads, recoverInterruptedUploads } from "../../src/jobs/upload-expiry";
 import { silentLogger } from "../../src/logger";
 import { openRuntime } from "../../src/runtime";
-import { createHarness, sampleContent, type Harness } from "../support/harness";
+import { createHarness, type Harness, sampleContent } from "../support/harness";
 
 let h: Harness;
 beforeAll(async () => {
@@ -12,11 +12,26 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const expiryDeps = () => ({ repos: h.rt.repos, backend: h.rt.objects.backend, clock: h.clock, logger: silentLogger, stallGraceMs: 3_600_000 });
-const purgeDeps = () => ({ repos: h.rt.repos, backend: h.rt.objects.backend, clock: h.clock, logger: silentLogger, retentionSeconds: 3600 });
+const expiryDeps = () => ({
+  repos: h.rt.repos,
+  backend: h.rt.objects.backend,
+  clock: h.clock,
+  logger: silentLogger,
+  stallGraceMs: 3_600_000,
+});
+const purgeDeps = () => ({
+  repos: h.rt.repos,
+  backend: h.rt.objects.backend,
+  clock: h.clock,
+  logger: silentLogger,
+  retentionSeconds: 3600,
+});
 
 async function completed(key: string, size: number) {
-  const r = await h.json("POST", "/api/v1/upload/request", { key, body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: size } });
+  const r = await h.json("POST", "/api/v1/upload/request", {
+    key,
+    body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: size },
+  });
   await h.json("PUT", r.body.presignedUrl, { key, body: sampleContent("image/png", size) });
   return h.rt.repos.files.byId(r.body.fileId)!;
 }
@@ -24,7 +39,10 @@ async function completed(key: string, size: number) {
 describe("upload expiry", () => {
   test("pending uploads past expiresAt fail with reason expired and release their reservation", async () => {
     const t = await h.createTenant({ quotaBytes: 10_000 });
-    const r = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 6000 } });
+    const r = await h.json("POST", "/api/v1/upload/request", {
+      key: t.apiKey,
+      body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 6000 },
+    });
     expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes).toBe(6000);
     h.clock.advance(899_000);
     expect(await expireUploads(expiryDeps())).toBe(0);
@@ -32,30 +50,52 @@ describe("upload expiry", () => {
     expect(await expireUploads(expiryDeps())).toBeGreaterThanOrEqual(1);
     const f = await h.json("GET", `/api/v1/files/${r.body.fileId}`, { key: t.apiKey });
     expect(f.body).toMatchObject({ processingStatus: "failed", metadata: { failureReason: "expired" } });
-    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({
+      reservedBytes: 0,
+      usedBytes: 0,
+    });
     expect(await expireUploads(expiryDeps())).toBe(0); // idempotent
-    const late = await h.json("PUT", r.body.presignedUrl.split("?")[0], { key: t.apiKey, body: sampleContent("image/png", 6000) });
+    const late = await h.json("PUT", r.body.presignedUrl.split("?")[0], {
+      key: t.apiKey,
+      body: sampleContent("image/png", 6000),
+    });
     expect(late.status).toBe(410);
     expect(late.body.error.code).toBe("UPLOAD_EXPIRED");
     // the freed quota is usable again
-    expect((await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 10_000 } })).status).toBe(200);
+    expect(
+      (
+        await h.json("POST", "/api/v1/upload/request", {
+          key: t.apiKey,
+          body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 10_000 },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   test("uploads stuck mid-PUT past the grace period are expired; a restart reopens interrupted ones", async () => {
     const t = await h.createTenant({ quotaBytes: 10_000 });
-    const r = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 100 } });
+    const r = await h.json("POST", "/api/v1/upload/request", {
+      key: t.apiKey,
+      body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 100 },
+    });
     expect(h.rt.repos.files.claimUpload(r.body.fileId, h.clock.now())).toBe(true); // as if a PUT started and the server died
     expect(recoverInterruptedUploads(h.rt.repos, h.clock)).toBeGreaterThanOrEqual(1);
     expect(h.rt.repos.files.byId(r.body.fileId)!.processingStatus).toBe("pending");
     const put = await h.json("PUT", r.body.presignedUrl, { body: sampleContent("image/png", 100) });
     expect(put.body.processingStatus).toBe("completed");
 
-    const r2 = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 100 } });
+    const r2 = await h.json("POST", "/api/v1/upload/request", {
+      key: t.apiKey,
+      body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 100 },
+    });
     h.rt.repos.files.claimUpload(r2.body.fileId, h.clock.now());
     h.clock.advance(3_600_001);
     await expireUploads(expiryDeps());
     expect(h.rt.repos.files.byId(r2.body.fileId)!.processingStatus).toBe("failed");
-    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ reservedBytes: 0, usedBytes: 100 });
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({
+      reservedBytes: 0,
+      usedBytes: 100,
+    });
   });
 });
 
@@ -66,11 +106,36 @@ describe("crash recovery of multipart uploads", () => {
     const id = crypto.randomUUID();
     h.rt.repos.tx(() => {
       expect(h.rt.repos.quota.reserveTenant(t.id, 5000)).toBe(true);
-      h.rt.repos.files.insert({ id, tenantId: t.id, workspaceId: null, originalName: "m.csv", fileType: "text/csv", sizeBytes: 0, context: null, tags: null, storageKey: `t/${t.id}/${id.slice(0, 2)}/${id}`, reservedBytes: 5000, webhookUrl: null, uploadExpiresAt: now + 900_000, processingStatus: "processing", uploadStartedAt: now, createdAt: now, userId: "u", category: "data_source" });
+      h.rt.repos.files.insert({
+        id,
+        tenantId: t.id,
+        workspaceId: null,
+        originalName: "m.csv",
+        fileType: "text/csv",
+        sizeBytes: 0,
+        context: null,
+        tags: null,
+        storageKey: `t/${t.id}/${id.slice(0, 2)}/${id}`,
+        reservedBytes: 5000,
+        webhookUrl: null,
+        uploadExpiresAt: now + 900_000,
+        processingStatus: "processing",
+        uploadStartedAt: now,
+        createdAt: now,
+        userId: "u",
+        category: "data_source",
+      });
     });
     recoverInterruptedUploads(h.rt.repos, h.clock);
-    expect(h.rt.repos.files.byId(id)).toMatchObject({ processingStatus: "failed", metadata: { failureReason: "interrupted" }, reservedBytes: 0 });
-    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
+    expect(h.rt.repos.files.byId(id)).toMatchObject({
+      processingStatus: "failed",
+      metadata: { failureReason: "interrupted" },
+      reservedBytes: 0,
+    });
+    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({
+      reservedBytes: 0,
+      usedBytes: 0,
+    });
   });
 });
 
@@ -104,7 +169,13 @@ describe("purge", () => {
     // Restart: a second runtime on the same data dir and database.
     const rt2 = await openRuntime(h.rt.config, silentLogger, h.clock);
     try {
-      await purgeDeleted({ repos: rt2.repos, backend: rt2.objects.backend, clock: h.clock, logger: silentLogger, retentionSeconds: 3600 });
+      await purgeDeleted({
+        repos: rt2.repos,
+        backend: rt2.objects.backend,
+        clock: h.clock,
+        logger: silentLogger,
+        retentionSeconds: 3600,
+      });
       for (const f of files) {
         expect(rt2.repos.files.byId(f.id)!.purgedAt).not.toBeNull();
         expect(await rt2.objects.backend.stat(f.storageKey)).toBeNull();
@@ -114,7 +185,11 @@ describe("purge", () => {
       for await (const k of rt2.objects.backend.list(`t/${t.id}/`)) stored.push(k);
       expect(stored).toEqual([keep.storageKey]);
       const app2 = createApp(rt2);
-      const dl = await app2.handle(new Request(`http://localhost/api/v1/files/${keep.id}/download`, { headers: { authorization: `Bearer ${t.apiKey}` } }));
+      const dl = await app2.handle(
+        new Request(`http://localhost/api/v1/files/${keep.id}/download`, {
+          headers: { authorization: `Bearer ${t.apiKey}` },
+        }),
+      );
       expect(new Uint8Array(await dl.arrayBuffer())).toEqual(sampleContent("image/png", 999));
     } finally {
       rt2.close();

@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { StorageBackend } from "../../src/storage/backend";
 
 /** What every storage backend must do; run once per backend (local disk, S3). */
-export function backendContract(name: string, make: () => Promise<{ backend: StorageBackend; cleanup: () => Promise<void> | void }>) {
+export function backendContract(
+  name: string,
+  make: () => Promise<{ backend: StorageBackend; cleanup: () => Promise<void> | void }>,
+) {
   describe(`storage backend contract: ${name}`, () => {
     let backend: StorageBackend;
     let cleanup: () => Promise<void> | void;
@@ -19,7 +22,8 @@ export function backendContract(name: string, make: () => Promise<{ backend: Sto
           c.close();
         },
       });
-    const read = async (s: ReadableStream<Uint8Array> | null) => (s ? new Uint8Array(await new Response(s).arrayBuffer()) : null);
+    const read = async (s: ReadableStream<Uint8Array> | null) =>
+      s ? new Uint8Array(await new Response(s).arrayBuffer()) : null;
     let n = 0;
     const key = () => `t/contract/${name}-${Date.now()}-${n++}`;
 
@@ -39,7 +43,13 @@ export function backendContract(name: string, make: () => Promise<{ backend: Sto
       const k = key();
       const data = bytes(200_000, 3);
       await backend.put(k, stream(data));
-      for (const [s, e] of [[0, 0], [199_999, 199_999], [65_535, 65_536], [0, 199_999], [131_071, 131_072 + 1000]] as const) {
+      for (const [s, e] of [
+        [0, 0],
+        [199_999, 199_999],
+        [65_535, 65_536],
+        [0, 199_999],
+        [131_071, 131_072 + 1000],
+      ] as const) {
         expect(await read(await backend.get(k, { range: { start: s, end: e } }))).toEqual(data.subarray(s, e + 1));
       }
     });

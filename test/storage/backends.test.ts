@@ -14,6 +14,11 @@ backendContract("local", async () => {
 
 backendContract("s3", async () => {
   const s3 = await startS3();
-  const backend = new S3Backend({ client: s3.client(), bucket: s3.bucket, prefix: "contract/", partSize: 5 * 1024 * 1024 });
+  const backend = new S3Backend({
+    client: s3.client(),
+    bucket: s3.bucket,
+    prefix: "contract/",
+    partSize: 5 * 1024 * 1024,
+  });
   return { backend, cleanup: () => s3.close() };
 });

@@ -1,6 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { decryptSegments, encryptSegments, encryptedRangeFor, encryptedSize, MasterKey, SizeMismatchError, TAG_SIZE } from "../../src/storage/crypto";
+import {
+  decryptSegments,
+  encryptedRangeFor,
+  encryptedSize,
+  encryptSegments,
+  MasterKey,
+  SizeMismatchError,
+  TAG_SIZE,
+} from "../../src/storage/crypto";
 
 const SEG = 1024; // small segments make edge cases cheap; the format is the same
 const collect = async (it: AsyncIterable<Uint8Array>) => {
@@ -20,12 +28,29 @@ describe("segment encryption", () => {
       test(`${size} bytes, ${declared ? "declared" : "unknown"} length: round trip and every range`, async () => {
         const { key } = await (await master).newDataKey();
         const plain = new Uint8Array(randomBytes(size));
-        const enc = await collect(encryptSegments({ input: chunks(plain), key, plainSize: declared ? size : undefined, segmentSize: SEG }));
+        const enc = await collect(
+          encryptSegments({ input: chunks(plain), key, plainSize: declared ? size : undefined, segmentSize: SEG }),
+        );
         expect(enc.byteLength).toBe(encryptedSize(size, SEG));
-        for (const [s, e] of [[0, size - 1], [0, 0], [size - 1, size - 1], [Math.floor(size / 2), size - 1], [SEG - 1, Math.min(SEG, size - 1)]] as const) {
+        for (const [s, e] of [
+          [0, size - 1],
+          [0, 0],
+          [size - 1, size - 1],
+          [Math.floor(size / 2), size - 1],
+          [SEG - 1, Math.min(SEG, size - 1)],
+        ] as const) {
           if (s > e || s >= size) continue;
           const r = encryptedRangeFor(size, s, e, SEG);
-          const out = await collect(decryptSegments({ input: chunks(enc.subarray(r.encStart, r.encEnd + 1), 500), key, plainSize: size, start: s, end: e, segmentSize: SEG }));
+          const out = await collect(
+            decryptSegments({
+              input: chunks(enc.subarray(r.encStart, r.encEnd + 1), 500),
+              key,
+              plainSize: size,
+              start: s,
+              end: e,
+              segmentSize: SEG,
+            }),
+          );
           expect(out).toEqual(plain.subarray(s, e + 1));
         }
       });
@@ -35,9 +60,15 @@ describe("segment encryption", () => {
   test("declared size is enforced both ways; maxSize bounds unknown lengths", async () => {
     const { key } = await (await master).newDataKey();
     const data = new Uint8Array(3000);
-    await expect(collect(encryptSegments({ input: chunks(data), key, plainSize: 2999, segmentSize: SEG }))).rejects.toBeInstanceOf(SizeMismatchError);
-    await expect(collect(encryptSegments({ input: chunks(data), key, plainSize: 3001, segmentSize: SEG }))).rejects.toThrow("shorter");
-    await expect(collect(encryptSegments({ input: chunks(data), key, maxSize: 2000, segmentSize: SEG }))).rejects.toThrow("larger");
+    await expect(
+      collect(encryptSegments({ input: chunks(data), key, plainSize: 2999, segmentSize: SEG })),
+    ).rejects.toBeInstanceOf(SizeMismatchError);
+    await expect(
+      collect(encryptSegments({ input: chunks(data), key, plainSize: 3001, segmentSize: SEG })),
+    ).rejects.toThrow("shorter");
+    await expect(
+      collect(encryptSegments({ input: chunks(data), key, maxSize: 2000, segmentSize: SEG })),
+    ).rejects.toThrow("larger");
   });
 
   test("truncation, reordering and bit flips fail authentication", async () => {
@@ -45,11 +76,16 @@ describe("segment encryption", () => {
     const plain = new Uint8Array(randomBytes(3 * SEG));
     const enc = await collect(encryptSegments({ input: chunks(plain), key, plainSize: 3 * SEG, segmentSize: SEG }));
     const stride = SEG + TAG_SIZE;
-    const decryptAll = (bytes: Uint8Array, size = 3 * SEG) => collect(decryptSegments({ input: chunks(bytes), key, plainSize: size, start: 0, end: size - 1, segmentSize: SEG }));
+    const decryptAll = (bytes: Uint8Array, size = 3 * SEG) =>
+      collect(
+        decryptSegments({ input: chunks(bytes), key, plainSize: size, start: 0, end: size - 1, segmentSize: SEG }),
+      );
     const flipped = enc.slice();
     flipped[stride + 5]! ^= 1;
     await expect(decryptAll(flipped)).rejects.toThrow("failed authentication");
-    const swapped = new Uint8Array(Buffer.concat([enc.subarray(stride, 2 * stride), enc.subarray(0, stride), enc.subarray(2 * stride)]));
+    const swapped = new Uint8Array(
+      Buffer.concat([enc.subarray(stride, 2 * stride), enc.subarray(0, stride), enc.subarray(2 * stride)]),
+    );
     await expect(decryptAll(swapped)).rejects.toThrow("failed authentication");
     // dropping the final segment and claiming a shorter object: segment 1 was not sealed as final
     await expect(decryptAll(enc.subarray(0, 2 * stride), 2 * SEG)).rejects.toThrow("failed authentication");

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createHarness, sampleContent, type Harness } from "../support/harness";
+import { join } from "node:path";
+import { createHarness, type Harness, sampleContent, tempDir } from "../support/harness";
 import { sharedS3 } from "../support/s3";
 import { BUN, inheritedEnv } from "../support/spawn-server";
-import { join } from "node:path";
-import { tempDir } from "../support/harness";
 
 describe("S3 backend through the API", () => {
   let h: Harness;
@@ -14,7 +13,10 @@ describe("S3 backend through the API", () => {
     const s3 = await sharedS3();
     h = await createHarness(s3.settings(`behaviour-${Date.now()}/`));
     t = await h.createTenant({ quotaBytes: 10 ** 9 });
-    const r = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: "image/png", fileName: "big.png", fileSizeBytes: content.byteLength } });
+    const r = await h.json("POST", "/api/v1/upload/request", {
+      key: t.apiKey,
+      body: { fileType: "image/png", fileName: "big.png", fileSizeBytes: content.byteLength },
+    });
     const put = await h.json("PUT", r.body.presignedUrl, { key: t.apiKey, body: new Blob([content]).stream() });
     expect(put.body.processingStatus).toBe("completed");
     fileId = r.body.fileId;
@@ -34,7 +36,10 @@ describe("S3 backend through the API", () => {
   test("300 downloads aborted early release their connections; normal downloads still work", async () => {
     const t0 = Date.now();
     for (let i = 0; i < 320; i++) {
-      const res = await h.req("GET", `/api/v1/files/${fileId}/download`, { key: t.apiKey, headers: i % 2 ? { range: "bytes=1000-2000000" } : {} });
+      const res = await h.req("GET", `/api/v1/files/${fileId}/download`, {
+        key: t.apiKey,
+        headers: i % 2 ? { range: "bytes=1000-2000000" } : {},
+      });
       const reader = res.body!.getReader();
       await reader.read();
       await reader.cancel();
@@ -42,7 +47,10 @@ describe("S3 backend through the API", () => {
     console.log(`320 aborted S3 downloads in ${Date.now() - t0} ms`);
     const deadline = AbortSignal.timeout(10_000);
     for (let i = 0; i < 5; i++) {
-      const res = await h.req("GET", `/api/v1/files/${fileId}/download`, { key: t.apiKey, headers: { range: "bytes=1048570-1048590" } });
+      const res = await h.req("GET", `/api/v1/files/${fileId}/download`, {
+        key: t.apiKey,
+        headers: { range: "bytes=1048570-1048590" },
+      });
       expect(res.status).toBe(206);
       expect(new Uint8Array(await res.arrayBuffer())).toEqual(content.subarray(1048570, 1048591));
       expect(deadline.aborted).toBe(false);
@@ -54,10 +62,20 @@ describe("S3 backend through the API", () => {
 
 describe("S3 unreachable", () => {
   test("PUT → 503 STORAGE_UNAVAILABLE, nothing charged; /ready 503; retry after recovery works", async () => {
-    const h = await createHarness({ STORAGE_BACKEND: "s3", S3_BUCKET: "nope", S3_ENDPOINT: "http://127.0.0.1:9", S3_FORCE_PATH_STYLE: true, AWS_ACCESS_KEY_ID: "x", AWS_SECRET_ACCESS_KEY: "y" });
+    const h = await createHarness({
+      STORAGE_BACKEND: "s3",
+      S3_BUCKET: "nope",
+      S3_ENDPOINT: "http://127.0.0.1:9",
+      S3_FORCE_PATH_STYLE: true,
+      AWS_ACCESS_KEY_ID: "x",
+      AWS_SECRET_ACCESS_KEY: "y",
+    });
     try {
       const t = await h.createTenant();
-      const r = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: "image/png", fileName: "a.png", fileSizeBytes: 2000 } });
+      const r = await h.json("POST", "/api/v1/upload/request", {
+        key: t.apiKey,
+        body: { fileType: "image/png", fileName: "a.png", fileSizeBytes: 2000 },
+      });
       const t0 = Date.now();
       const put = await h.json("PUT", r.body.presignedUrl, { body: sampleContent("image/png", 2000) });
       expect(Date.now() - t0).toBeLessThan(15_000); // bounded retries
@@ -65,7 +83,9 @@ describe("S3 unreachable", () => {
       expect(put.body.error.code).toBe("STORAGE_UNAVAILABLE");
       const q = (await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body;
       expect(q.usedBytes).toBe(0);
-      expect((await h.json("GET", `/api/v1/files/${r.body.fileId}`, { key: t.apiKey })).body.processingStatus).toBe("pending");
+      expect((await h.json("GET", `/api/v1/files/${r.body.fileId}`, { key: t.apiKey })).body.processingStatus).toBe(
+        "pending",
+      );
       const ready = await h.json("GET", "/ready");
       expect(ready.status).toBe(503);
       expect(ready.body.checks.storage).toBe("unavailable");
@@ -79,7 +99,12 @@ describe("S3 unreachable", () => {
     const dir = tempDir();
     // Async spawn: s3rver runs in this process, so a blocking spawnSync would deadlock it.
     const doctor = async (extra: Record<string, unknown>) => {
-      const env = { ...inheritedEnv(), DATA_DIR: dir, ADMIN_API_KEY: "sk_admin_doctor_s3_test", ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) };
+      const env = {
+        ...inheritedEnv(),
+        DATA_DIR: dir,
+        ADMIN_API_KEY: "sk_admin_doctor_s3_test",
+        ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])),
+      };
       const p = Bun.spawn([BUN, join(import.meta.dir, "../../src/main.ts"), "doctor"], { env, stdout: "pipe" });
       return { code: await p.exited, out: await new Response(p.stdout).text() };
     };

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp, createServices, type Services } from "../../src/app";
 import { parseConfig } from "../../src/config/load";
-import { ManualClock, type Clock } from "../../src/domain/shared/clock";
+import { type Clock, ManualClock } from "../../src/domain/shared/clock";
 import { silentLogger } from "../../src/logger";
 import { openRuntime, type Runtime } from "../../src/runtime";
 import { sharedS3 } from "./s3";
@@ -21,9 +21,21 @@ export interface Harness {
   clock: ManualClock;
   dir: string;
   /** In-process request; `key` becomes the Bearer token, objects become JSON bodies. */
-  req(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
-  json<T = any>(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: T; res: Response }>;
-  createTenant(input?: { name?: string; quotaBytes?: number; allowedFileTypes?: string[] }): Promise<{ id: string; apiKey: string }>;
+  req(
+    method: string,
+    path: string,
+    opts?: { key?: string | null; body?: unknown; headers?: Record<string, string> },
+  ): Promise<Response>;
+  json<T = any>(
+    method: string,
+    path: string,
+    opts?: { key?: string | null; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: T; res: Response }>;
+  createTenant(input?: {
+    name?: string;
+    quotaBytes?: number;
+    allowedFileTypes?: string[];
+  }): Promise<{ id: string; apiKey: string }>;
   close(): void;
 }
 
@@ -34,10 +46,22 @@ let counter = 0;
  * With STORAGE_BACKEND=s3 in the environment (`npm run test:s3`), every harness stores its objects
  * in a shared s3rver on 127.0.0.1 under its own key prefix instead of on local disk.
  */
-export async function createHarness(settings: Record<string, unknown> = {}, clock: Clock = new ManualClock(Date.now())): Promise<Harness> {
+export async function createHarness(
+  settings: Record<string, unknown> = {},
+  clock: Clock = new ManualClock(Date.now()),
+): Promise<Harness> {
   const dir = tempDir();
-  const backend = process.env.STORAGE_BACKEND === "s3" && settings.STORAGE_BACKEND === undefined ? (await sharedS3()).settings(`h${++counter}-${Date.now()}/`) : {};
-  const config = parseConfig({ DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY, PUBLIC_URL: "http://localhost:3000", ...backend, ...settings });
+  const backend =
+    process.env.STORAGE_BACKEND === "s3" && settings.STORAGE_BACKEND === undefined
+      ? (await sharedS3()).settings(`h${++counter}-${Date.now()}/`)
+      : {};
+  const config = parseConfig({
+    DATA_DIR: dir,
+    ADMIN_API_KEY: ADMIN_KEY,
+    PUBLIC_URL: "http://localhost:3000",
+    ...backend,
+    ...settings,
+  });
   const rt = await openRuntime(config, silentLogger, clock, { generateAdminKey: true });
   const services = createServices(rt);
   const app = createApp(rt, services);
@@ -49,8 +73,11 @@ export async function createHarness(settings: Record<string, unknown> = {}, cloc
       if (typeof opts.body === "string" || opts.body instanceof Uint8Array) {
         body = opts.body as RequestInit["body"];
         // In-process Requests carry no Content-Length; real clients send one for fixed bodies.
-        headers["content-length"] ??= String(typeof opts.body === "string" ? Buffer.byteLength(opts.body) : opts.body.byteLength);
-      } else if (opts.body instanceof ReadableStream || opts.body instanceof Blob) body = opts.body as RequestInit["body"];
+        headers["content-length"] ??= String(
+          typeof opts.body === "string" ? Buffer.byteLength(opts.body) : opts.body.byteLength,
+        );
+      } else if (opts.body instanceof ReadableStream || opts.body instanceof Blob)
+        body = opts.body as RequestInit["body"];
       else {
         body = JSON.stringify(opts.body);
         headers["content-type"] ??= "application/json";
@@ -73,7 +100,10 @@ export async function createHarness(settings: Record<string, unknown> = {}, cloc
     req,
     json,
     async createTenant(input = {}) {
-      const r = await json("POST", "/api/v1/admin/tenants", { key: ADMIN_KEY, body: { name: input.name ?? `tenant-${++counter}-${Date.now()}`, ...input } });
+      const r = await json("POST", "/api/v1/admin/tenants", {
+        key: ADMIN_KEY,
+        body: { name: input.name ?? `tenant-${++counter}-${Date.now()}`, ...input },
+      });
       if (r.status !== 201) throw new Error(`createTenant: ${r.status} ${JSON.stringify(r.body)}`);
       return { id: r.body.id, apiKey: r.body.apiKey };
     },

@@ -1,10 +1,19 @@
 /** Builds a multipart/form-data body by hand (so tests control part order and headers exactly). */
-export function multipartBody(fields: Record<string, string>, file?: { name: string; type: string; bytes: Uint8Array }, boundary = "----sbtest" + Math.random().toString(16).slice(2)) {
+export function multipartBody(
+  fields: Record<string, string>,
+  file?: { name: string; type: string; bytes: Uint8Array },
+  boundary = "----sbtest" + Math.random().toString(16).slice(2),
+) {
   const enc = new TextEncoder();
   const parts: Uint8Array[] = [];
-  for (const [k, v] of Object.entries(fields)) parts.push(enc.encode(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+  for (const [k, v] of Object.entries(fields))
+    parts.push(enc.encode(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
   if (file) {
-    parts.push(enc.encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`));
+    parts.push(
+      enc.encode(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`,
+      ),
+    );
     parts.push(file.bytes);
     parts.push(enc.encode("\r\n"));
   }

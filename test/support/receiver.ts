@@ -5,7 +5,9 @@ export interface Received {
   at: number;
 }
 
-export function startReceiver(respond: (n: number, req: Request) => Response | Promise<Response> = () => new Response("ok")) {
+export function startReceiver(
+  respond: (n: number, req: Request) => Response | Promise<Response> = () => new Response("ok"),
+) {
   const received: Received[] = [];
   const server = Bun.serve({
     port: 0,

@@ -1,8 +1,8 @@
-import S3rver from "s3rver";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
+import S3rver from "s3rver";
 import { parseConfig } from "../../src/config/load";
 import { s3ClientConfig } from "../../src/storage/s3.backend";
 
@@ -25,7 +25,13 @@ export function sharedS3(): Promise<S3Peer> {
 export async function startS3(): Promise<S3Peer> {
   const dir = mkdtempSync(join(tmpdir(), "s3rver-"));
   const bucket = "storage-brain-test";
-  const server = new S3rver({ port: 0, address: "127.0.0.1", directory: dir, silent: true, configureBuckets: [{ name: bucket }] });
+  const server = new S3rver({
+    port: 0,
+    address: "127.0.0.1",
+    directory: dir,
+    silent: true,
+    configureBuckets: [{ name: bucket }],
+  });
   const addr = await server.run();
   const endpoint = `http://127.0.0.1:${addr.port}`;
   const settings = (prefix: string) => ({

@@ -7,8 +7,17 @@ export interface Spawned {
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
 
-export async function spawnServer(cmd: string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<Spawned> {
-  const env: Record<string, string> = { ...inheritedEnv(), PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...opts.env };
+export async function spawnServer(
+  cmd: string[],
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<Spawned> {
+  const env: Record<string, string> = {
+    ...inheritedEnv(),
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "info",
+    ...opts.env,
+  };
   const proc = Bun.spawn(cmd, { env, cwd: opts.cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   // A test that fails or times out must not leave its server running.
   process.once("exit", () => proc.kill("SIGKILL"));

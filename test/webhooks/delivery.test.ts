@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
-import { deliverDueWebhooks } from "../../src/jobs/webhook-delivery";
 import { assertPublicTarget, isPublicAddress } from "../../src/domain/webhooks/ssrf-guard";
+import { deliverDueWebhooks } from "../../src/jobs/webhook-delivery";
 import { silentLogger } from "../../src/logger";
-import { createHarness, sampleContent, type Harness } from "../support/harness";
+import { createHarness, type Harness, sampleContent } from "../support/harness";
 import { startReceiver } from "../support/receiver";
 
 let h: Harness;
@@ -15,18 +15,37 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const sender = (extra: Partial<Parameters<typeof deliverDueWebhooks>[0]> = {}) =>
-  deliverDueWebhooks({ repos: h.rt.repos, clock: h.clock, logger: silentLogger, maxAttempts: 3, backoffMs: 1000, timeoutMs: 2000, allowPrivateNetworks: true, ...extra });
+  deliverDueWebhooks({
+    repos: h.rt.repos,
+    clock: h.clock,
+    logger: silentLogger,
+    maxAttempts: 3,
+    backoffMs: 1000,
+    timeoutMs: 2000,
+    allowPrivateNetworks: true,
+    ...extra,
+  });
 
-async function uploadWithHook(webhookUrl: string | undefined, content = sampleContent("image/png", 256), type = "image/png") {
+async function uploadWithHook(
+  webhookUrl: string | undefined,
+  content = sampleContent("image/png", 256),
+  type = "image/png",
+) {
   h.clock.advance(1); // distinct createdAt, so "newest delivery" is well defined
-  const r = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: { fileType: type, fileName: "w.png", fileSizeBytes: content.byteLength, webhookUrl, context: "hooks" } });
+  const r = await h.json("POST", "/api/v1/upload/request", {
+    key: t.apiKey,
+    body: { fileType: type, fileName: "w.png", fileSizeBytes: content.byteLength, webhookUrl, context: "hooks" },
+  });
   expect(r.status).toBe(200);
   await h.json("PUT", r.body.presignedUrl, { key: t.apiKey, body: content });
   return r.body.fileId as string;
 }
 
 const verify = (secret: string, headers: Headers, body: string) =>
-  headers.get("x-storagebrain-signature") === `sha256=${createHmac("sha256", secret).update(`${headers.get("x-storagebrain-timestamp")}.${body}`).digest("hex")}`;
+  headers.get("x-storagebrain-signature") ===
+  `sha256=${createHmac("sha256", secret)
+    .update(`${headers.get("x-storagebrain-timestamp")}.${body}`)
+    .digest("hex")}`;
 
 describe("webhook delivery", () => {
   test("success on the first try: the seed's payload, signed headers", async () => {
@@ -37,7 +56,13 @@ describe("webhook delivery", () => {
       const [got] = await rx.waitFor(1);
       const body = JSON.parse(got!.body);
       expect(Object.keys(body).sort()).toEqual(["event", "file", "fileId", "tenantId", "timestamp", "workspaceId"]);
-      expect(body).toMatchObject({ event: "file.uploaded", fileId, tenantId: t.id, workspaceId: null, file: { id: fileId, processingStatus: "completed", context: "hooks" } });
+      expect(body).toMatchObject({
+        event: "file.uploaded",
+        fileId,
+        tenantId: t.id,
+        workspaceId: null,
+        file: { id: fileId, processingStatus: "completed", context: "hooks" },
+      });
       expect(got!.headers.get("x-storagebrain-event")).toBe("file.uploaded");
       expect(got!.headers.get("x-storagebrain-delivery")).toMatch(/^[0-9a-f-]{36}$/);
       expect(Math.abs(Number(got!.headers.get("x-storagebrain-timestamp")) - h.clock.now() / 1000)).toBeLessThan(2);
@@ -84,7 +109,8 @@ describe("webhook delivery", () => {
       }
       await sender();
       expect(rx.received.length).toBe(3);
-      const d = (await h.json("GET", "/api/v1/webhooks/deliveries?status=dead&limit=1", { key: t.apiKey })).body.deliveries[0];
+      const d = (await h.json("GET", "/api/v1/webhooks/deliveries?status=dead&limit=1", { key: t.apiKey })).body
+        .deliveries[0];
       expect(d).toMatchObject({ status: "dead", attempts: 3, lastError: "HTTP 503", lastStatusCode: 503 });
       const retry = await h.json("POST", `/api/v1/webhooks/deliveries/${d.id}/retry`, { key: t.apiKey });
       expect(retry.body).toMatchObject({ status: "pending", attempts: 0 });
@@ -136,7 +162,10 @@ describe("webhook delivery", () => {
       const e1 = await h.json("POST", "/api/v1/webhooks", { key: t.apiKey, body: { url: all.url } });
       expect(e1.status).toBe(201);
       expect(e1.body.events).toEqual(["file.uploaded", "file.failed"]);
-      const e2 = await h.json("POST", "/api/v1/webhooks", { key: t.apiKey, body: { url: failedOnly.url, events: ["file.failed"] } });
+      const e2 = await h.json("POST", "/api/v1/webhooks", {
+        key: t.apiKey,
+        body: { url: failedOnly.url, events: ["file.failed"] },
+      });
       expect((await h.json("GET", "/api/v1/webhooks", { key: t.apiKey })).body.webhooks).toHaveLength(2);
       await uploadWithHook(undefined);
       await uploadWithHook(undefined, new TextEncoder().encode("not a png"));
@@ -144,8 +173,14 @@ describe("webhook delivery", () => {
       expect(all.received.map((r) => JSON.parse(r.body).event)).toEqual(["file.uploaded", "file.failed"]);
       expect(failedOnly.received.map((r) => JSON.parse(r.body).event)).toEqual(["file.failed"]);
       expect(JSON.parse(failedOnly.received[0]!.body).file.metadata.failureReason).toBe("type_mismatch");
-      for (const e of [e1, e2]) expect((await h.json("DELETE", `/api/v1/webhooks/${e.body.id}`, { key: t.apiKey })).body).toEqual({ success: true });
-      expect((await h.json("POST", "/api/v1/webhooks", { key: t.apiKey, body: { url: all.url, events: ["file.deleted"] } })).status).toBe(400);
+      for (const e of [e1, e2])
+        expect((await h.json("DELETE", `/api/v1/webhooks/${e.body.id}`, { key: t.apiKey })).body).toEqual({
+          success: true,
+        });
+      expect(
+        (await h.json("POST", "/api/v1/webhooks", { key: t.apiKey, body: { url: all.url, events: ["file.deleted"] } }))
+          .status,
+      ).toBe(400);
     } finally {
       all.stop();
       failedOnly.stop();
@@ -212,7 +247,24 @@ describe("webhook delivery", () => {
 
 describe("SSRF guard", () => {
   test("address classification (IPv4, IPv6, mapped)", () => {
-    for (const ip of ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "224.0.0.1", "::", "::127.0.0.1", "::7f00:1"]) {
+    for (const ip of [
+      "127.0.0.1",
+      "10.1.2.3",
+      "172.16.0.1",
+      "192.168.1.1",
+      "169.254.169.254",
+      "100.64.0.1",
+      "0.0.0.0",
+      "::1",
+      "fe80::1",
+      "fd00::1",
+      "::ffff:127.0.0.1",
+      "::ffff:10.0.0.1",
+      "224.0.0.1",
+      "::",
+      "::127.0.0.1",
+      "::7f00:1",
+    ]) {
       expect(isPublicAddress(ip)).toBe(false);
     }
     for (const ip of ["93.184.216.34", "2606:4700:4700::1111", "8.8.8.8"]) expect(isPublicAddress(ip)).toBe(true);
@@ -228,13 +280,35 @@ describe("SSRF guard", () => {
     const rx = startReceiver();
     try {
       const st = await strict.createTenant();
-      const bad = await strict.json("POST", "/api/v1/upload/request", { key: st.apiKey, body: { fileType: "image/png", fileName: "a.png", fileSizeBytes: 10, webhookUrl: rx.url } });
+      const bad = await strict.json("POST", "/api/v1/upload/request", {
+        key: st.apiKey,
+        body: { fileType: "image/png", fileName: "a.png", fileSizeBytes: 10, webhookUrl: rx.url },
+      });
       expect(bad.status).toBe(400);
       expect(bad.body.error.code).toBe("VALIDATION_ERROR");
-      expect((await strict.json("POST", "/api/v1/webhooks", { key: st.apiKey, body: { url: "http://localhost:8080/x" } })).status).toBe(400);
+      expect(
+        (await strict.json("POST", "/api/v1/webhooks", { key: st.apiKey, body: { url: "http://localhost:8080/x" } }))
+          .status,
+      ).toBe(400);
       // A delivery that slipped in (e.g. DNS changed later) is refused when sent, and not retried.
-      strict.rt.repos.webhooks.insertDelivery({ id: crypto.randomUUID(), tenantId: st.id, event: "file.uploaded", fileId: null, url: rx.url, payload: "{}", createdAt: strict.clock.now() });
-      await deliverDueWebhooks({ repos: strict.rt.repos, clock: strict.clock, logger: silentLogger, maxAttempts: 3, backoffMs: 1000, timeoutMs: 1000, allowPrivateNetworks: false });
+      strict.rt.repos.webhooks.insertDelivery({
+        id: crypto.randomUUID(),
+        tenantId: st.id,
+        event: "file.uploaded",
+        fileId: null,
+        url: rx.url,
+        payload: "{}",
+        createdAt: strict.clock.now(),
+      });
+      await deliverDueWebhooks({
+        repos: strict.rt.repos,
+        clock: strict.clock,
+        logger: silentLogger,
+        maxAttempts: 3,
+        backoffMs: 1000,
+        timeoutMs: 1000,
+        allowPrivateNetworks: false,
+      });
       expect(rx.received.length).toBe(0);
       const d = (await strict.json("GET", "/api/v1/webhooks/deliveries", { key: st.apiKey })).body.deliveries[0];
       expect(d.status).toBe("dead");

@@ -12,7 +12,11 @@ const ADMIN = "sk_admin_webhook_restart_test";
 const env = { DATA_DIR: dir, ADMIN_API_KEY: ADMIN, WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true", WEBHOOK_BACKOFF_MS: "300" };
 
 async function call(base: string, method: string, path: string, key: string, body?: unknown) {
-  const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return res.json() as Promise<any>;
 }
 
@@ -27,7 +31,12 @@ test("against a running server: delivered fast; a pending delivery survives kill
     const content = sampleContent("image/png", 1000);
     const latencies: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const r = await call(s.url, "POST", "/api/v1/upload/request", t.apiKey, { fileType: "image/png", fileName: "a.png", fileSizeBytes: 1000, webhookUrl: rx.url });
+      const r = await call(s.url, "POST", "/api/v1/upload/request", t.apiKey, {
+        fileType: "image/png",
+        fileName: "a.png",
+        fileSizeBytes: 1000,
+        webhookUrl: rx.url,
+      });
       const before = rx.received.length;
       const put = await fetch(s.url + r.presignedUrl, { method: "PUT", body: content });
       const putAt = Date.now();
@@ -39,7 +48,12 @@ test("against a running server: delivered fast; a pending delivery survives kill
 
     // 2) durability
     fail = true;
-    const r = await call(s.url, "POST", "/api/v1/upload/request", t.apiKey, { fileType: "image/png", fileName: "b.png", fileSizeBytes: 1000, webhookUrl: rx.url });
+    const r = await call(s.url, "POST", "/api/v1/upload/request", t.apiKey, {
+      fileType: "image/png",
+      fileName: "b.png",
+      fileSizeBytes: 1000,
+      webhookUrl: rx.url,
+    });
     const before = rx.received.length;
     await fetch(s.url + r.presignedUrl, { method: "PUT", body: content });
     await rx.waitFor(before + 1); // first attempt failed (500)
@@ -53,7 +67,9 @@ test("against a running server: delivered fast; a pending delivery survives kill
     // The outcome is recorded after the receiver answers: poll briefly for it.
     let delivery: any;
     for (let i = 0; i < 100 && delivery?.status !== "delivered"; i++) {
-      delivery = (await call(s.url, "GET", "/api/v1/webhooks/deliveries", t.apiKey)).deliveries.find((d: any) => d.fileId === r.fileId);
+      delivery = (await call(s.url, "GET", "/api/v1/webhooks/deliveries", t.apiKey)).deliveries.find(
+        (d: any) => d.fileId === r.fileId,
+      );
       await Bun.sleep(20);
     }
     expect(delivery).toMatchObject({ status: "delivered", attempts: 2 });

@@ -1,6 +1,6 @@
-import { and, desc, eq, gt, inArray, isNull, isNotNull, lte, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNotNull, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../client";
-import { files, fileStats, type FileRow, type ProcessingStatus } from "../schema";
+import { type FileRow, fileStats, files, type ProcessingStatus } from "../schema";
 
 export interface FileFilters {
   tenantId: string;
@@ -15,7 +15,21 @@ export interface FileFilters {
 
 export type NewFile = Omit<
   FileRow,
-  "sha256" | "wrappedKey" | "keyId" | "segmentSize" | "uploadStartedAt" | "uploadedAt" | "deletedAt" | "purgedAt" | "metadata" | "chargedBytes" | "processingStatus" | "updatedAt" | "category" | "storedName" | "userId"
+  | "sha256"
+  | "wrappedKey"
+  | "keyId"
+  | "segmentSize"
+  | "uploadStartedAt"
+  | "uploadedAt"
+  | "deletedAt"
+  | "purgedAt"
+  | "metadata"
+  | "chargedBytes"
+  | "processingStatus"
+  | "updatedAt"
+  | "category"
+  | "storedName"
+  | "userId"
 > &
   Partial<Pick<FileRow, "category" | "storedName" | "userId" | "processingStatus" | "uploadStartedAt">>;
 
@@ -41,17 +55,40 @@ export function createFilesRepo(db: Db) {
   const liveByIdQ = db
     .select()
     .from(files)
-    .where(and(eq(files.id, sql.placeholder("id")), eq(files.tenantId, sql.placeholder("tenantId")), isNull(files.deletedAt)))
+    .where(
+      and(
+        eq(files.id, sql.placeholder("id")),
+        eq(files.tenantId, sql.placeholder("tenantId")),
+        isNull(files.deletedAt),
+      ),
+    )
     .prepare();
-  const byIdQ = db.select().from(files).where(eq(files.id, sql.placeholder("id"))).prepare();
+  const byIdQ = db
+    .select()
+    .from(files)
+    .where(eq(files.id, sql.placeholder("id")))
+    .prepare();
 
   // Listing queries are prepared once per combination of filters present (at most a few dozen):
   // building and compiling them per request was most of a list request's cost.
   const pages = new Map<string, ReturnType<typeof buildPage>>();
   const totals = new Map<string, ReturnType<typeof buildTotal>>();
   const shape = (f: FileFilters) =>
-    [f.workspaceId === null ? "w0" : f.workspaceId ? "w" : "", f.userId === null ? "u0" : f.userId !== undefined ? "u" : "", f.context ? "c" : "", f.fileType ? "t" : "", f.category ? "g" : ""].join("|");
-  const params = (f: FileFilters) => ({ tenantId: f.tenantId, workspaceId: f.workspaceId ?? "", userId: f.userId ?? "", context: f.context ?? "", fileType: f.fileType ?? "", category: f.category ?? "" });
+    [
+      f.workspaceId === null ? "w0" : f.workspaceId ? "w" : "",
+      f.userId === null ? "u0" : f.userId !== undefined ? "u" : "",
+      f.context ? "c" : "",
+      f.fileType ? "t" : "",
+      f.category ? "g" : "",
+    ].join("|");
+  const params = (f: FileFilters) => ({
+    tenantId: f.tenantId,
+    workspaceId: f.workspaceId ?? "",
+    userId: f.userId ?? "",
+    context: f.context ?? "",
+    fileType: f.fileType ?? "",
+    category: f.category ?? "",
+  });
   const P = (name: string) => sql.placeholder(name);
   function buildPage(f: FileFilters, withCursor: boolean) {
     const c: SQL[] = [eq(files.tenantId, P("tenantId")), isNull(files.deletedAt)];
@@ -65,14 +102,24 @@ export function createFilesRepo(db: Db) {
     // Row-value comparison: SQLite seeks the (created_at, id) index straight to the cursor; the
     // equivalent OR form made it walk the index from the newest row (~100 ms at 1M files).
     if (withCursor) c.push(sql`(${files.createdAt}, ${files.id}) < (${P("afterCreatedAt")}, ${P("afterId")})`);
-    return db.select().from(files).where(and(...c)).orderBy(desc(files.createdAt), desc(files.id)).limit(P("limit")).prepare();
+    return db
+      .select()
+      .from(files)
+      .where(and(...c))
+      .orderBy(desc(files.createdAt), desc(files.id))
+      .limit(P("limit"))
+      .prepare();
   }
   function buildTotal(f: FileFilters) {
     const c: SQL[] = [eq(fileStats.tenantId, P("tenantId"))];
     if (f.workspaceId) c.push(eq(fileStats.workspaceId, P("workspaceId")));
     if (f.context) c.push(eq(fileStats.context, P("context")));
     if (f.fileType) c.push(eq(fileStats.fileType, P("fileType")));
-    return db.select({ n: sql<number>`coalesce(sum(${fileStats.fileCount}), 0)` }).from(fileStats).where(and(...c)).prepare();
+    return db
+      .select({ n: sql<number>`coalesce(sum(${fileStats.fileCount}), 0)` })
+      .from(fileStats)
+      .where(and(...c))
+      .prepare();
   }
   function pageQuery(f: FileFilters, withCursor: boolean) {
     const key = `${shape(f)}|${withCursor}`;
@@ -89,7 +136,11 @@ export function createFilesRepo(db: Db) {
 
   return {
     insert(row: NewFile): FileRow {
-      return db.insert(files).values({ processingStatus: "pending", category: "general", ...row, chargedBytes: 0, updatedAt: row.createdAt }).returning().get();
+      return db
+        .insert(files)
+        .values({ processingStatus: "pending", category: "general", ...row, chargedBytes: 0, updatedAt: row.createdAt })
+        .returning()
+        .get();
     },
     /** A live file of this tenant, or undefined (other tenants' ids look exactly like missing ones). */
     liveById(tenantId: string, id: string): FileRow | undefined {
@@ -100,7 +151,12 @@ export function createFilesRepo(db: Db) {
     },
     /** Newest first; keyset on (created_at, id) so concurrent inserts never shift pages. */
     page(f: FileFilters, limit: number, after?: { createdAt: number; id: string }): FileRow[] {
-      return pageQuery(f, !!after).all({ ...params(f), afterCreatedAt: after?.createdAt ?? 0, afterId: after?.id ?? "", limit });
+      return pageQuery(f, !!after).all({
+        ...params(f),
+        afterCreatedAt: after?.createdAt ?? 0,
+        afterId: after?.id ?? "",
+        limit,
+      });
     },
     /** Live file count for the filters, from the trigger-maintained counters (no count(*) scan). */
     total(f: FileFilters): number {
@@ -108,23 +164,47 @@ export function createFilesRepo(db: Db) {
     },
     /** Exact count by scan, for filters the counters don't cover (user folder, category). */
     countScan(f: FileFilters): number {
-      return db.select({ n: sql<number>`count(*)` }).from(files).where(and(...live(f))).get()?.n ?? 0;
+      return (
+        db
+          .select({ n: sql<number>`count(*)` })
+          .from(files)
+          .where(and(...live(f)))
+          .get()?.n ?? 0
+      );
     },
     /** A live file by its unique stored name in one folder (null = the organization's). */
     liveByStoredName(tenantId: string, userId: string | null, storedName: string): FileRow | undefined {
       return db
         .select()
         .from(files)
-        .where(and(eq(files.tenantId, tenantId), userId === null ? isNull(files.userId) : eq(files.userId, userId), eq(files.storedName, storedName), isNull(files.deletedAt)))
+        .where(
+          and(
+            eq(files.tenantId, tenantId),
+            userId === null ? isNull(files.userId) : eq(files.userId, userId),
+            eq(files.storedName, storedName),
+            isNull(files.deletedAt),
+          ),
+        )
         .get();
     },
     /** Live completed bytes and counts grouped by a column, for the usage report. */
     usageBy(tenantId: string, column: "category" | "userId", userId?: string) {
       const col = column === "category" ? files.category : files.userId;
       return db
-        .select({ key: col, fileCount: sql<number>`count(*)`, bytes: sql<number>`coalesce(sum(${files.chargedBytes}), 0)` })
+        .select({
+          key: col,
+          fileCount: sql<number>`count(*)`,
+          bytes: sql<number>`coalesce(sum(${files.chargedBytes}), 0)`,
+        })
         .from(files)
-        .where(and(eq(files.tenantId, tenantId), isNull(files.deletedAt), eq(files.processingStatus, "completed"), userId === undefined ? undefined : eq(files.userId, userId)))
+        .where(
+          and(
+            eq(files.tenantId, tenantId),
+            isNull(files.deletedAt),
+            eq(files.processingStatus, "completed"),
+            userId === undefined ? undefined : eq(files.userId, userId),
+          ),
+        )
         .groupBy(col)
         .orderBy(sql`3 desc`)
         .all();
@@ -133,7 +213,11 @@ export function createFilesRepo(db: Db) {
       const c: SQL[] = [eq(fileStats.tenantId, tenantId), gt(fileStats.fileCount, 0)];
       if (workspaceId) c.push(eq(fileStats.workspaceId, workspaceId));
       return db
-        .select({ context: fileStats.context, fileCount: sql<number>`sum(${fileStats.fileCount})`, totalBytes: sql<number>`sum(${fileStats.totalBytes})` })
+        .select({
+          context: fileStats.context,
+          fileCount: sql<number>`sum(${fileStats.fileCount})`,
+          totalBytes: sql<number>`sum(${fileStats.totalBytes})`,
+        })
         .from(fileStats)
         .where(and(...c))
         .groupBy(fileStats.context)
@@ -146,8 +230,16 @@ export function createFilesRepo(db: Db) {
         db
           .update(files)
           .set({ processingStatus: "processing", uploadStartedAt: now, updatedAt: now })
-          .where(and(eq(files.id, id), eq(files.processingStatus, "pending"), isNull(files.deletedAt), gt(files.uploadExpiresAt, now)))
-          .returning({ one: sql`1` }).all().length === 1
+          .where(
+            and(
+              eq(files.id, id),
+              eq(files.processingStatus, "pending"),
+              isNull(files.deletedAt),
+              gt(files.uploadExpiresAt, now),
+            ),
+          )
+          .returning({ one: sql`1` })
+          .all().length === 1
       );
     },
     /** A PUT that failed before storing anything usable gives the upload back (it may be retried until expiry). */
@@ -168,30 +260,63 @@ export function createFilesRepo(db: Db) {
         db
           .update(files)
           .set({ reservedBytes: 0, updatedAt: now })
-          .where(and(eq(files.id, id), eq(files.processingStatus, "pending"), isNull(files.deletedAt), eq(files.reservedBytes, held)))
+          .where(
+            and(
+              eq(files.id, id),
+              eq(files.processingStatus, "pending"),
+              isNull(files.deletedAt),
+              eq(files.reservedBytes, held),
+            ),
+          )
           .returning({ one: sql`1` })
           .all().length === 1
       );
     },
     /** Moves a processing row to its final state; false if it was deleted or expired meanwhile. */
-    finish(id: string, status: Extract<ProcessingStatus, "completed" | "failed">, patch: Partial<FileRow>, now: number): boolean {
+    finish(
+      id: string,
+      status: Extract<ProcessingStatus, "completed" | "failed">,
+      patch: Partial<FileRow>,
+      now: number,
+    ): boolean {
       return (
         db
           .update(files)
           .set({ ...patch, processingStatus: status, uploadStartedAt: null, uploadedAt: now, updatedAt: now })
           .where(and(eq(files.id, id), eq(files.processingStatus, "processing"), isNull(files.deletedAt)))
-          .returning({ one: sql`1` }).all().length === 1
+          .returning({ one: sql`1` })
+          .all().length === 1
       );
     },
     /** Fails an expired upload if it is still in the state the job saw; releases nothing itself. */
     /** Also requires the reservation seen by the caller, so the amount it releases is the one held. */
-    expire(id: string, from: ProcessingStatus, held: number, now: number, reason: "expired" | "interrupted" = "expired"): boolean {
+    expire(
+      id: string,
+      from: ProcessingStatus,
+      held: number,
+      now: number,
+      reason: "expired" | "interrupted" = "expired",
+    ): boolean {
       return (
         db
           .update(files)
-          .set({ processingStatus: "failed", metadata: { failureReason: reason }, reservedBytes: 0, uploadStartedAt: null, updatedAt: now })
-          .where(and(eq(files.id, id), eq(files.processingStatus, from), eq(files.reservedBytes, held), isNull(files.deletedAt)))
-          .returning({ one: sql`1` }).all().length === 1
+          .set({
+            processingStatus: "failed",
+            metadata: { failureReason: reason },
+            reservedBytes: 0,
+            uploadStartedAt: null,
+            updatedAt: now,
+          })
+          .where(
+            and(
+              eq(files.id, id),
+              eq(files.processingStatus, from),
+              eq(files.reservedBytes, held),
+              isNull(files.deletedAt),
+            ),
+          )
+          .returning({ one: sql`1` })
+          .all().length === 1
       );
     },
     /**
@@ -205,21 +330,46 @@ export function createFilesRepo(db: Db) {
         .where(and(PROCESSING, gt(files.sizeBytes, 0)))
         .returning({ one: sql`1` })
         .all().length;
-      const unresumable = db.select().from(files).where(and(PROCESSING, eq(files.sizeBytes, 0), isNull(files.deletedAt))).all();
+      const unresumable = db
+        .select()
+        .from(files)
+        .where(and(PROCESSING, eq(files.sizeBytes, 0), isNull(files.deletedAt)))
+        .all();
       return { reopened, unresumable };
     },
     /** Storage keys of every not-yet-purged file of a tenant (for a forced tenant delete). */
     unpurgedKeys(tenantId: string): string[] {
-      return db.select({ k: files.storageKey }).from(files).where(and(eq(files.tenantId, tenantId), isNull(files.purgedAt))).all().map((r) => r.k);
+      return db
+        .select({ k: files.storageKey })
+        .from(files)
+        .where(and(eq(files.tenantId, tenantId), isNull(files.purgedAt)))
+        .all()
+        .map((r) => r.k);
     },
     update(id: string, patch: Partial<FileRow>, now: number): FileRow | undefined {
-      return db.update(files).set({ ...patch, updatedAt: now }).where(eq(files.id, id)).returning().get();
+      return db
+        .update(files)
+        .set({ ...patch, updatedAt: now })
+        .where(eq(files.id, id))
+        .returning()
+        .get();
     },
     softDelete(id: string, now: number): boolean {
-      return db.update(files).set({ deletedAt: now, reservedBytes: 0, chargedBytes: 0, updatedAt: now }).where(and(eq(files.id, id), isNull(files.deletedAt))).returning({ one: sql`1` }).all().length === 1;
+      return (
+        db
+          .update(files)
+          .set({ deletedAt: now, reservedBytes: 0, chargedBytes: 0, updatedAt: now })
+          .where(and(eq(files.id, id), isNull(files.deletedAt)))
+          .returning({ one: sql`1` })
+          .all().length === 1
+      );
     },
     liveInWorkspace(workspaceId: string): FileRow[] {
-      return db.select().from(files).where(and(eq(files.workspaceId, workspaceId), isNull(files.deletedAt))).all();
+      return db
+        .select()
+        .from(files)
+        .where(and(eq(files.workspaceId, workspaceId), isNull(files.deletedAt)))
+        .all();
     },
     /**
      * Uploads whose PUT never came (pending past expiry) or stalled mid-PUT past the grace period.
@@ -230,7 +380,14 @@ export function createFilesRepo(db: Db) {
       const pending = db
         .select()
         .from(files)
-        .where(and(sql`${files.processingStatus} IN ('pending', 'processing')`, sql`${files.processingStatus} = 'pending'`, lte(files.uploadExpiresAt, now), isNull(files.deletedAt)))
+        .where(
+          and(
+            sql`${files.processingStatus} IN ('pending', 'processing')`,
+            sql`${files.processingStatus} = 'pending'`,
+            lte(files.uploadExpiresAt, now),
+            isNull(files.deletedAt),
+          ),
+        )
         .limit(limit)
         .all();
       const stalled = db
@@ -243,7 +400,12 @@ export function createFilesRepo(db: Db) {
     },
     /** Soft-deleted files whose retention has passed and whose object may still exist. */
     purgeDue(deletedBefore: number, limit: number): FileRow[] {
-      return db.select().from(files).where(and(isNotNull(files.deletedAt), isNull(files.purgedAt), lte(files.deletedAt, deletedBefore))).limit(limit).all();
+      return db
+        .select()
+        .from(files)
+        .where(and(isNotNull(files.deletedAt), isNull(files.purgedAt), lte(files.deletedAt, deletedBefore)))
+        .limit(limit)
+        .all();
     },
     markPurged(ids: string[], now: number): void {
       if (ids.length) db.update(files).set({ purgedAt: now }).where(inArray(files.id, ids)).run();

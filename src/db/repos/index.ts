@@ -1,11 +1,11 @@
 import type { Db } from "../client";
+import { createAccessRepo } from "./access.repo";
 import { createFilesRepo } from "./files.repo";
 import { createQuotaRepo } from "./quota.repo";
 import { createSettingsRepo } from "./settings.repo";
 import { createTenantsRepo } from "./tenants.repo";
-import { createWorkspacesRepo } from "./workspaces.repo";
 import { createWebhooksRepo } from "./webhooks.repo";
-import { createAccessRepo } from "./access.repo";
+import { createWorkspacesRepo } from "./workspaces.repo";
 
 /** All repositories over one connection, plus a way to run several of their calls atomically. */
 export function createRepos(db: Db) {

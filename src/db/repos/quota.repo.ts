@@ -24,16 +24,36 @@ export function createQuotaRepo(db: Db) {
    * Sets used/reserved bytes of `table` rows (optionally one tenant's) to the sums over their live
    * files and returns the rows that drifted. Identifiers are fixed strings from this file.
    */
-  function fixDrift(table: "tenants" | "workspaces", fileColumn: "tenant_id" | "workspace_id", tenantColumn: "id" | "tenant_id", tenantId?: string) {
+  function fixDrift(
+    table: "tenants" | "workspaces",
+    fileColumn: "tenant_id" | "workspace_id",
+    tenantColumn: "id" | "tenant_id",
+    tenantId?: string,
+  ) {
     const [t, fc, tc] = [sql.raw(table), sql.raw(fileColumn), sql.raw(tenantColumn)];
-    const rows = db.all<{ id: string; tenant_id: string; used_bytes: number; reserved_bytes: number; used: number; reserved: number }>(sql`
+    const rows = db.all<{
+      id: string;
+      tenant_id: string;
+      used_bytes: number;
+      reserved_bytes: number;
+      used: number;
+      reserved: number;
+    }>(sql`
       SELECT o.id, o.${tc} AS tenant_id, o.used_bytes, o.reserved_bytes,
         coalesce((SELECT sum(charged_bytes) FROM files f WHERE f.${fc} = o.id AND f.deleted_at IS NULL), 0) AS used,
         coalesce((SELECT sum(reserved_bytes) FROM files f WHERE f.${fc} = o.id AND f.deleted_at IS NULL), 0) AS reserved
       FROM ${t} o ${tenantId ? sql`WHERE o.${tc} = ${tenantId}` : sql``}`);
     const drift = rows.filter((r) => r.used !== r.used_bytes || r.reserved !== r.reserved_bytes);
-    for (const r of drift) db.run(sql`UPDATE ${t} SET used_bytes = ${r.used}, reserved_bytes = ${r.reserved} WHERE id = ${r.id}`);
-    return drift.map((r) => ({ id: r.id, tenant_id: r.tenant_id, change: { usedBytes: { before: r.used_bytes, after: r.used }, reservedBytes: { before: r.reserved_bytes, after: r.reserved } } }));
+    for (const r of drift)
+      db.run(sql`UPDATE ${t} SET used_bytes = ${r.used}, reserved_bytes = ${r.reserved} WHERE id = ${r.id}`);
+    return drift.map((r) => ({
+      id: r.id,
+      tenant_id: r.tenant_id,
+      change: {
+        usedBytes: { before: r.used_bytes, after: r.used },
+        reservedBytes: { before: r.reserved_bytes, after: r.reserved },
+      },
+    }));
   }
 
   return {
@@ -53,7 +73,11 @@ export function createQuotaRepo(db: Db) {
     recalculate(tenantId?: string) {
       return {
         tenants: fixDrift("tenants", "tenant_id", "id", tenantId).map((r) => ({ tenantId: r.id, ...r.change })),
-        workspaces: fixDrift("workspaces", "workspace_id", "tenant_id", tenantId).map((r) => ({ workspaceId: r.id, tenantId: r.tenant_id, ...r.change })),
+        workspaces: fixDrift("workspaces", "workspace_id", "tenant_id", tenantId).map((r) => ({
+          workspaceId: r.id,
+          tenantId: r.tenant_id,
+          ...r.change,
+        })),
       };
     },
   };

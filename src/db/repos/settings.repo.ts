@@ -7,7 +7,11 @@ export const ADMIN_KEY_SETTING = "admin_api_key_hash";
 
 /** Small key/value store for instance-wide state (the admin key hash). */
 export function createSettingsRepo(db: Db) {
-  const getQ = db.select().from(settings).where(eq(settings.key, sql.placeholder("key"))).prepare();
+  const getQ = db
+    .select()
+    .from(settings)
+    .where(eq(settings.key, sql.placeholder("key")))
+    .prepare();
   return {
     get(key: string): string | null {
       return getQ.get({ key })?.value ?? null;

@@ -3,7 +3,14 @@
  * `allowedFileTypes` to any well-formed MIME type. Content is checked by magic bytes wherever
  * the declared type has a signature `file-type` knows.
  */
-export const DEFAULT_FILE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "application/pdf"] as const;
+export const DEFAULT_FILE_TYPES = [
+  "image/jpeg",
+  "image/png",
+  "image/webp",
+  "image/gif",
+  "image/avif",
+  "application/pdf",
+] as const;
 
 export const MAX_FILE_SIZE_BYTES = 104_857_600;
 
@@ -14,5 +21,7 @@ export function isWellFormedMime(value: string): boolean {
 }
 
 export function allowedTypesOf(tenant: { allowedFileTypes: string[] | null }): string[] {
-  return tenant.allowedFileTypes && tenant.allowedFileTypes.length > 0 ? tenant.allowedFileTypes : [...DEFAULT_FILE_TYPES];
+  return tenant.allowedFileTypes && tenant.allowedFileTypes.length > 0
+    ? tenant.allowedFileTypes
+    : [...DEFAULT_FILE_TYPES];
 }

@@ -4,8 +4,8 @@ import type { EncryptedObjects } from "../../storage/encrypted-objects";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
 import { AppError, fileNotFound, validation } from "../shared/errors";
-import { fileView } from "./file-view";
 import type { UrlSigner } from "../shared/url-signer";
+import { fileView } from "./file-view";
 
 export interface ListFilesInput {
   limit?: number;
@@ -42,19 +42,31 @@ export function createFilesService(deps: FilesServiceDeps) {
 
     list(tenantId: string, q: ListFilesInput) {
       const limit = q.limit ?? 20;
-      if (q.workspaceId && !repos.workspaces.liveById(tenantId, q.workspaceId)) throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: q.workspaceId });
+      if (q.workspaceId && !repos.workspaces.liveById(tenantId, q.workspaceId))
+        throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: q.workspaceId });
       const filters = { tenantId, workspaceId: q.workspaceId, context: q.context, fileType: q.fileType };
       const { items, nextCursor } = keysetPage(limit, q.cursor, (n, after) => repos.files.page(filters, n, after));
       return { files: items.map(fileView), nextCursor, total: repos.files.total(filters) };
     },
 
     contexts(tenantId: string, workspaceId?: string) {
-      return { contexts: repos.files.contexts(tenantId, workspaceId).map((c) => ({ context: c.context === "" ? null : c.context, fileCount: c.fileCount, totalBytes: c.totalBytes })) };
+      return {
+        contexts: repos.files
+          .contexts(tenantId, workspaceId)
+          .map((c) => ({
+            context: c.context === "" ? null : c.context,
+            fileCount: c.fileCount,
+            totalBytes: c.totalBytes,
+          })),
+      };
     },
 
     rename(tenantId: string, fileId: string, originalName: string) {
       getRow(tenantId, fileId);
-      if (/[\u0000-\u001f\u007f/\\]/.test(originalName)) throw validation("originalName must not contain path separators or control characters", { field: "originalName" });
+      if (/[\u0000-\u001f\u007f/\\]/.test(originalName))
+        throw validation("originalName must not contain path separators or control characters", {
+          field: "originalName",
+        });
       return fileView(repos.files.update(fileId, { originalName }, clock.now())!);
     },
 

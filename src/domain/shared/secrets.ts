@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual, createHmac } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 /**
  * API keys and signatures. Keys are `sk_live_` + 32 random bytes in base64url; only their

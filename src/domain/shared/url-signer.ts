@@ -15,7 +15,14 @@ export class UrlSigner {
   }
 
   /** Constant-time check of token and expiry. */
-  verify(opts: { purpose: UrlPurpose; tenantId: string; fileId: string; expires: number; token: string; now: number }): "ok" | "invalid" | "expired" {
+  verify(opts: {
+    purpose: UrlPurpose;
+    tenantId: string;
+    fileId: string;
+    expires: number;
+    token: string;
+    now: number;
+  }): "ok" | "invalid" | "expired" {
     const expected = this.sign(opts.purpose, opts.tenantId, opts.fileId, opts.expires);
     if (!safeEqual(expected, opts.token)) return "invalid";
     if (opts.expires !== 0 && opts.expires <= opts.now) return "expired";

@@ -12,7 +12,10 @@ export interface CategoryRule {
 }
 
 export const CATEGORIES: Record<FileCategory, CategoryRule> = {
-  profile_image: { allowedTypes: ["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"], maxSizeBytes: 5 * 1024 * 1024 },
+  profile_image: {
+    allowedTypes: ["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"],
+    maxSizeBytes: 5 * 1024 * 1024,
+  },
   data_source: {
     allowedTypes: [
       "text/csv",

@@ -4,16 +4,16 @@ import type { FileCategory, FileRow, KeyScope } from "../../db/schema";
 import { objectKeyFor } from "../../storage/backend";
 import { SizeMismatchError } from "../../storage/crypto";
 import type { EncryptedObjects } from "../../storage/encrypted-objects";
-import type { AccessService, Principal } from "../tenants/access.service";
-import { CATEGORIES, CATEGORY_NAMES } from "./categories";
+import { allowedTypesOf, isWellFormedMime, MAX_FILE_SIZE_BYTES } from "../files/file-types";
+import type { FilesService } from "../files/files.service";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
 import { AppError, validation } from "../shared/errors";
-import { allowedTypesOf, isWellFormedMime, MAX_FILE_SIZE_BYTES } from "../files/file-types";
-import type { FilesService } from "../files/files.service";
-import { isValidStoredName, logicalPath, storedNameFor } from "./stored-name";
+import type { AccessService, Principal } from "../tenants/access.service";
 import { quotaView } from "../tenants/tenants.service";
 import type { UploadPipeline } from "../uploads/upload-pipeline";
+import { CATEGORIES, CATEGORY_NAMES } from "./categories";
+import { isValidStoredName, logicalPath, storedNameFor } from "./stored-name";
 
 export const DEFAULT_BUCKET = "default";
 const BUCKET = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -45,7 +45,8 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
   function folderOf(p: Principal, userId: string | undefined): string | null {
     if (userId !== undefined && !USER_ID.test(userId)) throw validation("Invalid userId", { field: "userId" });
     if (p.userId !== null) {
-      if (userId !== undefined && userId !== p.userId) throw new AppError("FORBIDDEN", "A user key can only address its own files");
+      if (userId !== undefined && userId !== p.userId)
+        throw new AppError("FORBIDDEN", "A user key can only address its own files");
       return p.userId;
     }
     return userId ?? null;
@@ -56,12 +57,14 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
     if (bucket.length > 100 || !BUCKET.test(bucket)) throw validation("Invalid bucket name", { field: "bucket" });
     const ws = bucket === DEFAULT_BUCKET ? null : (repos.workspaces.liveBySlug(p.tenant.id, bucket)?.id ?? undefined);
     if (ws === undefined) throw new AppError("NOT_FOUND", "Bucket not found", { bucket });
-    if (p.workspaceId !== null && ws !== p.workspaceId) throw new AppError("FORBIDDEN", "This key is limited to another bucket", { bucket });
+    if (p.workspaceId !== null && ws !== p.workspaceId)
+      throw new AppError("FORBIDDEN", "This key is limited to another bucket", { bucket });
     return ws;
   }
 
   /** Bucket of a file (a deleted workspace keeps its slug for display). */
-  const bucketName = (workspaceId: string | null) => (workspaceId ? (repos.workspaces.byIdAny(workspaceId)?.slug ?? workspaceId) : DEFAULT_BUCKET);
+  const bucketName = (workspaceId: string | null) =>
+    workspaceId ? (repos.workspaces.byIdAny(workspaceId)?.slug ?? workspaceId) : DEFAULT_BUCKET;
 
   function objectView(f: FileRow) {
     return {
@@ -85,20 +88,33 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
   function objectRow(p: Principal, name: string, userId: string | undefined): FileRow {
     if (!isValidStoredName(name)) throw validation("Invalid object name", { field: "name" });
     const f = repos.files.liveByStoredName(p.tenant.id, folderOf(p, userId), name);
-    if (!f || (p.workspaceId !== null && f.workspaceId !== p.workspaceId)) throw new AppError("FILE_NOT_FOUND", "Object not found", { name });
+    if (!f || (p.workspaceId !== null && f.workspaceId !== p.workspaceId))
+      throw new AppError("FILE_NOT_FOUND", "Object not found", { name });
     return f;
   }
 
-  function page(p: Principal, q: { limit?: number; cursor?: string; userId?: string; category?: string; workspaceId?: string | null }) {
+  function page(
+    p: Principal,
+    q: { limit?: number; cursor?: string; userId?: string; category?: string; workspaceId?: string | null },
+  ) {
     const limit = q.limit ?? 20;
-    const filters = { tenantId: p.tenant.id, userId: p.userId !== null || q.userId !== undefined ? folderOf(p, q.userId) : undefined, category: q.category, workspaceId: p.workspaceId ?? q.workspaceId };
+    const filters = {
+      tenantId: p.tenant.id,
+      userId: p.userId !== null || q.userId !== undefined ? folderOf(p, q.userId) : undefined,
+      category: q.category,
+      workspaceId: p.workspaceId ?? q.workspaceId,
+    };
     const { items, nextCursor } = keysetPage(limit, q.cursor, (n, after) => repos.files.page(filters, n, after));
     return { items: items.map(objectView), nextCursor, total: repos.files.countScan(filters) };
   }
 
   function maxSizeFor(p: Principal, category: FileCategory): number {
     const plan = deps.access.planOf(p.tenant);
-    return Math.min(CATEGORIES[category].maxSizeBytes, plan?.maxFileSizeBytes ?? MAX_FILE_SIZE_BYTES, MAX_FILE_SIZE_BYTES);
+    return Math.min(
+      CATEGORIES[category].maxSizeBytes,
+      plan?.maxFileSizeBytes ?? MAX_FILE_SIZE_BYTES,
+      MAX_FILE_SIZE_BYTES,
+    );
   }
 
   return {
@@ -107,8 +123,22 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
     buckets(p: Principal) {
       requireScope(p, "read");
       const all = [
-        { name: DEFAULT_BUCKET, workspaceId: null as string | null, quotaBytes: null as number | null, usedBytes: null as number | null, createdAt: new Date(p.tenant.createdAt).toISOString() },
-        ...repos.workspaces.list(p.tenant.id).map((w) => ({ name: w.slug, workspaceId: w.id as string | null, quotaBytes: w.quotaBytes, usedBytes: w.usedBytes, createdAt: new Date(w.createdAt).toISOString() })),
+        {
+          name: DEFAULT_BUCKET,
+          workspaceId: null as string | null,
+          quotaBytes: null as number | null,
+          usedBytes: null as number | null,
+          createdAt: new Date(p.tenant.createdAt).toISOString(),
+        },
+        ...repos.workspaces
+          .list(p.tenant.id)
+          .map((w) => ({
+            name: w.slug,
+            workspaceId: w.id as string | null,
+            quotaBytes: w.quotaBytes,
+            usedBytes: w.usedBytes,
+            createdAt: new Date(w.createdAt).toISOString(),
+          })),
       ];
       return { buckets: p.workspaceId === null ? all : all.filter((b) => b.workspaceId === p.workspaceId) };
     },
@@ -119,9 +149,13 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
       return { bucket, objects: r.items, nextCursor: r.nextCursor, total: r.total };
     },
 
-    listFiles(p: Principal, q: { limit?: number; cursor?: string; userId?: string; category?: string; bucket?: string }) {
+    listFiles(
+      p: Principal,
+      q: { limit?: number; cursor?: string; userId?: string; category?: string; bucket?: string },
+    ) {
       requireScope(p, "read");
-      if (q.category && !(CATEGORY_NAMES as string[]).includes(q.category)) throw validation("Unknown category", { field: "category", allowed: CATEGORY_NAMES });
+      if (q.category && !(CATEGORY_NAMES as string[]).includes(q.category))
+        throw validation("Unknown category", { field: "category", allowed: CATEGORY_NAMES });
       const r = page(p, { ...q, workspaceId: q.bucket ? bucketWorkspace(p, q.bucket) : undefined });
       return { files: r.items, nextCursor: r.nextCursor, total: r.total };
     },
@@ -134,7 +168,8 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
     presignedUrl(p: Principal, name: string, expiresIn: number, userId?: string) {
       requireScope(p, "read");
       const f = objectRow(p, name, userId);
-      if (f.processingStatus !== "completed") throw new AppError("FILE_NOT_FOUND", "Object content is not available", { name });
+      if (f.processingStatus !== "completed")
+        throw new AppError("FILE_NOT_FOUND", "Object content is not available", { name });
       const signed = deps.files.signedUrl(f.tenantId, f.id, expiresIn);
       return { name, url: signed.url, expiresAt: signed.expiresAt, expiresIn };
     },
@@ -152,13 +187,17 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
       const plan = deps.access.planOf(tenant);
       // A user key sees its own files only; the quota figures are the organization's (they decide whether its uploads fit).
       const onlyUser = p.userId ?? undefined;
-      const byUser = repos.files.usageBy(tenant.id, "userId", onlyUser).map((r) => ({ userId: r.key as string | null, fileCount: r.fileCount, bytes: r.bytes }));
+      const byUser = repos.files
+        .usageBy(tenant.id, "userId", onlyUser)
+        .map((r) => ({ userId: r.key as string | null, fileCount: r.fileCount, bytes: r.bytes }));
       return {
         organizationId: tenant.id,
         ...quotaView(tenant),
         plan: plan ? { id: plan.id, name: plan.name } : null,
         fileCount: byUser.reduce((n, u) => n + u.fileCount, 0),
-        byCategory: repos.files.usageBy(tenant.id, "category", onlyUser).map((r) => ({ category: r.key as string, fileCount: r.fileCount, bytes: r.bytes })),
+        byCategory: repos.files
+          .usageBy(tenant.id, "category", onlyUser)
+          .map((r) => ({ category: r.key as string, fileCount: r.fileCount, bytes: r.bytes })),
         byUser,
         ...(drift ? { recalculated: drift } : {}),
       };
@@ -172,7 +211,10 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
         plan: plan ? { id: plan.id, name: plan.name } : null,
         maxFileSizeBytes: Math.min(plan?.maxFileSizeBytes ?? MAX_FILE_SIZE_BYTES, MAX_FILE_SIZE_BYTES),
         categories: Object.fromEntries(
-          CATEGORY_NAMES.map((c) => [c, { maxSizeBytes: maxSizeFor(p, c), allowedTypes: CATEGORIES[c].allowedTypes ?? allowedTypesOf(p.tenant) }]),
+          CATEGORY_NAMES.map((c) => [
+            c,
+            { maxSizeBytes: maxSizeFor(p, c), allowedTypes: CATEGORIES[c].allowedTypes ?? allowedTypesOf(p.tenant) },
+          ]),
         ),
       };
     },
@@ -182,16 +224,35 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
      * the request's Content-Length) before the first file byte is stored; then the part streams
      * through encryption; the actual size is charged and the rest of the reservation released.
      */
-    async upload(p: Principal, input: { bucket: string; category: string; userId?: string; fileName: string; contentType: string; bound: number; body: ReadableStream<Uint8Array>; signal?: AbortSignal }) {
+    async upload(
+      p: Principal,
+      input: {
+        bucket: string;
+        category: string;
+        userId?: string;
+        fileName: string;
+        contentType: string;
+        bound: number;
+        body: ReadableStream<Uint8Array>;
+        signal?: AbortSignal;
+      },
+    ) {
       requireScope(p, "write");
-      if (!(CATEGORY_NAMES as string[]).includes(input.category)) throw validation("Unknown category", { field: "category", allowed: CATEGORY_NAMES });
+      if (!(CATEGORY_NAMES as string[]).includes(input.category))
+        throw validation("Unknown category", { field: "category", allowed: CATEGORY_NAMES });
       const category = input.category as FileCategory;
       const folder = folderOf(p, input.userId);
       const workspaceId = bucketWorkspace(p, input.bucket);
       const allowed = CATEGORIES[category].allowedTypes ?? allowedTypesOf(p.tenant);
       const type = input.contentType.split(";")[0]!.trim().toLowerCase();
-      if (!isWellFormedMime(type) || !allowed.includes(type)) throw new AppError("INVALID_FILE_TYPE", `File type '${type}' is not allowed for ${category}`, { fileType: type, allowedTypes: allowed, category });
-      if (!input.fileName || input.fileName.length > 255 || /[\u0000-\u001f\u007f]/.test(input.fileName)) throw validation("Invalid file name", { field: "file" });
+      if (!isWellFormedMime(type) || !allowed.includes(type))
+        throw new AppError("INVALID_FILE_TYPE", `File type '${type}' is not allowed for ${category}`, {
+          fileType: type,
+          allowedTypes: allowed,
+          category,
+        });
+      if (!input.fileName || input.fileName.length > 255 || /[\u0000-\u001f\u007f]/.test(input.fileName))
+        throw validation("Invalid file name", { field: "file" });
       const originalName = input.fileName.split(/[/\\]/).pop()!;
       const maxSize = maxSizeFor(p, category);
       const now = clock.now();
@@ -223,11 +284,20 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
       });
       let stored;
       try {
-        stored = await deps.objects.write({ key: f.storageKey, body: input.body, maxSize: bound, signal: input.signal });
+        stored = await deps.objects.write({
+          key: f.storageKey,
+          body: input.body,
+          maxSize: bound,
+          signal: input.signal,
+        });
       } catch (err) {
         deps.pipeline.settle(f, "failed", { metadata: { failureReason: "upload_interrupted" } });
         await deps.pipeline.deleteObject(f);
-        if (err instanceof SizeMismatchError) throw new AppError("FILE_TOO_LARGE", `File exceeds the maximum of ${maxSize} bytes for ${category}`, { maxSize, category });
+        if (err instanceof SizeMismatchError)
+          throw new AppError("FILE_TOO_LARGE", `File exceeds the maximum of ${maxSize} bytes for ${category}`, {
+            maxSize,
+            category,
+          });
         throw err;
       }
       if (stored.size === 0) {

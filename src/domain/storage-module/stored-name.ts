@@ -10,11 +10,12 @@ export function storedNameFor(originalName: string, now: number, uuid8 = randomU
   const dot = normalized.lastIndexOf(".");
   const rawExt = dot > 0 ? normalized.slice(dot + 1) : "";
   const ext = /^[A-Za-z0-9]{1,10}$/.test(rawExt) ? rawExt.toLowerCase() : "";
-  const base = (dot > 0 && ext ? normalized.slice(0, dot) : normalized)
-    .replace(/[^A-Za-z0-9._-]+/g, "_")
-    .replace(/^[._-]+|[._-]+$/g, "")
-    .replace(/\.{2,}/g, "_")
-    .slice(0, 100) || "file";
+  const base =
+    (dot > 0 && ext ? normalized.slice(0, dot) : normalized)
+      .replace(/[^A-Za-z0-9._-]+/g, "_")
+      .replace(/^[._-]+|[._-]+$/g, "")
+      .replace(/\.{2,}/g, "_")
+      .slice(0, 100) || "file";
   const d = new Date(now);
   const p = (n: number, w = 2) => String(n).padStart(w, "0");
   const stamp = `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}_${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;

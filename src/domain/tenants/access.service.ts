@@ -17,14 +17,33 @@ export interface Principal {
   scopes: ReadonlySet<KeyScope>;
 }
 
-const userKeyView = (k: UserKeyRow) => ({ id: k.id, userId: k.userId, workspaceId: k.workspaceId, scopes: k.scopes, name: k.name, keyPrefix: k.keyPrefix, createdAt: new Date(k.createdAt).toISOString() });
-export const planView = (p: PlanRow) => ({ id: p.id, name: p.name, quotaBytes: p.quotaBytes, maxFileSizeBytes: p.maxFileSizeBytes, createdAt: new Date(p.createdAt).toISOString(), updatedAt: new Date(p.updatedAt).toISOString() });
+const userKeyView = (k: UserKeyRow) => ({
+  id: k.id,
+  userId: k.userId,
+  workspaceId: k.workspaceId,
+  scopes: k.scopes,
+  name: k.name,
+  keyPrefix: k.keyPrefix,
+  createdAt: new Date(k.createdAt).toISOString(),
+});
+export const planView = (p: PlanRow) => ({
+  id: p.id,
+  name: p.name,
+  quotaBytes: p.quotaBytes,
+  maxFileSizeBytes: p.maxFileSizeBytes,
+  createdAt: new Date(p.createdAt).toISOString(),
+  updatedAt: new Date(p.updatedAt).toISOString(),
+});
 
 /** User-scoped keys (issued by a tenant) and plans (defined by the admin). */
 export function createAccessService({ repos, clock }: { repos: Repos; clock: Clock }) {
   return {
-    issueUserKey(tenant: TenantRow, input: { userId: string; workspaceId?: string; scopes: KeyScope[]; name?: string }) {
-      if (input.workspaceId && !repos.workspaces.liveById(tenant.id, input.workspaceId)) throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: input.workspaceId });
+    issueUserKey(
+      tenant: TenantRow,
+      input: { userId: string; workspaceId?: string; scopes: KeyScope[]; name?: string },
+    ) {
+      if (input.workspaceId && !repos.workspaces.liveById(tenant.id, input.workspaceId))
+        throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: input.workspaceId });
       const apiKey = generateApiKey(USER_KEY_PREFIX);
       const row = repos.access.insertUserKey({
         id: randomUUID(),
@@ -52,7 +71,8 @@ export function createAccessService({ repos, clock }: { repos: Repos; clock: Clo
     },
 
     createPlan(input: { name: string; quotaBytes: number; maxFileSizeBytes: number }) {
-      if (repos.access.planByName(input.name)) throw new AppError("CONFLICT", `A plan named "${input.name}" already exists`);
+      if (repos.access.planByName(input.name))
+        throw new AppError("CONFLICT", `A plan named "${input.name}" already exists`);
       const now = clock.now();
       return planView(repos.access.insertPlan({ id: randomUUID(), ...input, createdAt: now, updatedAt: now }));
     },

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { TenantsRepo, TenantPatch } from "../../db/repos/tenants.repo";
+import type { TenantPatch, TenantsRepo } from "../../db/repos/tenants.repo";
 import type { TenantRow } from "../../db/schema";
-import type { Clock } from "../shared/clock";
-import { AppError, notFound } from "../shared/errors";
 import { allowedTypesOf } from "../files/file-types";
-import { displayPrefix, generateApiKey, hashKey, randomSecret } from "../shared/secrets";
+import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
+import { AppError, notFound } from "../shared/errors";
+import { displayPrefix, generateApiKey, hashKey, randomSecret } from "../shared/secrets";
 
 export const DEFAULT_TENANT_QUOTA = 524_288_000;
 
@@ -14,7 +14,13 @@ export function quotaView(t: { quotaBytes: number; usedBytes: number; reservedBy
   const availableBytes = Math.max(0, t.quotaBytes - t.usedBytes - t.reservedBytes);
   // Whole percent, as the API reference shows (10 MiB of 500 MiB → 2).
   const usagePercent = t.quotaBytes > 0 ? Math.round((t.usedBytes / t.quotaBytes) * 100) : t.usedBytes > 0 ? 100 : 0;
-  return { quotaBytes: t.quotaBytes, usedBytes: t.usedBytes, availableBytes, usagePercent, reservedBytes: t.reservedBytes };
+  return {
+    quotaBytes: t.quotaBytes,
+    usedBytes: t.usedBytes,
+    availableBytes,
+    usagePercent,
+    reservedBytes: t.reservedBytes,
+  };
 }
 
 /** Admin-facing tenant shape (timestamps as epoch seconds, like the seed's workspaces). */
@@ -100,7 +106,9 @@ export function createTenantsService({ tenants, liveFileCount, deleteTenantObjec
       get(id);
       const live = liveFileCount(id);
       if (live > 0 && !force) {
-        throw new AppError("CONFLICT", "Tenant still has files; delete them first or pass force=true", { fileCount: live });
+        throw new AppError("CONFLICT", "Tenant still has files; delete them first or pass force=true", {
+          fileCount: live,
+        });
       }
       // Revoke the key first so nothing new arrives, remove objects, then rows; the second sweep
       // catches an upload that completed in between (its row went with the cascade).

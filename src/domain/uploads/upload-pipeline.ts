@@ -1,10 +1,10 @@
 import type { Repos } from "../../db/repos";
 import type { FileRow } from "../../db/schema";
-import type { EncryptedObjects, StoredObjectInfo } from "../../storage/encrypted-objects";
 import type { Logger } from "../../logger";
+import type { EncryptedObjects, StoredObjectInfo } from "../../storage/encrypted-objects";
+import { checkMagicBytes } from "../files/type-check";
 import type { Clock } from "../shared/clock";
 import { AppError, fileNotFound } from "../shared/errors";
-import { checkMagicBytes } from "../files/type-check";
 
 export interface UploadPipelineDeps {
   repos: Repos;
@@ -28,11 +28,24 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
     if (bytes === 0) return;
     if (!repos.quota.reserveTenant(tenantId, bytes)) {
       const t = repos.tenants.byId(tenantId)!;
-      throw new AppError("QUOTA_EXCEEDED", "Storage quota exceeded", { scope: "tenant", quotaBytes: t.quotaBytes, usedBytes: t.usedBytes, reservedBytes: t.reservedBytes, requestedBytes: bytes });
+      throw new AppError("QUOTA_EXCEEDED", "Storage quota exceeded", {
+        scope: "tenant",
+        quotaBytes: t.quotaBytes,
+        usedBytes: t.usedBytes,
+        reservedBytes: t.reservedBytes,
+        requestedBytes: bytes,
+      });
     }
     if (workspaceId && !repos.quota.reserveWorkspace(workspaceId, bytes)) {
       const w = repos.workspaces.liveById(tenantId, workspaceId)!;
-      throw new AppError("QUOTA_EXCEEDED", "Workspace storage quota exceeded", { scope: "workspace", workspaceId, quotaBytes: w.quotaBytes, usedBytes: w.usedBytes, reservedBytes: w.reservedBytes, requestedBytes: bytes });
+      throw new AppError("QUOTA_EXCEEDED", "Workspace storage quota exceeded", {
+        scope: "workspace",
+        workspaceId,
+        quotaBytes: w.quotaBytes,
+        usedBytes: w.usedBytes,
+        reservedBytes: w.reservedBytes,
+        requestedBytes: bytes,
+      });
     }
   }
 
@@ -43,7 +56,8 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
   function settle(f: FileRow, status: "completed" | "failed", patch: Partial<FileRow>): FileRow | null {
     return repos.tx(() => {
       const charged = status === "completed" ? (patch.sizeBytes ?? f.sizeBytes) : 0;
-      if (!repos.files.finish(f.id, status, { ...patch, reservedBytes: 0, chargedBytes: charged }, clock.now())) return null;
+      if (!repos.files.finish(f.id, status, { ...patch, reservedBytes: 0, chargedBytes: charged }, clock.now()))
+        return null;
       repos.quota.adjust(f, -f.reservedBytes, charged);
       const row = repos.files.byId(f.id)!;
       deps.onSettled?.(row);
@@ -51,7 +65,10 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
     });
   }
 
-  const deleteObject = (f: FileRow) => objects.backend.delete(f.storageKey).catch((err) => logger.warn("object delete failed", { key: f.storageKey, err: String(err) }));
+  const deleteObject = (f: FileRow) =>
+    objects.backend
+      .delete(f.storageKey)
+      .catch((err) => logger.warn("object delete failed", { key: f.storageKey, err: String(err) }));
 
   return {
     reserve,
@@ -61,11 +78,25 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
     async verifyAndSettle(f: FileRow, stored: StoredObjectInfo): Promise<FileRow> {
       const mismatch = await checkMagicBytes(f.fileType, stored.head);
       const settled = mismatch
-        ? settle(f, "failed", { sizeBytes: stored.size, metadata: { failureReason: "type_mismatch", message: mismatch } })
-        : settle(f, "completed", { sizeBytes: stored.size, sha256: stored.sha256, wrappedKey: stored.wrappedKey, keyId: stored.keyId, segmentSize: stored.segmentSize });
+        ? settle(f, "failed", {
+            sizeBytes: stored.size,
+            metadata: { failureReason: "type_mismatch", message: mismatch },
+          })
+        : settle(f, "completed", {
+            sizeBytes: stored.size,
+            sha256: stored.sha256,
+            wrappedKey: stored.wrappedKey,
+            keyId: stored.keyId,
+            segmentSize: stored.segmentSize,
+          });
       if (!settled || mismatch) await deleteObject(f);
       if (!settled) throw fileNotFound(f.id);
-      logger.info("upload settled", { fileId: f.id, tenantId: f.tenantId, status: settled.processingStatus, bytes: stored.size });
+      logger.info("upload settled", {
+        fileId: f.id,
+        tenantId: f.tenantId,
+        status: settled.processingStatus,
+        bytes: stored.size,
+      });
       return settled;
     },
   };

@@ -4,13 +4,13 @@ import type { FileRow, TenantRow } from "../../db/schema";
 import { objectKeyFor } from "../../storage/backend";
 import { SizeMismatchError } from "../../storage/crypto";
 import type { EncryptedObjects } from "../../storage/encrypted-objects";
-import type { Clock } from "../shared/clock";
-import { AppError, fileNotFound, validation } from "../shared/errors";
 import { allowedTypesOf, isWellFormedMime, MAX_FILE_SIZE_BYTES } from "../files/file-types";
 import { fileView } from "../files/file-view";
-import type { UploadPipeline } from "./upload-pipeline";
-import { storedNameFor } from "../storage-module/stored-name";
+import type { Clock } from "../shared/clock";
+import { AppError, fileNotFound, validation } from "../shared/errors";
 import type { UrlSigner } from "../shared/url-signer";
+import { storedNameFor } from "../storage-module/stored-name";
+import type { UploadPipeline } from "./upload-pipeline";
 
 export interface UploadRequestInput {
   fileType: string;
@@ -47,16 +47,31 @@ export function createUploadsService(deps: UploadsServiceDeps) {
   function validateRequest(tenant: TenantRow, input: UploadRequestInput) {
     const allowed = allowedTypesOf(tenant);
     if (!isWellFormedMime(input.fileType) || !allowed.includes(input.fileType)) {
-      throw new AppError("INVALID_FILE_TYPE", `File type '${input.fileType}' is not allowed`, { fileType: input.fileType, allowedTypes: allowed });
+      throw new AppError("INVALID_FILE_TYPE", `File type '${input.fileType}' is not allowed`, {
+        fileType: input.fileType,
+        allowedTypes: allowed,
+      });
     }
-    if (BAD_NAME.test(input.fileName) || input.fileName.trim() !== input.fileName || input.fileName === "." || input.fileName === "..") {
-      throw validation("fileName must not contain control characters, path separators or <>:\"|?*, nor start or end with spaces", { field: "fileName" });
+    if (
+      BAD_NAME.test(input.fileName) ||
+      input.fileName.trim() !== input.fileName ||
+      input.fileName === "." ||
+      input.fileName === ".."
+    ) {
+      throw validation(
+        'fileName must not contain control characters, path separators or <>:"|?*, nor start or end with spaces',
+        { field: "fileName" },
+      );
     }
     if (input.fileSizeBytes !== undefined && input.fileSizeBytes > MAX_FILE_SIZE_BYTES) {
-      throw new AppError("FILE_TOO_LARGE", `File size ${input.fileSizeBytes} bytes exceeds the maximum of ${MAX_FILE_SIZE_BYTES} bytes`, {
-        fileSize: input.fileSizeBytes,
-        maxSize: MAX_FILE_SIZE_BYTES,
-      });
+      throw new AppError(
+        "FILE_TOO_LARGE",
+        `File size ${input.fileSizeBytes} bytes exceeds the maximum of ${MAX_FILE_SIZE_BYTES} bytes`,
+        {
+          fileSize: input.fileSizeBytes,
+          maxSize: MAX_FILE_SIZE_BYTES,
+        },
+      );
     }
     return allowed;
   }
@@ -79,7 +94,8 @@ export function createUploadsService(deps: UploadsServiceDeps) {
     request(tenant: TenantRow, input: UploadRequestInput) {
       const allowed = validateRequest(tenant, input);
       if (input.webhookUrl) deps.assertWebhookUrl?.(input.webhookUrl);
-      if (input.workspaceId && !repos.workspaces.liveById(tenant.id, input.workspaceId)) throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: input.workspaceId });
+      if (input.workspaceId && !repos.workspaces.liveById(tenant.id, input.workspaceId))
+        throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: input.workspaceId });
       const now = clock.now();
       const id = randomUUID();
       const size = input.fileSizeBytes ?? 0;
@@ -121,13 +137,31 @@ export function createUploadsService(deps: UploadsServiceDeps) {
      * Streams a PUT body into storage. Exactly the declared size is accepted; a shorter, longer or
      * dropped body leaves no object and no charge, and the upload may be retried until it expires.
      */
-    async receive(opts: { tenantId: string; fileId: string; body: ReadableStream<Uint8Array> | null; contentLength: number | null; signal?: AbortSignal }) {
+    async receive(opts: {
+      tenantId: string;
+      fileId: string;
+      body: ReadableStream<Uint8Array> | null;
+      contentLength: number | null;
+      signal?: AbortSignal;
+    }) {
       const f0 = repos.files.liveById(opts.tenantId, opts.fileId);
       if (!f0) throw fileNotFound(opts.fileId);
       const now = clock.now();
-      if (f0.processingStatus === "pending" && f0.uploadExpiresAt !== null && f0.uploadExpiresAt <= now) throw new AppError("UPLOAD_EXPIRED", "Upload URL has expired");
-      if (f0.processingStatus === "failed" && (f0.metadata as { failureReason?: string } | null)?.failureReason === "expired") throw new AppError("UPLOAD_EXPIRED", "Upload URL has expired");
-      if (f0.processingStatus !== "pending") throw new AppError("CONFLICT", f0.processingStatus === "processing" ? "An upload for this file is already in progress" : "This file has already been uploaded", { processingStatus: f0.processingStatus });
+      if (f0.processingStatus === "pending" && f0.uploadExpiresAt !== null && f0.uploadExpiresAt <= now)
+        throw new AppError("UPLOAD_EXPIRED", "Upload URL has expired");
+      if (
+        f0.processingStatus === "failed" &&
+        (f0.metadata as { failureReason?: string } | null)?.failureReason === "expired"
+      )
+        throw new AppError("UPLOAD_EXPIRED", "Upload URL has expired");
+      if (f0.processingStatus !== "pending")
+        throw new AppError(
+          "CONFLICT",
+          f0.processingStatus === "processing"
+            ? "An upload for this file is already in progress"
+            : "This file has already been uploaded",
+          { processingStatus: f0.processingStatus },
+        );
 
       // Size: declared at request time, or (when it wasn't) taken from Content-Length.
       const declared = f0.sizeBytes || opts.contentLength;
@@ -136,12 +170,23 @@ export function createUploadsService(deps: UploadsServiceDeps) {
         return err;
       };
       if (!declared) throw rejected(validation("Content-Length is required when fileSizeBytes was not declared"));
-      if (declared > MAX_FILE_SIZE_BYTES) throw rejected(new AppError("PAYLOAD_TOO_LARGE", `Body exceeds the maximum of ${MAX_FILE_SIZE_BYTES} bytes`, { maxSize: MAX_FILE_SIZE_BYTES }));
+      if (declared > MAX_FILE_SIZE_BYTES)
+        throw rejected(
+          new AppError("PAYLOAD_TOO_LARGE", `Body exceeds the maximum of ${MAX_FILE_SIZE_BYTES} bytes`, {
+            maxSize: MAX_FILE_SIZE_BYTES,
+          }),
+        );
       if (opts.contentLength !== null && opts.contentLength !== declared) {
         throw rejected(
           opts.contentLength > declared
-            ? new AppError("PAYLOAD_TOO_LARGE", `Body is ${opts.contentLength} bytes, declared ${declared}`, { declared, received: opts.contentLength })
-            : validation(`Body is ${opts.contentLength} bytes, declared ${declared}`, { declared, received: opts.contentLength }),
+            ? new AppError("PAYLOAD_TOO_LARGE", `Body is ${opts.contentLength} bytes, declared ${declared}`, {
+                declared,
+                received: opts.contentLength,
+              })
+            : validation(`Body is ${opts.contentLength} bytes, declared ${declared}`, {
+                declared,
+                received: opts.contentLength,
+              }),
         );
       }
       if (!opts.body) throw rejected(validation("Request body is empty"));
@@ -160,7 +205,12 @@ export function createUploadsService(deps: UploadsServiceDeps) {
 
       let stored;
       try {
-        stored = await objects.write({ key: f.storageKey, body: opts.body, plainSize: f.sizeBytes, signal: opts.signal });
+        stored = await objects.write({
+          key: f.storageKey,
+          body: opts.body,
+          plainSize: f.sizeBytes,
+          signal: opts.signal,
+        });
       } catch (err) {
         // A rejected PUT holds no quota (CONTRACT.md); a retry reserves again at its claim. Only if
         // the row is still ours: a delete or expiry during the PUT has released it already.
@@ -171,8 +221,13 @@ export function createUploadsService(deps: UploadsServiceDeps) {
         });
         if (err instanceof SizeMismatchError) {
           throw err.kind === "too_large"
-            ? new AppError("PAYLOAD_TOO_LARGE", `Body is larger than the declared ${f.sizeBytes} bytes`, { declared: f.sizeBytes })
-            : validation(`Body ended after ${err.received} of ${f.sizeBytes} bytes`, { declared: f.sizeBytes, received: err.received });
+            ? new AppError("PAYLOAD_TOO_LARGE", `Body is larger than the declared ${f.sizeBytes} bytes`, {
+                declared: f.sizeBytes,
+              })
+            : validation(`Body ended after ${err.received} of ${f.sizeBytes} bytes`, {
+                declared: f.sizeBytes,
+                received: err.received,
+              });
         }
         throw err;
       }

@@ -1,5 +1,5 @@
-import ipaddr from "ipaddr.js";
 import { lookup } from "node:dns/promises";
+import ipaddr from "ipaddr.js";
 
 /**
  * Webhook targets must be public addresses unless WEBHOOK_ALLOW_PRIVATE_NETWORKS is set:
@@ -26,7 +26,9 @@ export class BlockedAddressError extends Error {
 /** Resolves the URL's host and throws BlockedAddressError if any address is not public. */
 export async function assertPublicTarget(url: URL): Promise<void> {
   const host = url.hostname.replace(/^\[|\]$/g, "");
-  const addrs = ipaddr.isValid(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+  const addrs = ipaddr.isValid(host)
+    ? [host]
+    : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
   if (addrs.length === 0) throw new BlockedAddressError(`${host} did not resolve`);
   const bad = addrs.find((a) => !isPublicAddress(a));
   if (bad) throw new BlockedAddressError(`${host} resolves to non-public address ${bad}`);

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Repos } from "../../db/repos";
 import type { DeliveryStatus, FileRow, WebhookDeliveryRow, WebhookEndpointRow } from "../../db/schema";
+import { fileView } from "../files/file-view";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
 import { AppError, validation } from "../shared/errors";
-import { fileView } from "../files/file-view";
 import { isLiteralPrivateHost } from "./ssrf-guard";
 
 export const WEBHOOK_EVENTS = ["file.uploaded", "file.failed"] as const;
@@ -18,7 +18,13 @@ export interface WebhooksServiceDeps {
   wake?: () => void;
 }
 
-const endpointView = (e: WebhookEndpointRow) => ({ id: e.id, url: e.url, events: e.events, description: e.description, createdAt: new Date(e.createdAt).toISOString() });
+const endpointView = (e: WebhookEndpointRow) => ({
+  id: e.id,
+  url: e.url,
+  events: e.events,
+  description: e.description,
+  createdAt: new Date(e.createdAt).toISOString(),
+});
 
 const deliveryView = (d: WebhookDeliveryRow) => ({
   id: d.id,
@@ -49,9 +55,11 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
     } catch {
       throw validation(`${field} is not a valid URL`, { field });
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw validation(`${field} must be http or https`, { field });
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw validation(`${field} must be http or https`, { field });
     if (url.username || url.password) throw validation(`${field} must not contain credentials`, { field });
-    if (!deps.allowPrivateNetworks && isLiteralPrivateHost(url)) throw validation(`${field} points to a private or loopback address`, { field });
+    if (!deps.allowPrivateNetworks && isLiteralPrivateHost(url))
+      throw validation(`${field} points to a private or loopback address`, { field });
   }
 
   return {
@@ -64,8 +72,24 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       for (const e of repos.webhooks.endpoints(file.tenantId)) if (e.events.includes(event)) urls.add(e.url);
       if (urls.size === 0) return;
       const now = clock.now();
-      const payload = JSON.stringify({ event, fileId: file.id, tenantId: file.tenantId, workspaceId: file.workspaceId, file: fileView(file), timestamp: new Date(now).toISOString() });
-      for (const url of urls) repos.webhooks.insertDelivery({ id: randomUUID(), tenantId: file.tenantId, event, fileId: file.id, url, payload, createdAt: now });
+      const payload = JSON.stringify({
+        event,
+        fileId: file.id,
+        tenantId: file.tenantId,
+        workspaceId: file.workspaceId,
+        file: fileView(file),
+        timestamp: new Date(now).toISOString(),
+      });
+      for (const url of urls)
+        repos.webhooks.insertDelivery({
+          id: randomUUID(),
+          tenantId: file.tenantId,
+          event,
+          fileId: file.id,
+          url,
+          payload,
+          createdAt: now,
+        });
       // After commit: the transaction is synchronous, so this runs once it has finished.
       if (deps.wake) queueMicrotask(deps.wake);
     },
@@ -74,25 +98,45 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       assertTargetUrl(input.url, "url");
       const events = input.events ?? [...WEBHOOK_EVENTS];
       const unknown = events.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
-      if (unknown.length || events.length === 0) throw validation(`events must be a non-empty subset of ${WEBHOOK_EVENTS.join(", ")}`, { field: "events", unknown });
-      if (repos.webhooks.endpoints(tenantId).length >= 20) throw new AppError("CONFLICT", "A tenant may register at most 20 webhook endpoints");
-      return endpointView(repos.webhooks.insertEndpoint({ id: randomUUID(), tenantId, url: input.url, events: [...new Set(events)], description: input.description ?? null, createdAt: clock.now() }));
+      if (unknown.length || events.length === 0)
+        throw validation(`events must be a non-empty subset of ${WEBHOOK_EVENTS.join(", ")}`, {
+          field: "events",
+          unknown,
+        });
+      if (repos.webhooks.endpoints(tenantId).length >= 20)
+        throw new AppError("CONFLICT", "A tenant may register at most 20 webhook endpoints");
+      return endpointView(
+        repos.webhooks.insertEndpoint({
+          id: randomUUID(),
+          tenantId,
+          url: input.url,
+          events: [...new Set(events)],
+          description: input.description ?? null,
+          createdAt: clock.now(),
+        }),
+      );
     },
     listEndpoints: (tenantId: string) => ({ webhooks: repos.webhooks.endpoints(tenantId).map(endpointView) }),
     deleteEndpoint(tenantId: string, id: string) {
-      if (!repos.webhooks.deleteEndpoint(tenantId, id)) throw new AppError("NOT_FOUND", "Webhook endpoint not found", { id });
+      if (!repos.webhooks.deleteEndpoint(tenantId, id))
+        throw new AppError("NOT_FOUND", "Webhook endpoint not found", { id });
     },
 
     listDeliveries(tenantId: string, q: { limit?: number; cursor?: string; status?: DeliveryStatus }) {
       const limit = q.limit ?? 20;
-      const { items, nextCursor } = keysetPage(limit, q.cursor, (n, after) => repos.webhooks.page(tenantId, n, { status: q.status, after }));
+      const { items, nextCursor } = keysetPage(limit, q.cursor, (n, after) =>
+        repos.webhooks.page(tenantId, n, { status: q.status, after }),
+      );
       return { deliveries: items.map(deliveryView), nextCursor };
     },
     /** Re-queues a dead delivery with a fresh attempt budget. */
     retryDelivery(tenantId: string, id: string) {
       const d = repos.webhooks.byId(tenantId, id);
       if (!d) throw new AppError("NOT_FOUND", "Delivery not found", { id });
-      if (!repos.webhooks.requeue(id, clock.now())) throw new AppError("CONFLICT", `Only dead deliveries can be retried (this one is ${d.status})`, { status: d.status });
+      if (!repos.webhooks.requeue(id, clock.now()))
+        throw new AppError("CONFLICT", `Only dead deliveries can be retried (this one is ${d.status})`, {
+          status: d.status,
+        });
       deps.wake?.();
       return deliveryView(repos.webhooks.byId(tenantId, id)!);
     },

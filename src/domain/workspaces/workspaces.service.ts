@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Repos } from "../../db/repos";
-import type { WorkspaceRow } from "../../db/schema";
 import type { WorkspacePatch } from "../../db/repos/workspaces.repo";
+import type { WorkspaceRow } from "../../db/schema";
 import type { Clock } from "../shared/clock";
 import { AppError } from "../shared/errors";
 
@@ -31,11 +31,23 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
     getRow,
     get: (tenantId: string, id: string) => workspaceView(getRow(tenantId, id)),
     list: (tenantId: string) => ({ workspaces: repos.workspaces.list(tenantId).map(workspaceView) }),
-    create(tenantId: string, input: { name: string; slug: string; quotaBytes?: number | null; metadata?: Record<string, unknown> | null }) {
+    create(
+      tenantId: string,
+      input: { name: string; slug: string; quotaBytes?: number | null; metadata?: Record<string, unknown> | null },
+    ) {
       return repos.tx(() => {
-        if (repos.workspaces.liveBySlug(tenantId, input.slug)) throw new AppError("CONFLICT", `A workspace with slug "${input.slug}" already exists`, { slug: input.slug });
+        if (repos.workspaces.liveBySlug(tenantId, input.slug))
+          throw new AppError("CONFLICT", `A workspace with slug "${input.slug}" already exists`, { slug: input.slug });
         return workspaceView(
-          repos.workspaces.insert({ id: randomUUID(), tenantId, name: input.name, slug: input.slug, quotaBytes: input.quotaBytes ?? null, metadata: input.metadata ?? null, createdAt: clock.now() }),
+          repos.workspaces.insert({
+            id: randomUUID(),
+            tenantId,
+            name: input.name,
+            slug: input.slug,
+            quotaBytes: input.quotaBytes ?? null,
+            metadata: input.metadata ?? null,
+            createdAt: clock.now(),
+          }),
         );
       });
     },

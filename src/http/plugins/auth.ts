@@ -1,10 +1,10 @@
 import { Elysia } from "elysia";
 import type { Repos } from "../../db/repos";
-import type { KeyScope, TenantRow } from "../../db/schema";
-import { isUserKey, type AccessService, type Principal } from "../../domain/tenants/access.service";
 import { ADMIN_KEY_SETTING } from "../../db/repos/settings.repo";
+import type { KeyScope, TenantRow } from "../../db/schema";
 import { AppError, unauthorized } from "../../domain/shared/errors";
 import { hashKey, safeEqual } from "../../domain/shared/secrets";
+import { type AccessService, isUserKey, type Principal } from "../../domain/tenants/access.service";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 
 /** The key of `Authorization: Bearer <key>`, or null. */
@@ -45,7 +45,12 @@ export function principalAuth(tenants: TenantsService, access: AccessService) {
       if (!principal) throw unauthorized("Invalid API key");
       return { principal };
     }
-    const principal: Principal = { tenant: authenticateTenant(tenants, request), userId: null, workspaceId: null, scopes: ALL_SCOPES };
+    const principal: Principal = {
+      tenant: authenticateTenant(tenants, request),
+      userId: null,
+      workspaceId: null,
+      scopes: ALL_SCOPES,
+    };
     return { principal };
   });
 }

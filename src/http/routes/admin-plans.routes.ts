@@ -26,7 +26,11 @@ export function adminPlansRoutes(deps: { repos: Repos; access: AccessService }) 
     )
     .patch("/plans/:id", ({ params, body }) => deps.access.updatePlan(params.id, body), {
       params: IdParams,
-      body: t.Object({ name: t.Optional(PlanBody.name), quotaBytes: t.Optional(PlanBody.quotaBytes), maxFileSizeBytes: t.Optional(PlanBody.maxFileSizeBytes) }),
+      body: t.Object({
+        name: t.Optional(PlanBody.name),
+        quotaBytes: t.Optional(PlanBody.quotaBytes),
+        maxFileSizeBytes: t.Optional(PlanBody.maxFileSizeBytes),
+      }),
       ...d("Update a plan; a new quota applies to every tenant on it at once"),
     })
     .put("/tenants/:id/plan", ({ params, body }) => deps.access.assignPlan(params.id, body.planId), {

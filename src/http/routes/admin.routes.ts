@@ -1,11 +1,22 @@
 import { Elysia, t } from "elysia";
 import type { Repos } from "../../db/repos";
 import type { FilesService } from "../../domain/files/files.service";
-import { quotaView, tenantView, type TenantsService } from "../../domain/tenants/tenants.service";
+import { quotaView, type TenantsService, tenantView } from "../../domain/tenants/tenants.service";
 import type { UploadsService } from "../../domain/uploads/uploads.service";
 import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
 import { adminAuth } from "../plugins/auth";
-import { bearer, Cursor, FileListQuery, IdParams, Limit, MimeType, SignedUrlQuery, UploadRequestBody, Uuid, routeConfig } from "../schemas";
+import {
+  bearer,
+  Cursor,
+  FileListQuery,
+  IdParams,
+  Limit,
+  MimeType,
+  routeConfig,
+  SignedUrlQuery,
+  UploadRequestBody,
+  Uuid,
+} from "../schemas";
 import { WorkspaceCreateBody, WorkspacePatchBody } from "./workspaces.routes";
 
 export interface AdminRoutesDeps {
@@ -29,18 +40,29 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       ({ body, set }) => {
         const { tenant, apiKey } = tenants.create(body);
         set.status = 201;
-        return { id: tenant.id, name: tenant.name, apiKey, quotaBytes: tenant.quotaBytes, allowedFileTypes: tenantView(tenant).allowedFileTypes };
+        return {
+          id: tenant.id,
+          name: tenant.name,
+          apiKey,
+          quotaBytes: tenant.quotaBytes,
+          allowedFileTypes: tenantView(tenant).allowedFileTypes,
+        };
       },
       {
         body: t.Object({
           name: t.String({ minLength: 1, maxLength: 100 }),
           quotaBytes: t.Optional(t.Integer({ minimum: 0 })),
-          allowedFileTypes: t.Optional(t.Nullable(t.Array(MimeType, { minItems: 1, maxItems: 100, uniqueItems: true }))),
+          allowedFileTypes: t.Optional(
+            t.Nullable(t.Array(MimeType, { minItems: 1, maxItems: 100, uniqueItems: true })),
+          ),
         }),
         ...detail("Create a tenant; the API key is returned once"),
       },
     )
-    .get("/tenants", ({ query }) => tenants.list(query.limit ?? 20, query.cursor), { query: t.Object({ limit: Limit, cursor: Cursor }), ...detail("List tenants") })
+    .get("/tenants", ({ query }) => tenants.list(query.limit ?? 20, query.cursor), {
+      query: t.Object({ limit: Limit, cursor: Cursor }),
+      ...detail("List tenants"),
+    })
     .get(
       "/tenants/:id",
       ({ params }) => {
@@ -64,14 +86,24 @@ export function adminRoutes(deps: AdminRoutesDeps) {
         await tenants.delete(params.id, query.force === "true");
         return { success: true };
       },
-      { params: IdParams, query: t.Object({ force: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])) }), ...detail("Delete a tenant (409 while it has files unless force=true)") },
+      {
+        params: IdParams,
+        query: t.Object({ force: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])) }),
+        ...detail("Delete a tenant (409 while it has files unless force=true)"),
+      },
     )
     .post(
       "/tenants/:id/regenerate-key",
-      ({ params }) => ({ ...tenants.regenerateKey(params.id), message: "API key regenerated successfully. Store this key securely." }),
+      ({ params }) => ({
+        ...tenants.regenerateKey(params.id),
+        message: "API key regenerated successfully. Store this key securely.",
+      }),
       { params: IdParams, ...detail("Regenerate a tenant's API key; the old key stops working at once") },
     )
-    .get("/tenants/:id/quota", ({ params }) => quotaView(tenants.get(params.id)), { params: IdParams, ...detail("A tenant's quota") })
+    .get("/tenants/:id/quota", ({ params }) => quotaView(tenants.get(params.id)), {
+      params: IdParams,
+      ...detail("A tenant's quota"),
+    })
     .post(
       "/tenants/:id/recalculate-usage",
       ({ params }) => {
@@ -85,13 +117,24 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       body: UploadRequestBody,
       ...detail("Request an upload on a tenant's behalf"),
     })
-    .get("/tenants/:id/files", ({ params, query }) => (tenants.get(params.id), files.list(params.id, query)), { params: IdParams, query: FileListQuery, ...detail("List a tenant's files") })
-    .get("/tenants/:id/files/:fileId", ({ params }) => files.get(params.id, params.fileId), { params: TenantFileParams, ...detail("Get a tenant's file") })
-    .get("/tenants/:id/files/:fileId/signed-url", ({ params, query }) => files.signedUrl(params.id, params.fileId, query.expiresIn ?? 3600), {
-      params: TenantFileParams,
-      query: SignedUrlQuery,
-      ...detail("Signed URL for a tenant's file"),
+    .get("/tenants/:id/files", ({ params, query }) => (tenants.get(params.id), files.list(params.id, query)), {
+      params: IdParams,
+      query: FileListQuery,
+      ...detail("List a tenant's files"),
     })
+    .get("/tenants/:id/files/:fileId", ({ params }) => files.get(params.id, params.fileId), {
+      params: TenantFileParams,
+      ...detail("Get a tenant's file"),
+    })
+    .get(
+      "/tenants/:id/files/:fileId/signed-url",
+      ({ params, query }) => files.signedUrl(params.id, params.fileId, query.expiresIn ?? 3600),
+      {
+        params: TenantFileParams,
+        query: SignedUrlQuery,
+        ...detail("Signed URL for a tenant's file"),
+      },
+    )
     .delete(
       "/tenants/:id/files/:fileId",
       ({ params }) => {
@@ -100,11 +143,18 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       },
       { params: TenantFileParams, ...detail("Soft-delete a tenant's file") },
     )
-    .get("/tenants/:id/workspaces", ({ params }) => (tenants.get(params.id), deps.workspaces.list(params.id)), { params: IdParams, ...detail("List a tenant's workspaces") })
+    .get("/tenants/:id/workspaces", ({ params }) => (tenants.get(params.id), deps.workspaces.list(params.id)), {
+      params: IdParams,
+      ...detail("List a tenant's workspaces"),
+    })
     .patch(
       "/tenants/:id/workspaces/:workspaceId",
       ({ params, body }) => (tenants.get(params.id), deps.workspaces.update(params.id, params.workspaceId, body)),
-      { params: t.Object({ id: Uuid, workspaceId: Uuid }), body: WorkspacePatchBody, ...detail("Update a tenant's workspace (e.g. its quota)") },
+      {
+        params: t.Object({ id: Uuid, workspaceId: Uuid }),
+        body: WorkspacePatchBody,
+        ...detail("Update a tenant's workspace (e.g. its quota)"),
+      },
     )
     .post(
       "/tenants/:id/workspaces",

@@ -1,12 +1,12 @@
 import { Elysia, t } from "elysia";
 import type { FilesService } from "../../domain/files/files.service";
+import type { Clock } from "../../domain/shared/clock";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
 import type { EncryptedObjects } from "../../storage/encrypted-objects";
-import type { Clock } from "../../domain/shared/clock";
 import { downloadResponse } from "../download";
 import { authenticateTenant, tenantAuth } from "../plugins/auth";
-import { bearer, FileIdParams, FileListQuery, SignedUrlQuery, Uuid, routeConfig } from "../schemas";
+import { bearer, FileIdParams, FileListQuery, routeConfig, SignedUrlQuery, Uuid } from "../schemas";
 
 export interface FilesRoutesDeps {
   tenants: TenantsService;
@@ -17,7 +17,12 @@ export interface FilesRoutesDeps {
 }
 
 /** `X-Workspace-Id` (the SDK's withWorkspace()) is the default workspace when none is named. */
-export function workspaceFromHeader(workspaces: WorkspacesService, tenantId: string, request: Request, explicit?: string): string | undefined {
+export function workspaceFromHeader(
+  workspaces: WorkspacesService,
+  tenantId: string,
+  request: Request,
+  explicit?: string,
+): string | undefined {
   if (explicit) return explicit;
   const h = request.headers.get("x-workspace-id")?.trim();
   if (!h) return undefined;
@@ -39,16 +44,31 @@ export function filesRoutes(deps: FilesRoutesDeps) {
 
   // Downloads authenticate themselves: a signed URL needs no Authorization header.
   const download = new Elysia(routeConfig({ prefix: "/api/v1/files", tags: ["files"] }));
-  const downloadHandler = async ({ request, params, query }: { request: Request; params: { fileId: string }; query: { token?: string; expires?: number; disposition?: "inline" | "attachment" } }) => {
+  const downloadHandler = async ({
+    request,
+    params,
+    query,
+  }: {
+    request: Request;
+    params: { fileId: string };
+    query: { token?: string; expires?: number; disposition?: "inline" | "attachment" };
+  }) => {
     if (query.token !== undefined && query.expires !== undefined) {
       const file = files.fileForToken(params.fileId, query.token, query.expires);
-      const maxAge = query.expires === 0 ? 31_536_000 : Math.max(0, Math.floor((query.expires - deps.clock.now()) / 1000));
+      const maxAge =
+        query.expires === 0 ? 31_536_000 : Math.max(0, Math.floor((query.expires - deps.clock.now()) / 1000));
       const cacheControl = query.expires === 0 ? `private, max-age=${maxAge}, immutable` : `private, max-age=${maxAge}`;
       return downloadResponse({ request, file, objects: deps.objects, cacheControl, disposition: query.disposition });
     }
     const tenant = authenticateTenant(deps.tenants, request);
     const file = files.getRow(tenant.id, params.fileId);
-    return downloadResponse({ request, file, objects: deps.objects, cacheControl: "private, no-cache", disposition: query.disposition });
+    return downloadResponse({
+      request,
+      file,
+      objects: deps.objects,
+      cacheControl: "private, no-cache",
+      disposition: query.disposition,
+    });
   };
   const downloadSchema = { params: FileIdParams, query: DownloadQuery };
   download
@@ -73,19 +93,36 @@ export function filesRoutes(deps: FilesRoutesDeps) {
         },
       });
     })
-    .get("/:fileId/download", downloadHandler, { ...downloadSchema, detail: { summary: "Download (Bearer key, or token + expires of a signed URL); supports Range and HEAD", ...bearer } });
+    .get("/:fileId/download", downloadHandler, {
+      ...downloadSchema,
+      detail: {
+        summary: "Download (Bearer key, or token + expires of a signed URL); supports Range and HEAD",
+        ...bearer,
+      },
+    });
 
   const authed = new Elysia(routeConfig({ prefix: "/api/v1/files", tags: ["files"] }))
     .use(tenantAuth(deps.tenants))
-    .get("/", ({ tenant, query, request }) => files.list(tenant.id, { ...query, workspaceId: workspaceFromHeader(deps.workspaces, tenant.id, request, query.workspaceId) }), {
-      query: FileListQuery,
-      detail: { summary: "List files (keyset pagination)", ...bearer },
-    })
+    .get(
+      "/",
+      ({ tenant, query, request }) =>
+        files.list(tenant.id, {
+          ...query,
+          workspaceId: workspaceFromHeader(deps.workspaces, tenant.id, request, query.workspaceId),
+        }),
+      {
+        query: FileListQuery,
+        detail: { summary: "List files (keyset pagination)", ...bearer },
+      },
+    )
     .get("/contexts", ({ tenant, query }) => files.contexts(tenant.id, query.workspaceId), {
       query: t.Object({ workspaceId: t.Optional(Uuid) }),
       detail: { summary: "File counts and bytes per context", ...bearer },
     })
-    .get("/:fileId", ({ tenant, params }) => files.get(tenant.id, params.fileId), { params: FileIdParams, detail: { summary: "Get file metadata", ...bearer } })
+    .get("/:fileId", ({ tenant, params }) => files.get(tenant.id, params.fileId), {
+      params: FileIdParams,
+      detail: { summary: "Get file metadata", ...bearer },
+    })
     .patch("/:fileId", ({ tenant, params, body }) => files.rename(tenant.id, params.fileId, body.originalName), {
       params: FileIdParams,
       body: t.Object({ originalName: t.String({ minLength: 1, maxLength: 255 }) }),
@@ -99,11 +136,15 @@ export function filesRoutes(deps: FilesRoutesDeps) {
       },
       { params: FileIdParams, detail: { summary: "Soft-delete a file", ...bearer } },
     )
-    .get("/:fileId/signed-url", ({ tenant, params, query }) => files.signedUrl(tenant.id, params.fileId, query.expiresIn ?? 3600), {
-      params: FileIdParams,
-      query: SignedUrlQuery,
-      detail: { summary: "Time-limited signed download URL", ...bearer },
-    })
+    .get(
+      "/:fileId/signed-url",
+      ({ tenant, params, query }) => files.signedUrl(tenant.id, params.fileId, query.expiresIn ?? 3600),
+      {
+        params: FileIdParams,
+        query: SignedUrlQuery,
+        detail: { summary: "Time-limited signed download URL", ...bearer },
+      },
+    )
     .get("/:fileId/permanent-url", ({ tenant, params }) => files.permanentUrl(tenant.id, params.fileId), {
       params: FileIdParams,
       detail: { summary: "Non-expiring signed download URL", ...bearer },

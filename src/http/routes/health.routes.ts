@@ -1,7 +1,7 @@
-import { routeConfig } from "../schemas";
 import { Elysia } from "elysia";
 import type { Repos } from "../../db/repos";
 import type { StorageBackend } from "../../storage/backend";
+import { routeConfig } from "../schemas";
 
 /** Liveness (`/health`, always ok while the process serves) and readiness (database + storage answer). */
 export function healthRoutes(deps: { repos: Repos; backend: StorageBackend }) {

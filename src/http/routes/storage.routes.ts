@@ -1,9 +1,9 @@
 import { Elysia, t } from "elysia";
-import type { AccessService } from "../../domain/tenants/access.service";
-import { CATEGORY_NAMES } from "../../domain/storage-module/categories";
-import { AppError } from "../../domain/shared/errors";
 import { MAX_FILE_SIZE_BYTES } from "../../domain/files/file-types";
+import { AppError } from "../../domain/shared/errors";
+import { CATEGORY_NAMES } from "../../domain/storage-module/categories";
 import { DEFAULT_BUCKET, type StorageModuleService } from "../../domain/storage-module/storage-module.service";
+import type { AccessService } from "../../domain/tenants/access.service";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 import { firstFilePart } from "../multipart";
 import { principalAuth } from "../plugins/auth";
@@ -27,24 +27,46 @@ export function storageRoutes(deps: StorageRoutesDeps) {
   const d = (summary: string) => ({ detail: { summary, ...bearer } });
   return new Elysia(routeConfig({ prefix: "/api/v1/storage", tags: ["storage"] }))
     .use(principalAuth(deps.tenants, deps.access))
-    .get("/buckets", ({ principal }) => s.buckets(principal), d("List buckets: 'default' plus one per workspace (by slug)"))
-    .get("/buckets/:bucket/objects", ({ principal, params, query }) => s.bucketObjects(principal, params.bucket, query), {
-      params: t.Object({ bucket: t.String({ minLength: 1, maxLength: 100 }) }),
-      query: t.Object({ limit: Limit, cursor: Cursor, ...UserQuery }),
-      ...d("List objects in a bucket (a user key: its own files only)"),
-    })
+    .get(
+      "/buckets",
+      ({ principal }) => s.buckets(principal),
+      d("List buckets: 'default' plus one per workspace (by slug)"),
+    )
+    .get(
+      "/buckets/:bucket/objects",
+      ({ principal, params, query }) => s.bucketObjects(principal, params.bucket, query),
+      {
+        params: t.Object({ bucket: t.String({ minLength: 1, maxLength: 100 }) }),
+        query: t.Object({ limit: Limit, cursor: Cursor, ...UserQuery }),
+        ...d("List objects in a bucket (a user key: its own files only)"),
+      },
+    )
     .get("/files", ({ principal, query }) => s.listFiles(principal, query), {
-      query: t.Object({ limit: Limit, cursor: Cursor, category: t.Optional(t.String({ maxLength: 32 })), bucket: t.Optional(t.String({ maxLength: 100 })), ...UserQuery }),
-      ...d("List uploaded files with pagination (a user key: its own; an organization key: all, or one user's with userId)"),
+      query: t.Object({
+        limit: Limit,
+        cursor: Cursor,
+        category: t.Optional(t.String({ maxLength: 32 })),
+        bucket: t.Optional(t.String({ maxLength: 100 })),
+        ...UserQuery,
+      }),
+      ...d(
+        "List uploaded files with pagination (a user key: its own; an organization key: all, or one user's with userId)",
+      ),
     })
     .post(
       "/upload",
       async ({ principal, request, query }) => {
         const length = Number(request.headers.get("content-length"));
         if (!request.headers.get("content-length") || !Number.isSafeInteger(length) || length <= 0) {
-          throw new AppError("VALIDATION_ERROR", "Content-Length is required: the quota is checked before the upload is accepted");
+          throw new AppError(
+            "VALIDATION_ERROR",
+            "Content-Length is required: the quota is checked before the upload is accepted",
+          );
         }
-        if (length > MAX_FILE_SIZE_BYTES + MULTIPART_SLACK) throw new AppError("FILE_TOO_LARGE", `Upload exceeds the maximum of ${MAX_FILE_SIZE_BYTES} bytes`, { maxSize: MAX_FILE_SIZE_BYTES });
+        if (length > MAX_FILE_SIZE_BYTES + MULTIPART_SLACK)
+          throw new AppError("FILE_TOO_LARGE", `Upload exceeds the maximum of ${MAX_FILE_SIZE_BYTES} bytes`, {
+            maxSize: MAX_FILE_SIZE_BYTES,
+          });
         const part = await firstFilePart(request, MAX_FILE_SIZE_BYTES);
         const pick = (k: "bucket" | "category" | "userId") => query[k] ?? part.fields[k];
         return s.upload(principal, {
@@ -60,23 +82,35 @@ export function storageRoutes(deps: StorageRoutesDeps) {
       },
       {
         parse: "none",
-        query: t.Object({ bucket: t.Optional(t.String({ maxLength: 100 })), category: t.Optional(t.String({ maxLength: 32 })), ...UserQuery }),
+        query: t.Object({
+          bucket: t.Optional(t.String({ maxLength: 100 })),
+          category: t.Optional(t.String({ maxLength: 32 })),
+          ...UserQuery,
+        }),
         detail: {
           summary: `Upload a file (multipart/form-data, part 'file'; bucket, category (${CATEGORY_NAMES.join(", ")}) and userId as query or fields before the file). Streamed; quota checked first.`,
           ...bearer,
         },
       },
     )
-    .get("/objects/:name/metadata", ({ principal, params, query }) => s.metadata(principal, params.name, query.userId), {
-      params: NameParams,
-      query: t.Object(UserQuery),
-      ...d("File metadata by stored name"),
-    })
-    .get("/objects/:name/presigned-url", ({ principal, params, query }) => s.presignedUrl(principal, params.name, query.expiresIn ?? 3600, query.userId), {
-      params: NameParams,
-      query: t.Object({ expiresIn: t.Optional(t.Numeric({ minimum: 60, maximum: 86400 })), ...UserQuery }),
-      ...d("Presigned download URL with configurable expiry"),
-    })
+    .get(
+      "/objects/:name/metadata",
+      ({ principal, params, query }) => s.metadata(principal, params.name, query.userId),
+      {
+        params: NameParams,
+        query: t.Object(UserQuery),
+        ...d("File metadata by stored name"),
+      },
+    )
+    .get(
+      "/objects/:name/presigned-url",
+      ({ principal, params, query }) => s.presignedUrl(principal, params.name, query.expiresIn ?? 3600, query.userId),
+      {
+        params: NameParams,
+        query: t.Object({ expiresIn: t.Optional(t.Numeric({ minimum: 60, maximum: 86400 })), ...UserQuery }),
+        ...d("Presigned download URL with configurable expiry"),
+      },
+    )
     .delete(
       "/objects/:name",
       ({ principal, params, query }) => {

@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
-import type { AccessService } from "../../domain/tenants/access.service";
 import { allowedTypesOf } from "../../domain/files/file-types";
+import type { AccessService } from "../../domain/tenants/access.service";
 import { quotaView, type TenantsService } from "../../domain/tenants/tenants.service";
 import { tenantAuth } from "../plugins/auth";
 import { bearer, routeConfig, Uuid } from "../schemas";
@@ -32,13 +32,18 @@ export function tenantRoutes(deps: { tenants: TenantsService; access: AccessServ
         body: t.Object({
           userId: t.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9][A-Za-z0-9_.@-]*$" }),
           workspaceId: t.Optional(Uuid),
-          scopes: t.Array(t.Union([t.Literal("read"), t.Literal("write"), t.Literal("delete")]), { minItems: 1, maxItems: 3 }),
+          scopes: t.Array(t.Union([t.Literal("read"), t.Literal("write"), t.Literal("delete")]), {
+            minItems: 1,
+            maxItems: 3,
+          }),
           name: t.Optional(t.String({ maxLength: 100 })),
         }),
         detail: { summary: "Issue a user-scoped key for the storage module (shown once)", ...bearer },
       },
     )
-    .get("/keys", ({ tenant }) => deps.access.listUserKeys(tenant.id), { detail: { summary: "List live user-scoped keys", ...bearer } })
+    .get("/keys", ({ tenant }) => deps.access.listUserKeys(tenant.id), {
+      detail: { summary: "List live user-scoped keys", ...bearer },
+    })
     .delete(
       "/keys/:id",
       ({ tenant, params }) => {

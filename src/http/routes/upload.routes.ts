@@ -1,12 +1,12 @@
 import { Elysia, t } from "elysia";
+import { AppError, fileNotFound } from "../../domain/shared/errors";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 import type { UploadsService } from "../../domain/uploads/uploads.service";
 import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
-import { AppError, fileNotFound } from "../../domain/shared/errors";
-import { authenticateTenant, tenantAuth } from "../plugins/auth";
 import { clientStream } from "../client-stream";
+import { authenticateTenant, tenantAuth } from "../plugins/auth";
+import { bearer, routeConfig, UploadRequestBody, Uuid } from "../schemas";
 import { workspaceFromHeader } from "./files.routes";
-import { bearer, UploadRequestBody, Uuid, routeConfig } from "../schemas";
 
 export interface UploadRoutesDeps {
   tenants: TenantsService;
@@ -29,7 +29,10 @@ export function uploadRoutes(deps: UploadRoutesDeps) {
     .post(
       "/request",
       ({ tenant, body, request }) =>
-        deps.uploads.request(tenant, { ...body, workspaceId: workspaceFromHeader(deps.workspaces, tenant.id, request, body.workspaceId) }),
+        deps.uploads.request(tenant, {
+          ...body,
+          workspaceId: workspaceFromHeader(deps.workspaces, tenant.id, request, body.workspaceId),
+        }),
       { body: UploadRequestBody, detail: { summary: "Request a presigned upload URL (reserves quota)", ...bearer } },
     );
 
@@ -37,7 +40,8 @@ export function uploadRoutes(deps: UploadRoutesDeps) {
     "/_internal/upload/tenants/:tenantId/files/:fileId/*",
     async ({ request, params, query }) => {
       if (query.token !== undefined || query.expires !== undefined) {
-        if (query.token === undefined || query.expires === undefined) throw new AppError("UNAUTHORIZED", "Upload URL needs both token and expires");
+        if (query.token === undefined || query.expires === undefined)
+          throw new AppError("UNAUTHORIZED", "Upload URL needs both token and expires");
         deps.uploads.checkUploadToken(params.fileId, params.tenantId, query.token, query.expires);
       } else {
         const tenant = authenticateTenant(deps.tenants, request);
@@ -55,7 +59,10 @@ export function uploadRoutes(deps: UploadRoutesDeps) {
       // The body is streamed straight into encryption and storage, never parsed or buffered.
       parse: "none",
       params: t.Object({ tenantId: Uuid, fileId: Uuid }, { additionalProperties: true }),
-      query: t.Object({ token: t.Optional(t.String({ maxLength: 128 })), expires: t.Optional(t.Numeric({ minimum: 0 })) }),
+      query: t.Object({
+        token: t.Optional(t.String({ maxLength: 128 })),
+        expires: t.Optional(t.Numeric({ minimum: 0 })),
+      }),
       detail: { summary: "Upload the file bytes (exactly fileSizeBytes); Bearer key or the URL's token", ...bearer },
     },
   );

@@ -26,7 +26,13 @@ export function webhooksRoutes(deps: { tenants: TenantsService; webhooks: Webhoo
       },
     )
     .get("/deliveries", ({ tenant, query }) => wh.listDeliveries(tenant.id, query), {
-      query: t.Object({ limit: Limit, cursor: Cursor, status: t.Optional(t.Union([t.Literal("pending"), t.Literal("delivering"), t.Literal("delivered"), t.Literal("dead")])) }),
+      query: t.Object({
+        limit: Limit,
+        cursor: Cursor,
+        status: t.Optional(
+          t.Union([t.Literal("pending"), t.Literal("delivering"), t.Literal("delivered"), t.Literal("dead")]),
+        ),
+      }),
       detail: { summary: "Recent deliveries with status, attempts and last error", ...bearer },
     })
     .post("/deliveries/:id/retry", ({ tenant, params }) => wh.retryDelivery(tenant.id, params.id), {

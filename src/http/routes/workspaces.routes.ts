@@ -30,7 +30,10 @@ export function workspacesRoutes(deps: { tenants: TenantsService; workspaces: Wo
       },
       { body: WorkspaceCreateBody, detail: { summary: "Create a workspace", ...bearer } },
     )
-    .get("/:workspaceId", ({ tenant, params }) => ws.get(tenant.id, params.workspaceId), { params: Params, detail: { summary: "Get a workspace", ...bearer } })
+    .get("/:workspaceId", ({ tenant, params }) => ws.get(tenant.id, params.workspaceId), {
+      params: Params,
+      detail: { summary: "Get a workspace", ...bearer },
+    })
     .patch("/:workspaceId", ({ tenant, params, body }) => ws.update(tenant.id, params.workspaceId, body), {
       params: Params,
       body: WorkspacePatchBody,
