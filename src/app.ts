@@ -7,10 +7,13 @@ import type { Repos } from "./db/repos";
 import { createFilesService } from "./domain/files/files.service";
 import type { Clock } from "./domain/shared/clock";
 import { AppError } from "./domain/shared/errors";
+import { createHealthService } from "./domain/shared/health.service";
 import { UrlSigner } from "./domain/shared/url-signer";
 import { createStorageModuleService } from "./domain/storage-module/storage-module.service";
 import { createAccessService } from "./domain/tenants/access.service";
+import { createAdminAuthService } from "./domain/tenants/admin-auth.service";
 import { createTenantsService } from "./domain/tenants/tenants.service";
+import { recalculateUsage } from "./domain/tenants/usage";
 import { createUploadPipeline } from "./domain/uploads/upload-pipeline";
 import { createUploadsService } from "./domain/uploads/uploads.service";
 import { createWebhooksService } from "./domain/webhooks/webhooks.service";
@@ -53,6 +56,7 @@ export function createServices(deps: AppDeps) {
       for (const key of repos.files.unpurgedKeys(id)) await objects.backend.delete(key);
       for await (const key of objects.backend.list(tenantObjectPrefix(id))) await objects.backend.delete(key);
     },
+    recalculateUsage: (id) => recalculateUsage(repos, id),
     clock,
   });
   const workspaces = createWorkspacesService({ repos, clock });
@@ -85,7 +89,23 @@ export function createServices(deps: AppDeps) {
     clock,
     uploadExpirySeconds: config.UPLOAD_EXPIRY_SECONDS,
   });
-  return { signer, tenants, workspaces, files, uploads, webhooks, webhookWaker, pipeline, access, storage };
+  const health = createHealthService({ repos, backend: objects.backend });
+  const adminAuth = createAdminAuthService({ settings: repos.settings });
+  return {
+    clock,
+    signer,
+    health,
+    adminAuth,
+    tenants,
+    workspaces,
+    files,
+    uploads,
+    webhooks,
+    webhookWaker,
+    pipeline,
+    access,
+    storage,
+  };
 }
 export type Services = ReturnType<typeof createServices>;
 
@@ -107,84 +127,87 @@ export function withAccessLog(fetch: (req: Request) => Promise<Response> | Respo
 
 /** Builds the HTTP app. It never listens: `main.ts` serves it, tests call `app.handle()`. */
 export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
-  const { config, repos, objects, logger } = deps;
+  const { config, logger } = deps;
   const origins = config.corsOrigins.includes("*") ? true : [...config.corsOrigins];
 
   // TypeBox normalization: see routeConfig in http/schemas.ts (Elysia's default accepts "x" for an object).
-  return new Elysia({ normalize: "typebox" })
-    .use(errorHandler(logger))
-    .onRequest(({ request, set }) => {
-      // A caller's id (a proxy's) is kept if sane, so logs line up across hops.
-      const given = request.headers.get("x-request-id");
-      set.headers["x-request-id"] = given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
-      // JSON bodies are parsed in memory: cap them long before the upload-sized body limit.
-      if (
-        (request.headers.get("content-type") ?? "").includes("json") &&
-        Number(request.headers.get("content-length") ?? 0) > MAX_JSON_BODY_BYTES
-      ) {
-        throw new AppError("PAYLOAD_TOO_LARGE", `JSON bodies are limited to ${MAX_JSON_BODY_BYTES} bytes`);
-      }
-    })
-    .use(
-      cors({
-        origin: origins,
-        methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allowedHeaders: ["Authorization", "Content-Type", "X-Workspace-Id", "Range", "If-None-Match", "X-Request-Id"],
-        exposeHeaders: [
-          "ETag",
-          "Content-Range",
-          "Content-Disposition",
-          "Content-Length",
-          "Accept-Ranges",
-          "X-Request-Id",
-        ],
-        maxAge: 600,
-        credentials: false,
-      }),
-    )
-    .use(
-      swagger({
-        path: "/docs",
-        documentation: {
-          tags: [
-            { name: "upload", description: "Two-step upload: request a presigned URL, then PUT the bytes" },
-            { name: "files", description: "List, read, download, sign and delete files" },
-            { name: "workspaces", description: "Partitions of a tenant's files with their own quotas" },
-            { name: "tenant", description: "The authenticated tenant" },
-            { name: "webhooks", description: "Default endpoints and delivery log" },
-            { name: "admin", description: "Admin key only" },
-            {
-              name: "storage",
-              description:
-                "Storage API module (organization = tenant). Buckets: 'default' (files in no workspace) plus one per workspace, named by its slug. Objects are addressed by their unique stored name {original}_{YYYYMMDD_HHMMSS}_{uuid8}.{ext} inside the caller's folder organizations/{org}/files/{user}/. User-scoped keys (POST /api/v1/tenant/keys) see only their own folder; the tenant key acts as organization admin and names another user's folder with ?userId=.",
-            },
+  return (
+    new Elysia({ normalize: "typebox" })
+      .use(errorHandler(logger))
+      .onRequest(({ request, set }) => {
+        // A caller's id (a proxy's) is kept if sane, so logs line up across hops.
+        const given = request.headers.get("x-request-id");
+        set.headers["x-request-id"] = given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+        // JSON bodies are parsed in memory: cap them long before the upload-sized body limit.
+        if (
+          (request.headers.get("content-type") ?? "").includes("json") &&
+          Number(request.headers.get("content-length") ?? 0) > MAX_JSON_BODY_BYTES
+        ) {
+          throw new AppError("PAYLOAD_TOO_LARGE", `JSON bodies are limited to ${MAX_JSON_BODY_BYTES} bytes`);
+        }
+      })
+      .use(
+        cors({
+          origin: origins,
+          methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+          allowedHeaders: ["Authorization", "Content-Type", "X-Workspace-Id", "Range", "If-None-Match", "X-Request-Id"],
+          exposeHeaders: [
+            "ETag",
+            "Content-Range",
+            "Content-Disposition",
+            "Content-Length",
+            "Accept-Ranges",
+            "X-Request-Id",
           ],
-          info: {
-            title: "Storage Brain",
-            version: VERSION,
-            description:
-              "Self-hosted multi-tenant file storage: encrypted uploads, signed downloads, quotas, webhooks.",
-          },
-          components: {
-            securitySchemes: {
-              bearerAuth: {
-                type: "http",
-                scheme: "bearer",
-                description: "Tenant key (sk_live_...) or, on /api/v1/admin, the admin key",
+          maxAge: 600,
+          credentials: false,
+        }),
+      )
+      .use(
+        swagger({
+          path: "/docs",
+          documentation: {
+            tags: [
+              { name: "upload", description: "Two-step upload: request a presigned URL, then PUT the bytes" },
+              { name: "files", description: "List, read, download, sign and delete files" },
+              { name: "workspaces", description: "Partitions of a tenant's files with their own quotas" },
+              { name: "tenant", description: "The authenticated tenant" },
+              { name: "webhooks", description: "Default endpoints and delivery log" },
+              { name: "admin", description: "Admin key only" },
+              {
+                name: "storage",
+                description:
+                  "Storage API module (organization = tenant). Buckets: 'default' (files in no workspace) plus one per workspace, named by its slug. Objects are addressed by their unique stored name {original}_{YYYYMMDD_HHMMSS}_{uuid8}.{ext} inside the caller's folder organizations/{org}/files/{user}/. User-scoped keys (POST /api/v1/tenant/keys) see only their own folder; the tenant key acts as organization admin and names another user's folder with ?userId=.",
+              },
+            ],
+            info: {
+              title: "Storage Brain",
+              version: VERSION,
+              description:
+                "Self-hosted multi-tenant file storage: encrypted uploads, signed downloads, quotas, webhooks.",
+            },
+            components: {
+              securitySchemes: {
+                bearerAuth: {
+                  type: "http",
+                  scheme: "bearer",
+                  description: "Tenant key (sk_live_...) or, on /api/v1/admin, the admin key",
+                },
               },
             },
           },
-        },
-      }),
-    )
-    .use(healthRoutes({ repos, backend: objects.backend }))
-    .use(adminRoutes({ repos, ...services }))
-    .use(tenantRoutes(services))
-    .use(workspacesRoutes(services))
-    .use(webhooksRoutes(services))
-    .use(adminPlansRoutes({ repos, access: services.access }))
-    .use(storageRoutes(services))
-    .use(uploadRoutes(services))
-    .use(filesRoutes({ ...services, objects, clock: deps.clock }));
+        }),
+      )
+      // Every route module takes the same thing: the services (each names the part it uses).
+      .use(healthRoutes(services))
+      .use(adminRoutes(services))
+      .use(tenantRoutes(services))
+      .use(workspacesRoutes(services))
+      .use(webhooksRoutes(services))
+      .use(adminPlansRoutes(services))
+      .use(storageRoutes(services))
+      .use(uploadRoutes(services))
+      .use(filesRoutes(services))
+  );
 }
 export type App = ReturnType<typeof createApp>;

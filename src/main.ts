@@ -118,8 +118,7 @@ async function admin(config: Config, args: string[]) {
       }
       case "recalculate-usage": {
         const id = rest[0];
-        if (id) services.tenants.get(id);
-        const drift = rt.repos.tx(() => rt.repos.quota.recalculate(id));
+        const drift = services.tenants.recalculateUsage(id);
         console.log(JSON.stringify({ fixed: drift.tenants.length + drift.workspaces.length, ...drift }, null, 2));
         return;
       }

@@ -1,13 +1,11 @@
 import { create as contentDisposition } from "content-disposition";
 import parseRange from "range-parser";
-import type { FileRow } from "../db/schema";
+import type { FileContent } from "../domain/files/files.service";
 import { AppError } from "../domain/shared/errors";
-import type { EncryptedObjects } from "../storage/encrypted-objects";
 
 export interface DownloadOptions {
   request: Request;
-  file: FileRow;
-  objects: EncryptedObjects;
+  file: FileContent;
   cacheControl: string;
   disposition?: "inline" | "attachment";
 }
@@ -19,23 +17,17 @@ export interface DownloadOptions {
  */
 export async function downloadResponse(o: DownloadOptions): Promise<Response> {
   const f = o.file;
-  if (f.processingStatus !== "completed" || !f.wrappedKey || !f.keyId || !f.segmentSize) {
-    throw new AppError("FILE_NOT_FOUND", "File content is not available", {
-      fileId: f.id,
-      processingStatus: f.processingStatus,
-    });
-  }
   const etag = `"${f.sha256}"`;
   const headers = new Headers({
-    "content-type": f.fileType,
-    "content-disposition": contentDisposition(f.originalName, { type: o.disposition ?? "attachment" }),
+    "content-type": f.contentType,
+    "content-disposition": contentDisposition(f.fileName, { type: o.disposition ?? "attachment" }),
     "x-content-type-options": "nosniff",
     // Stored content is never trusted as active content on our origin (HTML/SVG a tenant may allow).
     "content-security-policy": "default-src 'none'; sandbox",
     "accept-ranges": "bytes",
     etag,
     "cache-control": o.cacheControl,
-    "last-modified": new Date(f.uploadedAt ?? f.createdAt).toUTCString(),
+    "last-modified": f.lastModified.toUTCString(),
   });
   const inm = o.request.headers.get("if-none-match");
   if (inm && inm.split(",").some((t) => t.trim() === etag || t.trim() === "*" || t.trim() === `W/${etag}`)) {
@@ -68,10 +60,6 @@ export async function downloadResponse(o: DownloadOptions): Promise<Response> {
   headers.set("content-length", String(end - start + 1));
   if (o.request.method === "HEAD") return new Response(null, { status, headers });
 
-  const stream = await o.objects.read(
-    { key: f.storageKey, wrappedKey: f.wrappedKey, keyId: f.keyId, segmentSize: f.segmentSize, plainSize: f.sizeBytes },
-    { start, end, signal: o.request.signal },
-  );
-  if (!stream) throw new AppError("FILE_NOT_FOUND", "File content is missing from storage", { fileId: f.id });
+  const stream = await f.open({ start, end, signal: o.request.signal });
   return new Response(stream, { status, headers });
 }

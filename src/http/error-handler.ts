@@ -1,8 +1,7 @@
 import { Elysia } from "elysia";
 import { AppError } from "../domain/shared/errors";
+import { fromStorageError } from "../domain/shared/storage-errors";
 import type { Logger } from "../logger";
-import { DecryptionError } from "../storage/crypto";
-import { StorageUnavailableError } from "../storage/errors";
 
 /** JSON response in the standard error format. */
 export function errorResponse(err: AppError, headers: Record<string, string> = {}): Response {
@@ -34,10 +33,7 @@ export function toAppError(code: string | number, error: unknown): AppError {
     case "NOT_FOUND":
       return new AppError("NOT_FOUND", "Route not found");
   }
-  if (error instanceof StorageUnavailableError) return new AppError("STORAGE_UNAVAILABLE", error.message);
-  if (error instanceof DecryptionError)
-    return new AppError("INTERNAL_ERROR", "Stored object failed its integrity check");
-  return new AppError("INTERNAL_ERROR", "Internal server error");
+  return fromStorageError(error) ?? new AppError("INTERNAL_ERROR", "Internal server error");
 }
 
 /**

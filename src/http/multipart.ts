@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import Busboy from "busboy";
+import { clientStream } from "../domain/shared/client-stream";
 import { validation } from "../domain/shared/errors";
-import { clientStream } from "./client-stream";
 
 export interface MultipartFilePart {
   /** Text fields that came before the file part. */

@@ -4,6 +4,7 @@ import type { EncryptedObjects } from "../../storage/encrypted-objects";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
 import { AppError, fileNotFound, validation } from "../shared/errors";
+import { storageCall } from "../shared/storage-errors";
 import type { UrlSigner } from "../shared/url-signer";
 import { fileView } from "./file-view";
 
@@ -13,6 +14,22 @@ export interface ListFilesInput {
   context?: string;
   fileType?: string;
   workspaceId?: string;
+}
+
+/** A completed file as a download sees it. */
+export interface FileContent {
+  fileId: string;
+  fileName: string;
+  contentType: string;
+  sizeBytes: number;
+  /** Hex SHA-256 of the plaintext: the strong ETag. */
+  sha256: string;
+  lastModified: Date;
+  /**
+   * Plaintext bytes [start, end] (inclusive), decrypted as they are read. The first segment is
+   * checked before this resolves, so a missing or tampered object fails before any header is sent.
+   */
+  open(range: { start: number; end: number; signal?: AbortSignal }): Promise<ReadableStream<Uint8Array>>;
 }
 
 export interface FilesServiceDeps {
@@ -51,13 +68,11 @@ export function createFilesService(deps: FilesServiceDeps) {
 
     contexts(tenantId: string, workspaceId?: string) {
       return {
-        contexts: repos.files
-          .contexts(tenantId, workspaceId)
-          .map((c) => ({
-            context: c.context === "" ? null : c.context,
-            fileCount: c.fileCount,
-            totalBytes: c.totalBytes,
-          })),
+        contexts: repos.files.contexts(tenantId, workspaceId).map((c) => ({
+          context: c.context === "" ? null : c.context,
+          fileCount: c.fileCount,
+          totalBytes: c.totalBytes,
+        })),
       };
     },
 
@@ -89,6 +104,34 @@ export function createFilesService(deps: FilesServiceDeps) {
     permanentUrl(tenantId: string, fileId: string) {
       const f = getRow(tenantId, fileId);
       return { fileId: f.id, url: downloadUrl(f, 0) };
+    },
+
+    /**
+     * What a download needs: the headers' facts and `open(range)` for the body. FILE_NOT_FOUND when
+     * the file has no content yet (not completed), before anything else is decided.
+     */
+    content(f: FileRow): FileContent {
+      const { wrappedKey, keyId, segmentSize } = f;
+      if (f.processingStatus !== "completed" || !wrappedKey || !keyId || !segmentSize) {
+        throw new AppError("FILE_NOT_FOUND", "File content is not available", {
+          fileId: f.id,
+          processingStatus: f.processingStatus,
+        });
+      }
+      const ref = { key: f.storageKey, wrappedKey, keyId, segmentSize, plainSize: f.sizeBytes };
+      return {
+        fileId: f.id,
+        fileName: f.originalName,
+        contentType: f.fileType,
+        sizeBytes: f.sizeBytes,
+        sha256: f.sha256 ?? "",
+        lastModified: new Date(f.uploadedAt ?? f.createdAt),
+        async open(range) {
+          const stream = await storageCall(deps.objects.read(ref, range));
+          if (!stream) throw new AppError("FILE_NOT_FOUND", "File content is missing from storage", { fileId: f.id });
+          return stream;
+        },
+      };
     },
 
     /** For token downloads: the file the token was signed for, or an error. */

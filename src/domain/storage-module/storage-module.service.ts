@@ -11,6 +11,7 @@ import { keysetPage } from "../shared/cursor";
 import { AppError, validation } from "../shared/errors";
 import type { AccessService, Principal } from "../tenants/access.service";
 import { quotaView } from "../tenants/tenants.service";
+import { recalculateUsage } from "../tenants/usage";
 import type { UploadPipeline } from "../uploads/upload-pipeline";
 import { CATEGORIES, CATEGORY_NAMES } from "./categories";
 import { isValidStoredName, logicalPath, storedNameFor } from "./stored-name";
@@ -130,15 +131,13 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
           usedBytes: null as number | null,
           createdAt: new Date(p.tenant.createdAt).toISOString(),
         },
-        ...repos.workspaces
-          .list(p.tenant.id)
-          .map((w) => ({
-            name: w.slug,
-            workspaceId: w.id as string | null,
-            quotaBytes: w.quotaBytes,
-            usedBytes: w.usedBytes,
-            createdAt: new Date(w.createdAt).toISOString(),
-          })),
+        ...repos.workspaces.list(p.tenant.id).map((w) => ({
+          name: w.slug,
+          workspaceId: w.id as string | null,
+          quotaBytes: w.quotaBytes,
+          usedBytes: w.usedBytes,
+          createdAt: new Date(w.createdAt).toISOString(),
+        })),
       ];
       return { buckets: p.workspaceId === null ? all : all.filter((b) => b.workspaceId === p.workspaceId) };
     },
@@ -182,7 +181,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
 
     usage(p: Principal, recalculate: boolean) {
       requireScope(p, "read");
-      const drift = recalculate && p.userId === null ? repos.tx(() => repos.quota.recalculate(p.tenant.id)) : null;
+      const drift = recalculate && p.userId === null ? recalculateUsage(repos, p.tenant.id) : null;
       const tenant = repos.tenants.byId(p.tenant.id)!;
       const plan = deps.access.planOf(tenant);
       // A user key sees its own files only; the quota figures are the organization's (they decide whether its uploads fit).

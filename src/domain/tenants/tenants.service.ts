@@ -6,6 +6,7 @@ import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
 import { AppError, notFound } from "../shared/errors";
 import { displayPrefix, generateApiKey, hashKey, randomSecret } from "../shared/secrets";
+import type { UsageDrift } from "./usage";
 
 export const DEFAULT_TENANT_QUOTA = 524_288_000;
 
@@ -44,11 +45,14 @@ export interface TenantsServiceDeps {
   liveFileCount: (tenantId: string) => number;
   /** Removes every stored object of the tenant (forced delete); idempotent. */
   deleteTenantObjects: (tenantId: string) => Promise<void>;
+  /** Recomputes usage counters from the files table (one tenant, or all without an id). */
+  recalculateUsage: (tenantId?: string) => UsageDrift;
   clock: Clock;
 }
 
 /** Tenant lifecycle and API keys. Keys are returned once and stored only as SHA-256. */
-export function createTenantsService({ tenants, liveFileCount, deleteTenantObjects, clock }: TenantsServiceDeps) {
+export function createTenantsService(deps: TenantsServiceDeps) {
+  const { tenants, liveFileCount, deleteTenantObjects, clock } = deps;
   const get = (id: string) => {
     const t = tenants.byId(id);
     if (!t) throw notFound("Tenant");
@@ -116,6 +120,11 @@ export function createTenantsService({ tenants, liveFileCount, deleteTenantObjec
       await deleteTenantObjects(id);
       tenants.delete(id);
       await deleteTenantObjects(id);
+    },
+    /** Fixes drift in the usage counters of one tenant (404 if unknown) or, without an id, of all. */
+    recalculateUsage(id?: string): UsageDrift {
+      if (id !== undefined) get(id);
+      return deps.recalculateUsage(id);
     },
     list(limit: number, cursor?: string) {
       const { items, nextCursor } = keysetPage(limit, cursor, (n, after) => tenants.page(n, after));

@@ -1,10 +1,8 @@
 import { Elysia } from "elysia";
-import type { Repos } from "../../db/repos";
-import { ADMIN_KEY_SETTING } from "../../db/repos/settings.repo";
-import type { KeyScope, TenantRow } from "../../db/schema";
-import { AppError, unauthorized } from "../../domain/shared/errors";
-import { hashKey, safeEqual } from "../../domain/shared/secrets";
+import { unauthorized } from "../../domain/shared/errors";
+import type { KeyScope, TenantRow } from "../../domain/shared/rows";
 import { type AccessService, isUserKey, type Principal } from "../../domain/tenants/access.service";
+import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 
 /** The key of `Authorization: Bearer <key>`, or null. */
@@ -57,15 +55,9 @@ export function principalAuth(tenants: TenantsService, access: AccessService) {
 const ALL_SCOPES: ReadonlySet<KeyScope> = new Set(["read", "write", "delete"]);
 
 /**
- * Admin routes: the admin key (ADMIN_API_KEY or the generated one), compared by SHA-256 in
- * constant time. A tenant key here is just a wrong key: 401 UNAUTHORIZED.
+ * Admin routes: the admin key, checked by the domain (constant-time hash compare) in `onTransform`,
+ * before the body is validated. A tenant key here is just a wrong key: 401 UNAUTHORIZED.
  */
-export function adminAuth(repos: Repos) {
-  return new Elysia().onTransform({ as: "scoped" }, ({ request }) => {
-    const key = bearerKey(request);
-    if (!key) throw unauthorized("Missing admin key");
-    const stored = repos.settings.get(ADMIN_KEY_SETTING);
-    if (!stored) throw new AppError("UNAUTHORIZED", "Admin API is not configured");
-    if (!safeEqual(hashKey(key), stored)) throw unauthorized("Invalid admin key");
-  });
+export function adminAuth(adminAuth: AdminAuthService) {
+  return new Elysia().onTransform({ as: "scoped" }, ({ request }) => adminAuth.verifyAdminKey(bearerKey(request)));
 }

@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
-import type { Repos } from "../../db/repos";
 import type { AccessService } from "../../domain/tenants/access.service";
+import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
 import { adminAuth } from "../plugins/auth";
 import { bearer, IdParams, routeConfig, Uuid } from "../schemas";
 
@@ -11,10 +11,10 @@ const PlanBody = {
 };
 
 /** Plans (e.g. free / pro / team): an organization's quota follows its plan. Admin key only. */
-export function adminPlansRoutes(deps: { repos: Repos; access: AccessService }) {
+export function adminPlansRoutes(deps: { adminAuth: AdminAuthService; access: AccessService }) {
   const d = (summary: string) => ({ detail: { summary, ...bearer } });
   return new Elysia(routeConfig({ prefix: "/api/v1/admin", tags: ["admin"] }))
-    .use(adminAuth(deps.repos))
+    .use(adminAuth(deps.adminAuth))
     .get("/plans", () => deps.access.listPlans(), d("List plans"))
     .post(
       "/plans",

@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
-import type { Repos } from "../../db/repos";
 import type { FilesService } from "../../domain/files/files.service";
+import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
 import { quotaView, type TenantsService, tenantView } from "../../domain/tenants/tenants.service";
 import type { UploadsService } from "../../domain/uploads/uploads.service";
 import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
@@ -16,11 +16,12 @@ import {
   SignedUrlQuery,
   UploadRequestBody,
   Uuid,
+  WorkspaceCreateBody,
+  WorkspacePatchBody,
 } from "../schemas";
-import { WorkspaceCreateBody, WorkspacePatchBody } from "./workspaces.routes";
 
 export interface AdminRoutesDeps {
-  repos: Repos;
+  adminAuth: AdminAuthService;
   tenants: TenantsService;
   files: FilesService;
   uploads: UploadsService;
@@ -34,7 +35,7 @@ const detail = (summary: string) => ({ detail: { summary, ...bearer } });
 export function adminRoutes(deps: AdminRoutesDeps) {
   const { tenants, files } = deps;
   return new Elysia(routeConfig({ prefix: "/api/v1/admin", tags: ["admin"] }))
-    .use(adminAuth(deps.repos))
+    .use(adminAuth(deps.adminAuth))
     .post(
       "/tenants",
       ({ body, set }) => {
@@ -104,14 +105,10 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       params: IdParams,
       ...detail("A tenant's quota"),
     })
-    .post(
-      "/tenants/:id/recalculate-usage",
-      ({ params }) => {
-        tenants.get(params.id);
-        return deps.repos.tx(() => deps.repos.quota.recalculate(params.id));
-      },
-      { params: IdParams, ...detail("Recompute used/reserved bytes from the files table; reports the drift fixed") },
-    )
+    .post("/tenants/:id/recalculate-usage", ({ params }) => tenants.recalculateUsage(params.id), {
+      params: IdParams,
+      ...detail("Recompute used/reserved bytes from the files table; reports the drift fixed"),
+    })
     .post("/tenants/:id/upload/request", ({ params, body }) => deps.uploads.request(tenants.get(params.id), body), {
       params: IdParams,
       body: UploadRequestBody,

@@ -3,31 +3,16 @@ import type { FilesService } from "../../domain/files/files.service";
 import type { Clock } from "../../domain/shared/clock";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
-import type { EncryptedObjects } from "../../storage/encrypted-objects";
 import { downloadResponse } from "../download";
 import { authenticateTenant, tenantAuth } from "../plugins/auth";
+import { workspaceFromHeader } from "../plugins/workspace-header";
 import { bearer, FileIdParams, FileListQuery, routeConfig, SignedUrlQuery, Uuid } from "../schemas";
 
 export interface FilesRoutesDeps {
   tenants: TenantsService;
   files: FilesService;
   workspaces: WorkspacesService;
-  objects: EncryptedObjects;
   clock: Clock;
-}
-
-/** `X-Workspace-Id` (the SDK's withWorkspace()) is the default workspace when none is named. */
-export function workspaceFromHeader(
-  workspaces: WorkspacesService,
-  tenantId: string,
-  request: Request,
-  explicit?: string,
-): string | undefined {
-  if (explicit) return explicit;
-  const h = request.headers.get("x-workspace-id")?.trim();
-  if (!h) return undefined;
-  workspaces.getRow(tenantId, h); // 404 for another tenant's (or a malformed) id
-  return h;
 }
 
 const DownloadQuery = t.Object({
@@ -58,14 +43,13 @@ export function filesRoutes(deps: FilesRoutesDeps) {
       const maxAge =
         query.expires === 0 ? 31_536_000 : Math.max(0, Math.floor((query.expires - deps.clock.now()) / 1000));
       const cacheControl = query.expires === 0 ? `private, max-age=${maxAge}, immutable` : `private, max-age=${maxAge}`;
-      return downloadResponse({ request, file, objects: deps.objects, cacheControl, disposition: query.disposition });
+      return downloadResponse({ request, file: files.content(file), cacheControl, disposition: query.disposition });
     }
     const tenant = authenticateTenant(deps.tenants, request);
     const file = files.getRow(tenant.id, params.fileId);
     return downloadResponse({
       request,
-      file,
-      objects: deps.objects,
+      file: files.content(file),
       cacheControl: "private, no-cache",
       disposition: query.disposition,
     });

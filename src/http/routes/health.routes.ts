@@ -1,29 +1,15 @@
 import { Elysia } from "elysia";
-import type { Repos } from "../../db/repos";
-import type { StorageBackend } from "../../storage/backend";
+import type { HealthService } from "../../domain/shared/health.service";
 import { routeConfig } from "../schemas";
 
 /** Liveness (`/health`, always ok while the process serves) and readiness (database + storage answer). */
-export function healthRoutes(deps: { repos: Repos; backend: StorageBackend }) {
+export function healthRoutes(deps: { health: HealthService }) {
   return new Elysia(routeConfig({ tags: ["health"] }))
     .get("/health", () => ({ status: "ok" }), { detail: { summary: "Liveness" } })
     .get(
       "/ready",
       async ({ set }) => {
-        const checks: Record<string, string> = {};
-        try {
-          deps.repos.settings.get("ping");
-          checks.database = "ok";
-        } catch {
-          checks.database = "unavailable";
-        }
-        try {
-          await deps.backend.ping();
-          checks.storage = "ok";
-        } catch {
-          checks.storage = "unavailable";
-        }
-        const ok = Object.values(checks).every((v) => v === "ok");
+        const { ok, checks } = await deps.health.check();
         set.status = ok ? 200 : 503;
         return { status: ok ? "ready" : "unavailable", checks };
       },

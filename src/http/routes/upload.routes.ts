@@ -1,12 +1,12 @@
 import { Elysia, t } from "elysia";
+import { clientStream } from "../../domain/shared/client-stream";
 import { AppError, fileNotFound } from "../../domain/shared/errors";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 import type { UploadsService } from "../../domain/uploads/uploads.service";
 import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
-import { clientStream } from "../client-stream";
 import { authenticateTenant, tenantAuth } from "../plugins/auth";
+import { workspaceFromHeader } from "../plugins/workspace-header";
 import { bearer, routeConfig, UploadRequestBody, Uuid } from "../schemas";
-import { workspaceFromHeader } from "./files.routes";
 
 export interface UploadRoutesDeps {
   tenants: TenantsService;

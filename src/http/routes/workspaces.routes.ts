@@ -2,19 +2,8 @@ import { Elysia, t } from "elysia";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
 import { tenantAuth } from "../plugins/auth";
-import { bearer, routeConfig, Uuid } from "../schemas";
+import { bearer, routeConfig, Uuid, WorkspaceCreateBody, WorkspacePatchBody } from "../schemas";
 
-export const WorkspaceCreateBody = t.Object({
-  name: t.String({ minLength: 1, maxLength: 255 }),
-  slug: t.String({ minLength: 1, maxLength: 100, pattern: "^[a-z0-9]+(?:-[a-z0-9]+)*$" }),
-  quotaBytes: t.Optional(t.Nullable(t.Integer({ minimum: 0 }))),
-  metadata: t.Optional(t.Nullable(t.Record(t.String({ maxLength: 128 }), t.Unknown(), { maxProperties: 100 }))),
-});
-export const WorkspacePatchBody = t.Object({
-  name: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
-  quotaBytes: t.Optional(t.Nullable(t.Integer({ minimum: 0 }))),
-  metadata: t.Optional(t.Nullable(t.Record(t.String({ maxLength: 128 }), t.Unknown(), { maxProperties: 100 }))),
-});
 const Params = t.Object({ workspaceId: Uuid });
 
 export function workspacesRoutes(deps: { tenants: TenantsService; workspaces: WorkspacesService }) {

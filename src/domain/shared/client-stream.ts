@@ -1,5 +1,5 @@
-import { AppError } from "../domain/shared/errors";
-import { iteratorToStream } from "../storage/streams";
+import { iteratorToStream } from "../../storage/streams";
+import { AppError } from "./errors";
 
 /**
  * A request body (or multipart part) whose read errors — a client that disconnects, a multipart
