@@ -4,6 +4,7 @@ import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
 import type { Config } from "./config/schema";
 import type { Repos } from "./db/repos";
+import { createAuditService } from "./domain/audit/audit.service";
 import { createFilesService } from "./domain/files/files.service";
 import type { Clock } from "./domain/shared/clock";
 import { AppError } from "./domain/shared/errors";
@@ -21,6 +22,7 @@ import { createWorkspacesService } from "./domain/workspaces/workspaces.service"
 import { errorHandler } from "./http/error-handler";
 import { adminRoutes } from "./http/routes/admin.routes";
 import { adminPlansRoutes } from "./http/routes/admin-plans.routes";
+import { auditRoutes } from "./http/routes/audit.routes";
 import { filesRoutes } from "./http/routes/files.routes";
 import { healthRoutes } from "./http/routes/health.routes";
 import { storageRoutes } from "./http/routes/storage.routes";
@@ -89,6 +91,7 @@ export function createServices(deps: AppDeps) {
     clock,
     uploadExpirySeconds: config.UPLOAD_EXPIRY_SECONDS,
   });
+  const audit = createAuditService({ audit: repos.audit, clock });
   const health = createHealthService({ repos, backend: objects.backend });
   const adminAuth = createAdminAuthService({ settings: repos.settings });
   return {
@@ -105,6 +108,7 @@ export function createServices(deps: AppDeps) {
     pipeline,
     access,
     storage,
+    audit,
   };
 }
 export type Services = ReturnType<typeof createServices>;
@@ -205,6 +209,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       .use(workspacesRoutes(services))
       .use(webhooksRoutes(services))
       .use(adminPlansRoutes(services))
+      .use(auditRoutes(services))
       .use(storageRoutes(services))
       .use(uploadRoutes(services))
       .use(filesRoutes(services))

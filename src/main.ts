@@ -19,7 +19,8 @@ Commands:
   migrate                                 apply database migrations and exit
   admin create-tenant --name N [--quota-bytes B]
                                           create a tenant; prints its API key once
-  admin regenerate-key <tenantId>         issue a new API key (the old one stops working)
+  admin regenerate-key <tenantId> [--grace-seconds S]
+                                          issue a new API key (the old one stops working, or after S seconds)
   admin recalculate-usage [tenantId]      recompute used bytes from the files table
   doctor                                  check config, data dir, database, storage; exit 1 on failure
   healthcheck                             exit 0 if the local server answers /health (for Docker)
@@ -96,6 +97,14 @@ async function admin(config: Config, args: string[]) {
   const [sub, ...rest] = args;
   await withRuntime(config, async (rt) => {
     const services = createServices(rt);
+    const cliAudit = (action: string, tenantId: string | null, details: Record<string, unknown> | null) =>
+      services.audit.record({
+        actor: { type: "cli" },
+        action,
+        target: tenantId ? `tenants/${tenantId}` : null,
+        tenantId,
+        details,
+      });
     switch (sub) {
       case "create-tenant": {
         const name = flag(rest, "--name");
@@ -105,6 +114,7 @@ async function admin(config: Config, args: string[]) {
         if (quotaBytes !== undefined && (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0))
           throw new AppError("VALIDATION_ERROR", "--quota-bytes must be a non-negative integer");
         const { tenant, apiKey } = services.tenants.create({ name, quotaBytes });
+        cliAudit("tenant.create", tenant.id, { name, quotaBytes: tenant.quotaBytes });
         console.log(
           JSON.stringify({ id: tenant.id, name: tenant.name, apiKey, quotaBytes: tenant.quotaBytes }, null, 2),
         );
@@ -112,13 +122,19 @@ async function admin(config: Config, args: string[]) {
       }
       case "regenerate-key": {
         const id = rest[0];
-        if (!id) throw new AppError("VALIDATION_ERROR", "usage: admin regenerate-key <tenantId>");
-        console.log(JSON.stringify(services.tenants.regenerateKey(id), null, 2));
+        if (!id) throw new AppError("VALIDATION_ERROR", "usage: admin regenerate-key <tenantId> [--grace-seconds S]");
+        const grace = Number(flag(rest, "--grace-seconds") ?? 0);
+        if (!Number.isSafeInteger(grace) || grace < 0 || grace > 2_592_000)
+          throw new AppError("VALIDATION_ERROR", "--grace-seconds must be an integer from 0 to 2592000 (30 days)");
+        const out = services.tenants.regenerateKey(id, grace);
+        cliAudit("tenant.key.regenerate", id, grace ? { graceSeconds: grace } : null);
+        console.log(JSON.stringify(out, null, 2));
         return;
       }
       case "recalculate-usage": {
         const id = rest[0];
         const drift = services.tenants.recalculateUsage(id);
+        cliAudit("tenant.usage.recalculate", id ?? null, null);
         console.log(JSON.stringify({ fixed: drift.tenants.length + drift.workspaces.length, ...drift }, null, 2));
         return;
       }

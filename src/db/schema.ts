@@ -20,6 +20,9 @@ export const tenants = sqliteTable("tenants", {
   allowedFileTypes: text("allowed_file_types", { mode: "json" }).$type<string[] | null>(),
   webhookSecret: text("webhook_secret").notNull(),
   planId: text("plan_id"),
+  /** The key replaced by regenerate-key with graceSeconds, valid until previousKeyExpiresAt. */
+  previousKeyHash: text("previous_key_hash"),
+  previousKeyExpiresAt: integer("previous_key_expires_at"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -146,3 +149,19 @@ export const userKeys = sqliteTable("user_keys", {
 
 export type PlanRow = typeof plans.$inferSelect;
 export type UserKeyRow = typeof userKeys.$inferSelect;
+
+export type AuditActorType = "admin" | "tenant" | "user" | "cli";
+
+export const auditLog = sqliteTable("audit_log", {
+  id: text("id").primaryKey(),
+  createdAt: integer("created_at").notNull(),
+  actorType: text("actor_type").$type<AuditActorType>().notNull(),
+  actorId: text("actor_id"),
+  action: text("action").notNull(),
+  target: text("target"),
+  tenantId: text("tenant_id"),
+  address: text("address"),
+  details: text("details", { mode: "json" }).$type<Record<string, unknown> | null>(),
+});
+
+export type AuditRow = typeof auditLog.$inferSelect;

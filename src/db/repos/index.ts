@@ -1,5 +1,6 @@
 import type { Db } from "../client";
 import { createAccessRepo } from "./access.repo";
+import { createAuditRepo } from "./audit.repo";
 import { createFilesRepo } from "./files.repo";
 import { createQuotaRepo } from "./quota.repo";
 import { createSettingsRepo } from "./settings.repo";
@@ -17,6 +18,7 @@ export function createRepos(db: Db) {
     quota: createQuotaRepo(db),
     webhooks: createWebhooksRepo(db),
     access: createAccessRepo(db),
+    audit: createAuditRepo(db),
     /**
      * Runs `fn` in one IMMEDIATE transaction (the write lock is taken at BEGIN, so a
      * read-then-write inside can't race another writer). bun:sqlite is synchronous: `fn` must not await.

@@ -1,4 +1,4 @@
-import { desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, gt, sql } from "drizzle-orm";
 import type { Db } from "../client";
 import { type TenantRow, tenants } from "../schema";
 
@@ -38,9 +38,23 @@ export function createTenantsRepo(db: Db) {
     byKeyHash(hash: string): TenantRow | undefined {
       return byKeyHashQ.get({ hash });
     },
+    /** A tenant whose replaced key (regenerate-key with graceSeconds) has this hash and is still in grace. */
+    byPreviousKeyHash(hash: string, now: number): TenantRow | undefined {
+      return db
+        .select()
+        .from(tenants)
+        .where(and(eq(tenants.previousKeyHash, hash), gt(tenants.previousKeyExpiresAt, now)))
+        .get();
+    },
     update(
       id: string,
-      patch: TenantPatch & { apiKeyHash?: string; keyPrefix?: string; webhookSecret?: string },
+      patch: TenantPatch & {
+        apiKeyHash?: string;
+        keyPrefix?: string;
+        webhookSecret?: string;
+        previousKeyHash?: string | null;
+        previousKeyExpiresAt?: number | null;
+      },
       now: number,
     ): TenantRow | undefined {
       return db

@@ -68,7 +68,10 @@ export function createTenantsService(deps: TenantsServiceDeps) {
     authenticate(apiKey: string): TenantRow | undefined {
       // Lookup by hash is indexed; an attacker can't learn anything from timing of a hash lookup
       // because the hash of a guessed key is unrelated to the stored hash's prefix.
-      return tenants.byKeyHash(hashKey(apiKey));
+      // The replaced key of a regenerate-key with graceSeconds is looked up only on a miss, so
+      // the hot path (a current key) stays one indexed lookup.
+      const hash = hashKey(apiKey);
+      return tenants.byKeyHash(hash) ?? tenants.byPreviousKeyHash(hash, clock.now());
     },
     create(input: { name: string; quotaBytes?: number; allowedFileTypes?: string[] | null }) {
       assertNameFree(input.name);
@@ -85,11 +88,31 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       });
       return { tenant: row, apiKey };
     },
-    regenerateKey(id: string) {
-      get(id);
+    /**
+     * Issues a new key. With `graceSeconds` > 0 the replaced key keeps working for that long (so
+     * clients can be switched without downtime); otherwise it stops at once. A second regenerate
+     * during a grace window ends the first window: only one previous key is ever valid.
+     */
+    regenerateKey(id: string, graceSeconds = 0) {
+      const old = get(id);
       const apiKey = generateApiKey();
-      tenants.update(id, { apiKeyHash: hashKey(apiKey), keyPrefix: displayPrefix(apiKey) }, clock.now());
-      return { tenantId: id, apiKey };
+      const now = clock.now();
+      const previousKeyExpiresAt = graceSeconds > 0 ? now + graceSeconds * 1000 : null;
+      tenants.update(
+        id,
+        {
+          apiKeyHash: hashKey(apiKey),
+          keyPrefix: displayPrefix(apiKey),
+          previousKeyHash: previousKeyExpiresAt ? old.apiKeyHash : null,
+          previousKeyExpiresAt,
+        },
+        now,
+      );
+      return {
+        tenantId: id,
+        apiKey,
+        ...(previousKeyExpiresAt ? { previousKeyExpiresAt: new Date(previousKeyExpiresAt).toISOString() } : {}),
+      };
     },
     rotateWebhookSecret(id: string): string {
       const webhookSecret = `whsec_${randomSecret()}`;
@@ -116,7 +139,16 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       }
       // Revoke the key first so nothing new arrives, remove objects, then rows; the second sweep
       // catches an upload that completed in between (its row went with the cascade).
-      tenants.update(id, { apiKeyHash: hashKey(randomSecret()), keyPrefix: "revoked" }, clock.now());
+      tenants.update(
+        id,
+        {
+          apiKeyHash: hashKey(randomSecret()),
+          keyPrefix: "revoked",
+          previousKeyHash: null,
+          previousKeyExpiresAt: null,
+        },
+        clock.now(),
+      );
       await deleteTenantObjects(id);
       tenants.delete(id);
       await deleteTenantObjects(id);

@@ -1,6 +1,8 @@
 import { Elysia, t } from "elysia";
+import type { AuditService } from "../../domain/audit/audit.service";
 import type { AccessService } from "../../domain/tenants/access.service";
 import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
+import { adminAudit } from "../plugins/audit-trail";
 import { adminAuth } from "../plugins/auth";
 import { bearer, IdParams, routeConfig, Uuid } from "../schemas";
 
@@ -11,10 +13,11 @@ const PlanBody = {
 };
 
 /** Plans (e.g. free / pro / team): an organization's quota follows its plan. Admin key only. */
-export function adminPlansRoutes(deps: { adminAuth: AdminAuthService; access: AccessService }) {
+export function adminPlansRoutes(deps: { adminAuth: AdminAuthService; access: AccessService; audit: AuditService }) {
   const d = (summary: string) => ({ detail: { summary, ...bearer } });
   return new Elysia(routeConfig({ prefix: "/api/v1/admin", tags: ["admin"] }))
     .use(adminAuth(deps.adminAuth))
+    .use(adminAudit(deps.audit))
     .get("/plans", () => deps.access.listPlans(), d("List plans"))
     .post(
       "/plans",

@@ -1,9 +1,11 @@
 import { Elysia, t } from "elysia";
+import type { AuditService } from "../../domain/audit/audit.service";
 import type { FilesService } from "../../domain/files/files.service";
 import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
 import { quotaView, type TenantsService, tenantView } from "../../domain/tenants/tenants.service";
 import type { UploadsService } from "../../domain/uploads/uploads.service";
 import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
+import { adminAudit } from "../plugins/audit-trail";
 import { adminAuth } from "../plugins/auth";
 import {
   bearer,
@@ -26,6 +28,7 @@ export interface AdminRoutesDeps {
   files: FilesService;
   uploads: UploadsService;
   workspaces: WorkspacesService;
+  audit: AuditService;
 }
 
 const TenantFileParams = t.Object({ id: Uuid, fileId: Uuid });
@@ -36,6 +39,7 @@ export function adminRoutes(deps: AdminRoutesDeps) {
   const { tenants, files } = deps;
   return new Elysia(routeConfig({ prefix: "/api/v1/admin", tags: ["admin"] }))
     .use(adminAuth(deps.adminAuth))
+    .use(adminAudit(deps.audit))
     .post(
       "/tenants",
       ({ body, set }) => {
@@ -95,11 +99,25 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     )
     .post(
       "/tenants/:id/regenerate-key",
-      ({ params }) => ({
-        ...tenants.regenerateKey(params.id),
+      ({ params, body }) => ({
+        ...tenants.regenerateKey(params.id, body?.graceSeconds ?? 0),
         message: "API key regenerated successfully. Store this key securely.",
       }),
-      { params: IdParams, ...detail("Regenerate a tenant's API key; the old key stops working at once") },
+      {
+        params: IdParams,
+        body: t.Optional(
+          t.Object({
+            graceSeconds: t.Optional(
+              t.Integer({
+                minimum: 0,
+                maximum: 2_592_000,
+                description: "Seconds the replaced key keeps working (default 0: it stops at once; at most 30 days)",
+              }),
+            ),
+          }),
+        ),
+        ...detail("Regenerate a tenant's API key; the old key stops working at once, or after graceSeconds"),
+      },
     )
     .get("/tenants/:id/quota", ({ params }) => quotaView(tenants.get(params.id)), {
       params: IdParams,
