@@ -7,7 +7,6 @@ import type { Repos } from "./db/repos";
 import { createAuditService } from "./domain/audit/audit.service";
 import { createFilesService } from "./domain/files/files.service";
 import type { Clock } from "./domain/shared/clock";
-import { AppError } from "./domain/shared/errors";
 import { createHealthService } from "./domain/shared/health.service";
 import { UrlSigner } from "./domain/shared/url-signer";
 import { createStorageModuleService } from "./domain/storage-module/storage-module.service";
@@ -35,8 +34,6 @@ import { tenantObjectPrefix } from "./storage/backend";
 import type { MasterKey } from "./storage/crypto";
 import type { EncryptedObjects } from "./storage/encrypted-objects";
 import { VERSION } from "./version";
-
-const MAX_JSON_BODY_BYTES = 256 * 1024;
 
 export interface AppDeps {
   config: Config;
@@ -142,13 +139,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
         // A caller's id (a proxy's) is kept if sane, so logs line up across hops.
         const given = request.headers.get("x-request-id");
         set.headers["x-request-id"] = given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
-        // JSON bodies are parsed in memory: cap them long before the upload-sized body limit.
-        if (
-          (request.headers.get("content-type") ?? "").includes("json") &&
-          Number(request.headers.get("content-length") ?? 0) > MAX_JSON_BODY_BYTES
-        ) {
-          throw new AppError("PAYLOAD_TOO_LARGE", `JSON bodies are limited to ${MAX_JSON_BODY_BYTES} bytes`);
-        }
+        // Bodies are read only after authentication, capped by bytes read: see http/body-reader.ts.
       })
       .use(
         cors({

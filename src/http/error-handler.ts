@@ -28,8 +28,13 @@ export function toAppError(code: string | number, error: unknown): AppError {
         { errors },
       );
     }
-    case "PARSE":
+    case "PARSE": {
+      // The auth plugins' parse hook (plugins/auth.ts) throws 401/413/429 from inside Elysia's
+      // parse step, which wraps whatever it throws in a ParseError.
+      const cause = (error as { cause?: unknown }).cause;
+      if (cause instanceof AppError) return cause;
       return new AppError("VALIDATION_ERROR", "Malformed request body");
+    }
     case "NOT_FOUND":
       return new AppError("NOT_FOUND", "Route not found");
   }

@@ -4,6 +4,7 @@ import type { KeyScope, TenantRow } from "../../domain/shared/rows";
 import { type AccessService, isUserKey, type Principal } from "../../domain/tenants/access.service";
 import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
+import { readBody } from "../body-reader";
 
 /** The key of `Authorization: Bearer <key>`, or null. */
 export function bearerKey(request: Request): string | null {
@@ -23,12 +24,41 @@ export function authenticateTenant(tenants: TenantsService, request: Request): T
 }
 
 /**
- * Adds `tenant` to the context of every route after it; 401 UNAUTHORIZED otherwise. `derive`
- * (not `resolve`) so the key is checked before the body is validated: a caller without a key
- * learns nothing about schemas and gets 401, not 400.
+ * Authentication runs before any body byte is read. Elysia's lifecycle is parse → transform
+ * (where `derive` runs) → validation → handler, so a key checked in `derive` comes too late: the
+ * body would already be in memory. Each auth plugin therefore registers a parse hook that checks
+ * the key first and then reads the body itself, capped (http/body-reader.ts), replacing Elysia's
+ * parsers; `derive` hands the already-checked principal to the handler (GET routes have no parse
+ * step, so there `derive` is where the key is checked). A caller without a valid key gets 401
+ * whatever it sends, and learns nothing about schemas.
+ *
+ * Streaming routes (upload PUT, storage-module upload) are not under these plugins: they
+ * authenticate before they touch `request.body`.
  */
+function authFirst<T>(authenticate: (request: Request) => T) {
+  const seen = new WeakMap<Request, { value: T }>();
+  const once = (request: Request): T => {
+    let hit = seen.get(request);
+    if (!hit) {
+      hit = { value: authenticate(request) };
+      seen.set(request, hit);
+    }
+    return hit.value;
+  };
+  // A scoped hook reaches only the instance that `use`s the plugin, so the hook is registered on
+  // the returned plugin itself, never on a nested one.
+  const plugin = () =>
+    new Elysia().onParse({ as: "scoped" }, async ({ request }, contentType) => {
+      once(request);
+      return request.body ? readBody(request, contentType) : undefined;
+    });
+  return { once, plugin };
+}
+
+/** Adds `tenant` to the context of every route after it; 401 UNAUTHORIZED otherwise. */
 export function tenantAuth(tenants: TenantsService) {
-  return new Elysia().derive({ as: "scoped" }, ({ request }) => ({ tenant: authenticateTenant(tenants, request) }));
+  const auth = authFirst((request) => authenticateTenant(tenants, request));
+  return auth.plugin().derive({ as: "scoped" }, ({ request }) => ({ tenant: auth.once(request) }));
 }
 
 /**
@@ -36,28 +66,33 @@ export function tenantAuth(tenants: TenantsService) {
  * key acts as the organization admin with every scope. Adds `principal` to the context.
  */
 export function principalAuth(tenants: TenantsService, access: AccessService) {
-  return new Elysia().derive({ as: "scoped" }, ({ request }) => {
-    const key = bearerKey(request);
-    if (key && isUserKey(key)) {
-      const principal = access.authenticateUserKey(key);
-      if (!principal) throw unauthorized("Invalid API key");
-      return { principal };
-    }
-    const principal: Principal = {
-      tenant: authenticateTenant(tenants, request),
-      userId: null,
-      workspaceId: null,
-      scopes: ALL_SCOPES,
-    };
-    return { principal };
-  });
+  const auth = authFirst((request) => authenticatePrincipal(tenants, access, request));
+  return auth.plugin().derive({ as: "scoped" }, ({ request }) => ({ principal: auth.once(request) }));
+}
+
+/** The storage module's principal of a Bearer key (user key or tenant key), or throws UNAUTHORIZED. */
+export function authenticatePrincipal(tenants: TenantsService, access: AccessService, request: Request): Principal {
+  const key = bearerKey(request);
+  if (key && isUserKey(key)) {
+    const principal = access.authenticateUserKey(key);
+    if (!principal) throw unauthorized("Invalid API key");
+    return principal;
+  }
+  return { tenant: authenticateTenant(tenants, request), userId: null, workspaceId: null, scopes: ALL_SCOPES };
 }
 const ALL_SCOPES: ReadonlySet<KeyScope> = new Set(["read", "write", "delete"]);
 
 /**
- * Admin routes: the admin key, checked by the domain (constant-time hash compare) in `onTransform`,
- * before the body is validated. A tenant key here is just a wrong key: 401 UNAUTHORIZED.
+ * Admin routes: the admin key, checked by the domain (constant-time hash compare) before the body
+ * is read (parse hook) or, on routes without a body, in `onTransform`. A tenant key here is just a
+ * wrong key: 401 UNAUTHORIZED.
  */
 export function adminAuth(adminAuth: AdminAuthService) {
-  return new Elysia().onTransform({ as: "scoped" }, ({ request }) => adminAuth.verifyAdminKey(bearerKey(request)));
+  const auth = authFirst((request) => {
+    adminAuth.verifyAdminKey(bearerKey(request));
+    return true;
+  });
+  return auth.plugin().onTransform({ as: "scoped" }, ({ request }) => {
+    auth.once(request);
+  });
 }

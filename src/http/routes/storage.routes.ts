@@ -6,7 +6,7 @@ import { DEFAULT_BUCKET, type StorageModuleService } from "../../domain/storage-
 import type { AccessService } from "../../domain/tenants/access.service";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 import { firstFilePart } from "../multipart";
-import { principalAuth } from "../plugins/auth";
+import { authenticatePrincipal, principalAuth } from "../plugins/auth";
 import { bearer, Cursor, Limit, routeConfig } from "../schemas";
 
 export interface StorageRoutesDeps {
@@ -25,34 +25,10 @@ const MULTIPART_SLACK = 64 * 1024;
 export function storageRoutes(deps: StorageRoutesDeps) {
   const s = deps.storage;
   const d = (summary: string) => ({ detail: { summary, ...bearer } });
-  return new Elysia(routeConfig({ prefix: "/api/v1/storage", tags: ["storage"] }))
-    .use(principalAuth(deps.tenants, deps.access))
-    .get(
-      "/buckets",
-      ({ principal }) => s.buckets(principal),
-      d("List buckets: 'default' plus one per workspace (by slug)"),
-    )
-    .get(
-      "/buckets/:bucket/objects",
-      ({ principal, params, query }) => s.bucketObjects(principal, params.bucket, query),
-      {
-        params: t.Object({ bucket: t.String({ minLength: 1, maxLength: 100 }) }),
-        query: t.Object({ limit: Limit, cursor: Cursor, ...UserQuery }),
-        ...d("List objects in a bucket (a user key: its own files only)"),
-      },
-    )
-    .get("/files", ({ principal, query }) => s.listFiles(principal, query), {
-      query: t.Object({
-        limit: Limit,
-        cursor: Cursor,
-        category: t.Optional(t.String({ maxLength: 32 })),
-        bucket: t.Optional(t.String({ maxLength: 100 })),
-        ...UserQuery,
-      }),
-      ...d(
-        "List uploaded files with pagination (a user key: its own; an organization key: all, or one user's with userId)",
-      ),
-    })
+  // Streamed (`parse: "none"`), so not under principalAuth's body parsing: the key is checked in
+  // `derive`, which runs before query validation and before the handler touches the body.
+  const upload = new Elysia(routeConfig({ prefix: "/api/v1/storage", tags: ["storage"] }))
+    .derive(({ request }) => ({ principal: authenticatePrincipal(deps.tenants, deps.access, request) }))
     .post(
       "/upload",
       async ({ principal, request, query }) => {
@@ -92,7 +68,36 @@ export function storageRoutes(deps: StorageRoutesDeps) {
           ...bearer,
         },
       },
+    );
+
+  const authed = new Elysia(routeConfig({ prefix: "/api/v1/storage", tags: ["storage"] }))
+    .use(principalAuth(deps.tenants, deps.access))
+    .get(
+      "/buckets",
+      ({ principal }) => s.buckets(principal),
+      d("List buckets: 'default' plus one per workspace (by slug)"),
     )
+    .get(
+      "/buckets/:bucket/objects",
+      ({ principal, params, query }) => s.bucketObjects(principal, params.bucket, query),
+      {
+        params: t.Object({ bucket: t.String({ minLength: 1, maxLength: 100 }) }),
+        query: t.Object({ limit: Limit, cursor: Cursor, ...UserQuery }),
+        ...d("List objects in a bucket (a user key: its own files only)"),
+      },
+    )
+    .get("/files", ({ principal, query }) => s.listFiles(principal, query), {
+      query: t.Object({
+        limit: Limit,
+        cursor: Cursor,
+        category: t.Optional(t.String({ maxLength: 32 })),
+        bucket: t.Optional(t.String({ maxLength: 100 })),
+        ...UserQuery,
+      }),
+      ...d(
+        "List uploaded files with pagination (a user key: its own; an organization key: all, or one user's with userId)",
+      ),
+    })
     .get(
       "/objects/:name/metadata",
       ({ principal, params, query }) => s.metadata(principal, params.name, query.userId),
@@ -124,4 +129,5 @@ export function storageRoutes(deps: StorageRoutesDeps) {
       ...d("Storage usage and quota, per category and per user; recalculate=true recomputes (organization key)"),
     })
     .get("/quota", ({ principal }) => s.quota(principal), d("Quota limits (plan, max file size, per-category limits)"));
+  return new Elysia().use(upload).use(authed);
 }
