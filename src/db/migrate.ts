@@ -5,6 +5,7 @@ import m0002 from "../../migrations/0002_webhooks.sql" with { type: "text" };
 import m0003 from "../../migrations/0003_storage_module.sql" with { type: "text" };
 import m0004 from "../../migrations/0004_job_indexes.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_operations.sql" with { type: "text" };
+import m0009 from "../../migrations/0009_any_type_tenants_auth_workspace.sql" with { type: "text" };
 
 /** Ordered list of migrations; append only. */
 const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
@@ -13,6 +14,7 @@ const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 3, name: "0003_storage_module", sql: m0003 },
   { version: 4, name: "0004_job_indexes", sql: m0004 },
   { version: 6, name: "0006_operations", sql: m0006 },
+  { version: 9, name: "0009_any_type_tenants_auth_workspace", sql: m0009 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

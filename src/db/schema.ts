@@ -36,6 +36,7 @@ export const workspaces = sqliteTable("workspaces", {
   usedBytes: integer("used_bytes").notNull(),
   reservedBytes: integer("reserved_bytes").notNull(),
   metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown> | null>(),
+  authWorkspaceId: text("auth_workspace_id"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
   deletedAt: integer("deleted_at"),

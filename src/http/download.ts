@@ -1,5 +1,6 @@
 import { create as contentDisposition } from "content-disposition";
 import parseRange from "range-parser";
+import { dispositionFor } from "../domain/files/file-types";
 import type { FileContent } from "../domain/files/files.service";
 import { AppError } from "../domain/shared/errors";
 
@@ -20,7 +21,7 @@ export async function downloadResponse(o: DownloadOptions): Promise<Response> {
   const etag = `"${f.sha256}"`;
   const headers = new Headers({
     "content-type": f.contentType,
-    "content-disposition": contentDisposition(f.fileName, { type: o.disposition ?? "attachment" }),
+    "content-disposition": contentDisposition(f.fileName, { type: dispositionFor(f.contentType, o.disposition) }),
     "x-content-type-options": "nosniff",
     // Stored content is never trusted as active content on our origin (HTML/SVG a tenant may allow).
     "content-security-policy": "default-src 'none'; sandbox",

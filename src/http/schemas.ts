@@ -31,16 +31,20 @@ export const UploadRequestBody = t.Object({
   webhookUrl: t.Optional(t.String({ format: "uri", pattern: "^https?://", maxLength: 2048 })),
   workspaceId: t.Optional(Uuid),
 });
+/** An external identity system's workspace a workspace is bound to; unique per tenant when set. */
+const AuthWorkspaceId = t.Optional(t.Nullable(t.String({ minLength: 1, maxLength: 255 })));
 export const WorkspaceCreateBody = t.Object({
   name: t.String({ minLength: 1, maxLength: 255 }),
   slug: t.String({ minLength: 1, maxLength: 100, pattern: "^[a-z0-9]+(?:-[a-z0-9]+)*$" }),
   quotaBytes: t.Optional(t.Nullable(t.Integer({ minimum: 0 }))),
   metadata: t.Optional(t.Nullable(t.Record(t.String({ maxLength: 128 }), t.Unknown(), { maxProperties: 100 }))),
+  authWorkspaceId: AuthWorkspaceId,
 });
 export const WorkspacePatchBody = t.Object({
   name: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
   quotaBytes: t.Optional(t.Nullable(t.Integer({ minimum: 0 }))),
   metadata: t.Optional(t.Nullable(t.Record(t.String({ maxLength: 128 }), t.Unknown(), { maxProperties: 100 }))),
+  authWorkspaceId: AuthWorkspaceId,
 });
 export const bearer = { security: [{ bearerAuth: [] }] };
 

@@ -387,7 +387,7 @@ describe("tenant lifecycle", () => {
     expect(bad.body.error.code).toBe("VALIDATION_ERROR");
   });
 
-  test("patch updates name, quota and allowed types; null resets types", async () => {
+  test("patch updates name, quota and allowed types; null opts into any type", async () => {
     const t = await h.createTenant();
     const r = await h.json("PATCH", `/api/v1/admin/tenants/${t.id}`, {
       key: ADMIN_KEY,
@@ -401,7 +401,8 @@ describe("tenant lifecycle", () => {
       key: ADMIN_KEY,
       body: { allowedFileTypes: null },
     });
-    expect(reset.body.allowedFileTypes).toContain("application/pdf");
+    expect(reset.body.allowedFileTypes).toBeNull();
+    expect((await h.json("GET", "/api/v1/tenant/info", { key: t.apiKey })).body.allowedFileTypes).toBeNull();
     const dup = await h.json("PATCH", `/api/v1/admin/tenants/${t.id}`, { key: ADMIN_KEY, body: { name: "acme" } });
     expect(dup.status).toBe(409);
   });

@@ -1,6 +1,7 @@
 import type { Db } from "../client";
 import { createAccessRepo } from "./access.repo";
 import { createAuditRepo } from "./audit.repo";
+import { createFileMovesRepo } from "./file-moves.repo";
 import { createFilesRepo } from "./files.repo";
 import { createQuotaRepo } from "./quota.repo";
 import { createSettingsRepo } from "./settings.repo";
@@ -15,6 +16,7 @@ export function createRepos(db: Db) {
     tenants: createTenantsRepo(db),
     workspaces: createWorkspacesRepo(db),
     files: createFilesRepo(db),
+    fileMoves: createFileMovesRepo(db),
     quota: createQuotaRepo(db),
     webhooks: createWebhooksRepo(db),
     access: createAccessRepo(db),

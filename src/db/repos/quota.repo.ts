@@ -14,6 +14,9 @@ export function createQuotaRepo(db: Db) {
   const reserveWorkspace = client.query(
     "UPDATE workspaces SET reserved_bytes = reserved_bytes + ?1 WHERE id = ?2 AND (quota_bytes IS NULL OR used_bytes + reserved_bytes + ?1 <= quota_bytes)",
   );
+  const chargeWorkspace = client.query(
+    "UPDATE workspaces SET used_bytes = used_bytes + ?1 WHERE id = ?2 AND (quota_bytes IS NULL OR used_bytes + reserved_bytes + ?1 <= quota_bytes)",
+  );
   const adjustTenant = client.query(
     "UPDATE tenants SET reserved_bytes = max(0, reserved_bytes + ?1), used_bytes = max(0, used_bytes + ?2) WHERE id = ?3",
   );
@@ -63,6 +66,17 @@ export function createQuotaRepo(db: Db) {
     },
     reserveWorkspace(workspaceId: string, bytes: number): boolean {
       return reserveWorkspace.run(bytes, workspaceId).changes === 1;
+    },
+    /**
+     * Adds bytes already charged to the tenant to one workspace (files moving in), only if the
+     * workspace's quota allows it; false = it doesn't and nothing changed.
+     */
+    chargeWorkspace(workspaceId: string, bytes: number): boolean {
+      return chargeWorkspace.run(bytes, workspaceId).changes === 1;
+    },
+    /** Takes charged bytes off one workspace (files moving out); the tenant's counters stay. */
+    unchargeWorkspace(workspaceId: string, bytes: number): void {
+      adjustWorkspace.run(0, -bytes, workspaceId);
     },
     /** Moves counters by deltas (negative to release). Clamped at 0 so a bug can't wedge a tenant. */
     adjust(target: { tenantId: string; workspaceId: string | null }, reservedDelta: number, usedDelta: number): void {

@@ -2,13 +2,16 @@ import { and, asc, eq, isNull } from "drizzle-orm";
 import type { Db } from "../client";
 import { type WorkspaceRow, workspaces } from "../schema";
 
-export type WorkspacePatch = Partial<Pick<WorkspaceRow, "name" | "quotaBytes" | "metadata">>;
+export type WorkspacePatch = Partial<Pick<WorkspaceRow, "name" | "quotaBytes" | "metadata" | "authWorkspaceId">>;
 
 /** Workspaces of a tenant. Deleted workspaces keep their row (deleted_at) for history. */
 export function createWorkspacesRepo(db: Db) {
   return {
     insert(
-      row: Pick<WorkspaceRow, "id" | "tenantId" | "name" | "slug" | "quotaBytes" | "metadata" | "createdAt">,
+      row: Pick<
+        WorkspaceRow,
+        "id" | "tenantId" | "name" | "slug" | "quotaBytes" | "metadata" | "authWorkspaceId" | "createdAt"
+      >,
     ): WorkspaceRow {
       return db
         .insert(workspaces)
@@ -32,6 +35,20 @@ export function createWorkspacesRepo(db: Db) {
         .select()
         .from(workspaces)
         .where(and(eq(workspaces.tenantId, tenantId), eq(workspaces.slug, slug), isNull(workspaces.deletedAt)))
+        .get();
+    },
+    /** The live workspace bound to `authWorkspaceId`, if any. */
+    liveByAuthWorkspace(tenantId: string, authWorkspaceId: string): WorkspaceRow | undefined {
+      return db
+        .select()
+        .from(workspaces)
+        .where(
+          and(
+            eq(workspaces.tenantId, tenantId),
+            eq(workspaces.authWorkspaceId, authWorkspaceId),
+            isNull(workspaces.deletedAt),
+          ),
+        )
         .get();
     },
     list(tenantId: string): WorkspaceRow[] {

@@ -1,7 +1,8 @@
 /**
- * File types: the API reference's six are the default set; an admin may widen a tenant's
- * `allowedFileTypes` to any well-formed MIME type. Content is checked by magic bytes wherever
- * the declared type has a signature `file-type` knows.
+ * File types: the API reference's six are the default set of a new tenant; an admin may set a
+ * tenant's `allowedFileTypes` to any list of well-formed MIME types, or to null = any
+ * well-formed type. Content is checked by magic bytes wherever the declared type has a signature
+ * `file-type` knows (see type-check.ts); types without one are accepted as declared.
  */
 export const DEFAULT_FILE_TYPES = [
   "image/jpeg",
@@ -20,8 +21,30 @@ export function isWellFormedMime(value: string): boolean {
   return MIME.test(value);
 }
 
-export function allowedTypesOf(tenant: { allowedFileTypes: string[] | null }): string[] {
-  return tenant.allowedFileTypes && tenant.allowedFileTypes.length > 0
-    ? tenant.allowedFileTypes
-    : [...DEFAULT_FILE_TYPES];
+/** The tenant's accepted types; null = any well-formed MIME type. */
+export function allowedTypesOf(tenant: { allowedFileTypes: string[] | null }): readonly string[] | null {
+  return tenant.allowedFileTypes;
+}
+
+/** True if `mime` is well formed and in `allowed` (null = any type). */
+export function isTypeAllowed(allowed: readonly string[] | null, mime: string): boolean {
+  return isWellFormedMime(mime) && (allowed === null || allowed.includes(mime));
+}
+
+/**
+ * Types a browser may render from our origin when a download asks for `inline`: raster images
+ * and PDF. Everything else (HTML, SVG, text, scripts, unknown types a tenant may accept) is
+ * always served as an attachment; nosniff and a sandbox CSP are sent in every case.
+ */
+const INLINE_SAFE_TYPES: ReadonlySet<string> = new Set([
+  "image/jpeg",
+  "image/png",
+  "image/webp",
+  "image/gif",
+  "image/avif",
+  "application/pdf",
+]);
+
+export function dispositionFor(fileType: string, requested: "inline" | "attachment" | undefined) {
+  return requested === "inline" && INLINE_SAFE_TYPES.has(fileType) ? "inline" : "attachment";
 }

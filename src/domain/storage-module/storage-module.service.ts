@@ -4,7 +4,7 @@ import type { FileCategory, FileRow, KeyScope } from "../../db/schema";
 import { objectKeyFor } from "../../storage/backend";
 import { SizeMismatchError } from "../../storage/crypto";
 import type { EncryptedObjects } from "../../storage/encrypted-objects";
-import { allowedTypesOf, isWellFormedMime, MAX_FILE_SIZE_BYTES } from "../files/file-types";
+import { allowedTypesOf, isTypeAllowed, MAX_FILE_SIZE_BYTES } from "../files/file-types";
 import type { FilesService } from "../files/files.service";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
@@ -244,7 +244,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
       const workspaceId = bucketWorkspace(p, input.bucket);
       const allowed = CATEGORIES[category].allowedTypes ?? allowedTypesOf(p.tenant);
       const type = input.contentType.split(";")[0]!.trim().toLowerCase();
-      if (!isWellFormedMime(type) || !allowed.includes(type))
+      if (!isTypeAllowed(allowed, type))
         throw new AppError("INVALID_FILE_TYPE", `File type '${type}' is not allowed for ${category}`, {
           fileType: type,
           allowedTypes: allowed,

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { TenantPatch, TenantsRepo } from "../../db/repos/tenants.repo";
 import type { TenantRow } from "../../db/schema";
-import { allowedTypesOf } from "../files/file-types";
+import { allowedTypesOf, DEFAULT_FILE_TYPES } from "../files/file-types";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
 import { AppError, notFound } from "../shared/errors";
@@ -82,7 +82,8 @@ export function createTenantsService(deps: TenantsServiceDeps) {
         apiKeyHash: hashKey(apiKey),
         keyPrefix: displayPrefix(apiKey),
         quotaBytes: input.quotaBytes ?? DEFAULT_TENANT_QUOTA,
-        allowedFileTypes: input.allowedFileTypes ?? null,
+        // Omitted = the default six, stored explicitly; null = any type (an explicit opt-in).
+        allowedFileTypes: input.allowedFileTypes === undefined ? [...DEFAULT_FILE_TYPES] : input.allowedFileTypes,
         webhookSecret: `whsec_${randomSecret()}`,
         createdAt: clock.now(),
       });

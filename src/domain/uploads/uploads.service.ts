@@ -4,7 +4,7 @@ import type { FileRow, TenantRow } from "../../db/schema";
 import { objectKeyFor } from "../../storage/backend";
 import { SizeMismatchError } from "../../storage/crypto";
 import type { EncryptedObjects } from "../../storage/encrypted-objects";
-import { allowedTypesOf, isWellFormedMime, MAX_FILE_SIZE_BYTES } from "../files/file-types";
+import { allowedTypesOf, isTypeAllowed, MAX_FILE_SIZE_BYTES } from "../files/file-types";
 import { fileView } from "../files/file-view";
 import type { Clock } from "../shared/clock";
 import { AppError, fileNotFound, validation } from "../shared/errors";
@@ -46,7 +46,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
 
   function validateRequest(tenant: TenantRow, input: UploadRequestInput) {
     const allowed = allowedTypesOf(tenant);
-    if (!isWellFormedMime(input.fileType) || !allowed.includes(input.fileType)) {
+    if (!isTypeAllowed(allowed, input.fileType)) {
       throw new AppError("INVALID_FILE_TYPE", `File type '${input.fileType}' is not allowed`, {
         fileType: input.fileType,
         allowedTypes: allowed,

@@ -1,9 +1,20 @@
 import { randomUUID } from "node:crypto";
 import type { Repos } from "../../db/repos";
+import type { FileSelector } from "../../db/repos/file-moves.repo";
 import type { WorkspacePatch } from "../../db/repos/workspaces.repo";
 import type { WorkspaceRow } from "../../db/schema";
 import type { Clock } from "../shared/clock";
-import { AppError } from "../shared/errors";
+import { AppError, validation } from "../shared/errors";
+
+/** Most file ids one bulk move may name. */
+export const MAX_MOVE_FILE_IDS = 500;
+
+export interface MoveFilesInput {
+  workspaceId: string;
+  filter: { tag?: { key: string; value: string }; fileIds?: string[] };
+  /** Only files in no workspace (default true). */
+  onlyUnassigned?: boolean;
+}
 
 /** The workspace object of the API reference (timestamps in epoch seconds, as the seed shows). */
 export function workspaceView(w: WorkspaceRow) {
@@ -15,9 +26,26 @@ export function workspaceView(w: WorkspaceRow) {
     usedBytes: w.usedBytes,
     reservedBytes: w.reservedBytes,
     metadata: w.metadata,
+    authWorkspaceId: w.authWorkspaceId,
     createdAt: Math.floor(w.createdAt / 1000),
     updatedAt: Math.floor(w.updatedAt / 1000),
   };
+}
+
+/** Exactly one of `tag` or `fileIds` (1 to MAX_MOVE_FILE_IDS ids) selects the files to move. */
+function selectorOf(filter: MoveFilesInput["filter"]): FileSelector {
+  if (filter.tag && filter.fileIds)
+    throw validation("filter takes either tag or fileIds, not both", { field: "filter" });
+  if (filter.tag) return { tag: filter.tag };
+  if (filter.fileIds && filter.fileIds.length > 0) {
+    if (filter.fileIds.length > MAX_MOVE_FILE_IDS)
+      throw validation(`filter.fileIds takes at most ${MAX_MOVE_FILE_IDS} ids`, {
+        field: "filter.fileIds",
+        max: MAX_MOVE_FILE_IDS,
+      });
+    return { fileIds: [...new Set(filter.fileIds)] };
+  }
+  throw validation("filter needs tag or fileIds", { field: "filter" });
 }
 
 /** Workspaces partition a tenant's files; each has a unique slug and an optional quota. */
@@ -27,17 +55,34 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
     if (!w) throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: id });
     return w;
   };
+  /** A binding to an external workspace is unique among the tenant's live workspaces. */
+  const assertAuthWorkspaceFree = (tenantId: string, authWorkspaceId: string | null | undefined, self?: string) => {
+    if (!authWorkspaceId) return;
+    const holder = repos.workspaces.liveByAuthWorkspace(tenantId, authWorkspaceId);
+    if (holder && holder.id !== self)
+      throw new AppError("CONFLICT", "Another workspace is already bound to this authWorkspaceId", {
+        authWorkspaceId,
+        workspaceId: holder.id,
+      });
+  };
   return {
     getRow,
     get: (tenantId: string, id: string) => workspaceView(getRow(tenantId, id)),
     list: (tenantId: string) => ({ workspaces: repos.workspaces.list(tenantId).map(workspaceView) }),
     create(
       tenantId: string,
-      input: { name: string; slug: string; quotaBytes?: number | null; metadata?: Record<string, unknown> | null },
+      input: {
+        name: string;
+        slug: string;
+        quotaBytes?: number | null;
+        metadata?: Record<string, unknown> | null;
+        authWorkspaceId?: string | null;
+      },
     ) {
       return repos.tx(() => {
         if (repos.workspaces.liveBySlug(tenantId, input.slug))
           throw new AppError("CONFLICT", `A workspace with slug "${input.slug}" already exists`, { slug: input.slug });
+        assertAuthWorkspaceFree(tenantId, input.authWorkspaceId);
         return workspaceView(
           repos.workspaces.insert({
             id: randomUUID(),
@@ -46,6 +91,7 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
             slug: input.slug,
             quotaBytes: input.quotaBytes ?? null,
             metadata: input.metadata ?? null,
+            authWorkspaceId: input.authWorkspaceId ?? null,
             createdAt: clock.now(),
           }),
         );
@@ -53,8 +99,45 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
     },
     /** Lowering a quota below usage blocks new uploads and deletes nothing. */
     update(tenantId: string, id: string, patch: WorkspacePatch) {
-      getRow(tenantId, id);
-      return workspaceView(repos.workspaces.update(id, patch, clock.now())!);
+      return repos.tx(() => {
+        getRow(tenantId, id);
+        assertAuthWorkspaceFree(tenantId, patch.authWorkspaceId, id);
+        return workspaceView(repos.workspaces.update(id, patch, clock.now())!);
+      });
+    },
+    /**
+     * Moves a tenant's settled files (by tag or by ids) into one of its workspaces, atomically: the
+     * file rows and the workspace usages change in one transaction, and a move that would take
+     * the target past its quota is refused whole (nothing moves). Tenant usage is unchanged.
+     * `totalBytes` is the charged bytes that moved. Ids of other tenants simply never match.
+     */
+    moveFiles(tenantId: string, input: MoveFilesInput) {
+      const selector = selectorOf(input.filter);
+      return repos.tx(() => {
+        const target = getRow(tenantId, input.workspaceId);
+        const moving = repos.fileMoves.candidates(tenantId, target.id, selector, input.onlyUnassigned ?? true);
+        const totalBytes = moving.reduce((n, f) => n + f.chargedBytes, 0);
+        if (totalBytes > 0 && !repos.quota.chargeWorkspace(target.id, totalBytes))
+          throw new AppError("QUOTA_EXCEEDED", "Workspace storage quota exceeded", {
+            scope: "workspace",
+            workspaceId: target.id,
+            quotaBytes: target.quotaBytes,
+            usedBytes: target.usedBytes,
+            reservedBytes: target.reservedBytes,
+            requestedBytes: totalBytes,
+          });
+        const leaving = new Map<string, number>();
+        for (const f of moving)
+          if (f.workspaceId && f.chargedBytes)
+            leaving.set(f.workspaceId, (leaving.get(f.workspaceId) ?? 0) + f.chargedBytes);
+        for (const [id, bytes] of leaving) repos.quota.unchargeWorkspace(id, bytes);
+        repos.fileMoves.setWorkspace(
+          moving.map((f) => f.id),
+          target.id,
+          clock.now(),
+        );
+        return { migratedCount: moving.length, totalBytes, workspaceId: target.id };
+      });
     },
     /** Soft-deletes every file in the workspace and releases their bytes at workspace and tenant level, atomically. */
     delete(tenantId: string, id: string) {

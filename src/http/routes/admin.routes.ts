@@ -4,7 +4,7 @@ import type { FilesService } from "../../domain/files/files.service";
 import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
 import { quotaView, type TenantsService, tenantView } from "../../domain/tenants/tenants.service";
 import type { UploadsService } from "../../domain/uploads/uploads.service";
-import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
+import { MAX_MOVE_FILE_IDS, type WorkspacesService } from "../../domain/workspaces/workspaces.service";
 import { adminAudit } from "../plugins/audit-trail";
 import { adminAuth } from "../plugins/auth";
 import {
@@ -179,5 +179,38 @@ export function adminRoutes(deps: AdminRoutesDeps) {
         return deps.workspaces.create(params.id, body);
       },
       { params: IdParams, body: WorkspaceCreateBody, ...detail("Create a workspace for a tenant") },
+    )
+    .get(
+      // A static segment under /files, so it is never read as a :fileId.
+      "/tenants/:id/files/contexts",
+      ({ params, query }) => (tenants.get(params.id), files.contexts(params.id, query.workspaceId)),
+      {
+        params: IdParams,
+        query: t.Object({ workspaceId: t.Optional(Uuid) }),
+        ...detail("File counts and bytes per context of a tenant's live files"),
+      },
+    )
+    .post(
+      "/tenants/:id/files/migrate-workspace",
+      ({ params, body }) => (tenants.get(params.id), deps.workspaces.moveFiles(params.id, body)),
+      {
+        params: IdParams,
+        body: t.Object({
+          workspaceId: Uuid,
+          filter: t.Object(
+            {
+              tag: t.Optional(
+                t.Object({ key: t.String({ minLength: 1, maxLength: 64 }), value: t.String({ maxLength: 256 }) }),
+              ),
+              fileIds: t.Optional(t.Array(Uuid, { maxItems: MAX_MOVE_FILE_IDS })),
+            },
+            { description: "Exactly one of tag or fileIds" },
+          ),
+          onlyUnassigned: t.Optional(t.Boolean({ default: true })),
+        }),
+        ...detail(
+          "Move a tenant's settled files (by tag or ids) into one of its workspaces; refused whole with 403 if it would exceed the workspace quota",
+        ),
+      },
     );
 }
