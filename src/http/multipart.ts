@@ -28,6 +28,11 @@ export function firstFilePart(request: Request, maxFileBytes: number): Promise<M
     try {
       bb = Busboy({
         headers: { "content-type": contentType },
+        // Browsers send a part's filename as raw UTF-8 (WHATWG HTML); busboy's default, latin1,
+        // would turn every non-ASCII name into mojibake full of C1 controls.
+        defParamCharset: "utf8",
+        // The name reaches the one file-name rule as sent: busboy would cut "../x" down to "x".
+        preservePath: true,
         limits: { files: 1, fields: 20, fieldSize: 1024, parts: 25, fileSize: maxFileBytes + 1 },
       });
     } catch (err) {

@@ -1,4 +1,6 @@
 import { t } from "elysia";
+import { MAX_FILE_NAME_LENGTH } from "../domain/files/file-name";
+import { MIME_PATTERN } from "../domain/files/file-types";
 
 /** Shared request schemas (they double as the OpenAPI description). */
 export const Uuid = t.String({ format: "uuid", description: "UUID" });
@@ -7,8 +9,18 @@ export const FileIdParams = t.Object({ fileId: Uuid });
 export const Limit = t.Optional(t.Numeric({ minimum: 1, maximum: 100, default: 20 }));
 export const Cursor = t.Optional(t.String({ maxLength: 512 }));
 export const MimeType = t.String({
-  pattern: "^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$",
+  pattern: MIME_PATTERN,
   description: "MIME type",
+});
+/**
+ * A file name. The rule itself (NFC, 1-255 characters, no control/bidi characters, separators or
+ * `<>:"|?*`) is the domain's checkFileName, applied after NFC; this bound only stops hostile sizes
+ * early and is loose enough that a decomposed name which composes to 255 is still judged by the rule.
+ */
+export const FileName = t.String({
+  minLength: 1,
+  maxLength: 4 * MAX_FILE_NAME_LENGTH,
+  description: `1-${MAX_FILE_NAME_LENGTH} characters after NFC; no control or bidi characters, path separators or <>:"|?*`,
 });
 export const FileListQuery = t.Object({
   limit: Limit,
@@ -22,7 +34,7 @@ export const SignedUrlQuery = t.Object({
 });
 export const UploadRequestBody = t.Object({
   fileType: t.String({ minLength: 1, maxLength: 255 }),
-  fileName: t.String({ minLength: 1, maxLength: 255 }),
+  fileName: FileName,
   fileSizeBytes: t.Optional(t.Integer({ minimum: 1 })),
   context: t.Optional(t.String({ maxLength: 100 })),
   tags: t.Optional(

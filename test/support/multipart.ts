@@ -1,7 +1,12 @@
 /** Builds a multipart/form-data body by hand (so tests control part order and headers exactly). */
 export function multipartBody(
   fields: Record<string, string>,
-  file?: { name: string; type: string; bytes: Uint8Array },
+  file?: {
+    name: string;
+    type: string;
+    bytes: Uint8Array /** send the name as RFC 5987 `filename*` */;
+    extended?: boolean;
+  },
   boundary = "----sbtest" + Math.random().toString(16).slice(2),
 ) {
   const enc = new TextEncoder();
@@ -11,7 +16,7 @@ export function multipartBody(
   if (file) {
     parts.push(
       enc.encode(
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`,
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; ${file.extended ? `filename*=UTF-8''${[...new TextEncoder().encode(file.name)].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("")}` : `filename="${file.name}"`}\r\nContent-Type: ${file.type}\r\n\r\n`,
       ),
     );
     parts.push(file.bytes);

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNotNull, isNull, lte, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNotNull, isNull, lte, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { Db } from "../client";
 import { type FileRow, fileStats, files, type ProcessingStatus } from "../schema";
 
@@ -36,18 +36,38 @@ export type NewFile = Omit<
 /** Matches the partial index files_processing_started (literal, see expiredUploads). */
 const PROCESSING = sql`${files.processingStatus} = 'processing'`;
 
+type FilterParam = "tenantId" | "workspaceId" | "userId" | "context" | "fileType" | "category";
+const filterParams = (f: FileFilters): Record<FilterParam, string> => ({
+  tenantId: f.tenantId,
+  workspaceId: f.workspaceId ?? "",
+  userId: f.userId ?? "",
+  context: f.context ?? "",
+  fileType: f.fileType ?? "",
+  category: f.category ?? "",
+});
+
+/**
+ * The one translation of FileFilters into conditions on live rows. Which filters are present
+ * decides the SQL's shape; `value` supplies each value, either inline or as a placeholder of a
+ * prepared statement (then the same shape is reused with other values).
+ */
+function liveConditions(f: FileFilters, value: (name: FilterParam) => SQLWrapper): SQL[] {
+  const c: SQL[] = [eq(files.tenantId, value("tenantId")), isNull(files.deletedAt)];
+  if (f.workspaceId === null) c.push(isNull(files.workspaceId));
+  else if (f.workspaceId) c.push(eq(files.workspaceId, value("workspaceId")));
+  if (f.userId === null) c.push(isNull(files.userId));
+  else if (f.userId !== undefined) c.push(eq(files.userId, value("userId")));
+  if (f.context) c.push(eq(files.context, value("context")));
+  if (f.fileType) c.push(eq(files.fileType, value("fileType")));
+  if (f.category) c.push(eq(files.category, value("category")));
+  return c;
+}
+
 /** File rows. Live = not soft-deleted. The only place file SQL lives. */
 export function createFilesRepo(db: Db) {
   const live = (f: FileFilters): SQL[] => {
-    const c: SQL[] = [eq(files.tenantId, f.tenantId), isNull(files.deletedAt)];
-    if (f.workspaceId === null) c.push(isNull(files.workspaceId));
-    else if (f.workspaceId) c.push(eq(files.workspaceId, f.workspaceId));
-    if (f.userId === null) c.push(isNull(files.userId));
-    else if (f.userId !== undefined) c.push(eq(files.userId, f.userId));
-    if (f.context) c.push(eq(files.context, f.context));
-    if (f.fileType) c.push(eq(files.fileType, f.fileType));
-    if (f.category) c.push(eq(files.category, f.category as FileRow["category"]));
-    return c;
+    const v = filterParams(f);
+    return liveConditions(f, (name) => sql`${v[name]}`);
   };
 
   // Hot lookups prepared once: drizzle otherwise rebuilds and SQLite recompiles them per call
@@ -81,24 +101,10 @@ export function createFilesRepo(db: Db) {
       f.fileType ? "t" : "",
       f.category ? "g" : "",
     ].join("|");
-  const params = (f: FileFilters) => ({
-    tenantId: f.tenantId,
-    workspaceId: f.workspaceId ?? "",
-    userId: f.userId ?? "",
-    context: f.context ?? "",
-    fileType: f.fileType ?? "",
-    category: f.category ?? "",
-  });
+  const params = filterParams;
   const P = (name: string) => sql.placeholder(name);
   function buildPage(f: FileFilters, withCursor: boolean) {
-    const c: SQL[] = [eq(files.tenantId, P("tenantId")), isNull(files.deletedAt)];
-    if (f.workspaceId === null) c.push(isNull(files.workspaceId));
-    else if (f.workspaceId) c.push(eq(files.workspaceId, P("workspaceId")));
-    if (f.userId === null) c.push(isNull(files.userId));
-    else if (f.userId !== undefined) c.push(eq(files.userId, P("userId")));
-    if (f.context) c.push(eq(files.context, P("context")));
-    if (f.fileType) c.push(eq(files.fileType, P("fileType")));
-    if (f.category) c.push(eq(files.category, P("category")));
+    const c = liveConditions(f, P);
     // Row-value comparison: SQLite seeks the (created_at, id) index straight to the cursor; the
     // equivalent OR form made it walk the index from the newest row (~100 ms at 1M files).
     if (withCursor) c.push(sql`(${files.createdAt}, ${files.id}) < (${P("afterCreatedAt")}, ${P("afterId")})`);
@@ -112,7 +118,9 @@ export function createFilesRepo(db: Db) {
   }
   function buildTotal(f: FileFilters) {
     const c: SQL[] = [eq(fileStats.tenantId, P("tenantId"))];
-    if (f.workspaceId) c.push(eq(fileStats.workspaceId, P("workspaceId")));
+    // The counters file "no workspace" under '' (see migrations/0001_init.sql).
+    if (f.workspaceId === null) c.push(eq(fileStats.workspaceId, ""));
+    else if (f.workspaceId) c.push(eq(fileStats.workspaceId, P("workspaceId")));
     if (f.context) c.push(eq(fileStats.context, P("context")));
     if (f.fileType) c.push(eq(fileStats.fileType, P("fileType")));
     return db

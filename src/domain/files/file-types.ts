@@ -15,7 +15,12 @@ export const DEFAULT_FILE_TYPES = [
 
 export const MAX_FILE_SIZE_BYTES = 104_857_600;
 
-const MIME = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
+/**
+ * A well-formed MIME type (lower case, RFC 6838 restricted-name characters, no parameters). The
+ * HTTP schemas validate with this same pattern, so the OpenAPI description states the rule.
+ */
+export const MIME_PATTERN = "^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$";
+const MIME = new RegExp(MIME_PATTERN);
 
 export function isWellFormedMime(value: string): boolean {
   return MIME.test(value);

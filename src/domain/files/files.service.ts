@@ -6,6 +6,8 @@ import { keysetPage } from "../shared/cursor";
 import { AppError, fileNotFound, validation } from "../shared/errors";
 import { storageCall } from "../shared/storage-errors";
 import type { UrlSigner } from "../shared/url-signer";
+import { liveWorkspace } from "../workspaces/live-workspace";
+import { checkFileName } from "./file-name";
 import { fileView } from "./file-view";
 
 export interface ListFilesInput {
@@ -59,8 +61,7 @@ export function createFilesService(deps: FilesServiceDeps) {
 
     list(tenantId: string, q: ListFilesInput) {
       const limit = q.limit ?? 20;
-      if (q.workspaceId && !repos.workspaces.liveById(tenantId, q.workspaceId))
-        throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: q.workspaceId });
+      if (q.workspaceId) liveWorkspace(repos, tenantId, q.workspaceId);
       const filters = { tenantId, workspaceId: q.workspaceId, context: q.context, fileType: q.fileType };
       const { items, nextCursor } = keysetPage(limit, q.cursor, (n, after) => repos.files.page(filters, n, after));
       return { files: items.map(fileView), nextCursor, total: repos.files.total(filters) };
@@ -80,11 +81,8 @@ export function createFilesService(deps: FilesServiceDeps) {
 
     rename(tenantId: string, fileId: string, originalName: string) {
       getRow(tenantId, fileId);
-      if (/[\u0000-\u001f\u007f/\\]/.test(originalName))
-        throw validation("originalName must not contain path separators or control characters", {
-          field: "originalName",
-        });
-      return fileView(repos.files.update(fileId, { originalName }, clock.now())!);
+      const name = checkFileName(originalName, "originalName");
+      return fileView(repos.files.update(fileId, { originalName: name }, clock.now())!);
     },
 
     /** Soft delete: the row leaves every listing and its quota is released now; the purge job removes the object later. */

@@ -43,6 +43,8 @@ export class AppError extends Error {
 
 export const notFound = (what = "Resource") => new AppError("NOT_FOUND", `${what} not found`);
 export const fileNotFound = (fileId: string) => new AppError("FILE_NOT_FOUND", "File not found", { fileId });
+export const workspaceNotFound = (workspaceId: string) =>
+  new AppError("NOT_FOUND", "Workspace not found", { workspaceId });
 export const unauthorized = (message = "Missing or invalid API key") => new AppError("UNAUTHORIZED", message);
 export const validation = (message: string, details: Record<string, unknown> = {}) =>
   new AppError("VALIDATION_ERROR", message, details);

@@ -4,6 +4,7 @@ import type { FileCategory, FileRow, KeyScope } from "../../db/schema";
 import { objectKeyFor } from "../../storage/backend";
 import { SizeMismatchError } from "../../storage/crypto";
 import type { EncryptedObjects } from "../../storage/encrypted-objects";
+import { checkFileName } from "../files/file-name";
 import { allowedTypesOf, isTypeAllowed, MAX_FILE_SIZE_BYTES } from "../files/file-types";
 import type { FilesService } from "../files/files.service";
 import type { Clock } from "../shared/clock";
@@ -250,9 +251,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
           allowedTypes: allowed,
           category,
         });
-      if (!input.fileName || input.fileName.length > 255 || /[\u0000-\u001f\u007f]/.test(input.fileName))
-        throw validation("Invalid file name", { field: "file" });
-      const originalName = input.fileName.split(/[/\\]/).pop()!;
+      const originalName = checkFileName(input.fileName, "file");
       const maxSize = maxSizeFor(p, category);
       const now = clock.now();
       const id = randomUUID();

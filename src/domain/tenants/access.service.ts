@@ -4,6 +4,7 @@ import type { KeyScope, PlanRow, TenantRow, UserKeyRow } from "../../db/schema";
 import type { Clock } from "../shared/clock";
 import { AppError, notFound } from "../shared/errors";
 import { displayPrefix, generateApiKey, hashKey } from "../shared/secrets";
+import { liveWorkspace } from "../workspaces/live-workspace";
 
 export const USER_KEY_PREFIX = "sk_user_";
 
@@ -42,8 +43,7 @@ export function createAccessService({ repos, clock }: { repos: Repos; clock: Clo
       tenant: TenantRow,
       input: { userId: string; workspaceId?: string; scopes: KeyScope[]; name?: string },
     ) {
-      if (input.workspaceId && !repos.workspaces.liveById(tenant.id, input.workspaceId))
-        throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: input.workspaceId });
+      if (input.workspaceId) liveWorkspace(repos, tenant.id, input.workspaceId);
       const apiKey = generateApiKey(USER_KEY_PREFIX);
       const row = repos.access.insertUserKey({
         id: randomUUID(),

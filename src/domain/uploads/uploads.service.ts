@@ -4,12 +4,14 @@ import type { FileRow, TenantRow } from "../../db/schema";
 import { objectKeyFor } from "../../storage/backend";
 import { SizeMismatchError } from "../../storage/crypto";
 import type { EncryptedObjects } from "../../storage/encrypted-objects";
+import { checkFileName } from "../files/file-name";
 import { allowedTypesOf, isTypeAllowed, MAX_FILE_SIZE_BYTES } from "../files/file-types";
 import { fileView } from "../files/file-view";
 import type { Clock } from "../shared/clock";
 import { AppError, fileNotFound, validation } from "../shared/errors";
 import type { UrlSigner } from "../shared/url-signer";
 import { storedNameFor } from "../storage-module/stored-name";
+import { liveWorkspace } from "../workspaces/live-workspace";
 import type { UploadPipeline } from "./upload-pipeline";
 
 export interface UploadRequestInput {
@@ -33,8 +35,6 @@ export interface UploadsServiceDeps {
   assertWebhookUrl?: (url: string) => void;
 }
 
-const BAD_NAME = /[\u0000-\u001f\u007f<>:"/\\|?*]/;
-
 /**
  * The two-step upload: a request reserves quota and creates a pending file; one PUT streams the
  * bytes through encryption into storage, then the content is verified and the file settles as
@@ -52,17 +52,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
         allowedTypes: allowed,
       });
     }
-    if (
-      BAD_NAME.test(input.fileName) ||
-      input.fileName.trim() !== input.fileName ||
-      input.fileName === "." ||
-      input.fileName === ".."
-    ) {
-      throw validation(
-        'fileName must not contain control characters, path separators or <>:"|?*, nor start or end with spaces',
-        { field: "fileName" },
-      );
-    }
+    const fileName = checkFileName(input.fileName, "fileName");
     if (input.fileSizeBytes !== undefined && input.fileSizeBytes > MAX_FILE_SIZE_BYTES) {
       throw new AppError(
         "FILE_TOO_LARGE",
@@ -73,7 +63,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
         },
       );
     }
-    return allowed;
+    return { allowed, fileName };
   }
 
   function presignedPath(f: FileRow): string {
@@ -92,10 +82,9 @@ export function createUploadsService(deps: UploadsServiceDeps) {
 
   return {
     request(tenant: TenantRow, input: UploadRequestInput) {
-      const allowed = validateRequest(tenant, input);
+      const { allowed, fileName } = validateRequest(tenant, input);
       if (input.webhookUrl) deps.assertWebhookUrl?.(input.webhookUrl);
-      if (input.workspaceId && !repos.workspaces.liveById(tenant.id, input.workspaceId))
-        throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: input.workspaceId });
+      if (input.workspaceId) liveWorkspace(repos, tenant.id, input.workspaceId);
       const now = clock.now();
       const id = randomUUID();
       const size = input.fileSizeBytes ?? 0;
@@ -105,13 +94,13 @@ export function createUploadsService(deps: UploadsServiceDeps) {
           id,
           tenantId: tenant.id,
           workspaceId: input.workspaceId ?? null,
-          originalName: input.fileName,
+          originalName: fileName,
           fileType: input.fileType,
           sizeBytes: size,
           context: input.context ?? null,
           tags: input.tags ?? null,
           storageKey: objectKeyFor(tenant.id, id),
-          storedName: storedNameFor(input.fileName, now),
+          storedName: storedNameFor(fileName, now),
           reservedBytes: size,
           webhookUrl: input.webhookUrl ?? null,
           uploadExpiresAt: now + deps.uploadExpirySeconds * 1000,

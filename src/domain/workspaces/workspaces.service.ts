@@ -5,6 +5,7 @@ import type { WorkspacePatch } from "../../db/repos/workspaces.repo";
 import type { WorkspaceRow } from "../../db/schema";
 import type { Clock } from "../shared/clock";
 import { AppError, validation } from "../shared/errors";
+import { liveWorkspace } from "./live-workspace";
 
 /** Most file ids one bulk move may name. */
 export const MAX_MOVE_FILE_IDS = 500;
@@ -50,11 +51,7 @@ function selectorOf(filter: MoveFilesInput["filter"]): FileSelector {
 
 /** Workspaces partition a tenant's files; each has a unique slug and an optional quota. */
 export function createWorkspacesService({ repos, clock }: { repos: Repos; clock: Clock }) {
-  const getRow = (tenantId: string, id: string) => {
-    const w = repos.workspaces.liveById(tenantId, id);
-    if (!w) throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId: id });
-    return w;
-  };
+  const getRow = (tenantId: string, id: string) => liveWorkspace(repos, tenantId, id);
   /** A binding to an external workspace is unique among the tenant's live workspaces. */
   const assertAuthWorkspaceFree = (tenantId: string, authWorkspaceId: string | null | undefined, self?: string) => {
     if (!authWorkspaceId) return;

@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import type { AuditService } from "../../domain/audit/audit.service";
+import { MAX_FILE_SIZE_BYTES } from "../../domain/files/file-types";
 import type { AccessService } from "../../domain/tenants/access.service";
 import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
 import { adminAudit } from "../plugins/audit-trail";
@@ -9,7 +10,7 @@ import { bearer, IdParams, routeConfig, Uuid } from "../schemas";
 const PlanBody = {
   name: t.String({ minLength: 1, maxLength: 50 }),
   quotaBytes: t.Integer({ minimum: 0 }),
-  maxFileSizeBytes: t.Integer({ minimum: 1, maximum: 104857600 }),
+  maxFileSizeBytes: t.Integer({ minimum: 1, maximum: MAX_FILE_SIZE_BYTES }),
 };
 
 /** Plans (e.g. free / pro / team): an organization's quota follows its plan. Admin key only. */

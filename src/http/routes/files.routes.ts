@@ -6,7 +6,7 @@ import type { WorkspacesService } from "../../domain/workspaces/workspaces.servi
 import { downloadResponse } from "../download";
 import { authenticateTenant, tenantAuth } from "../plugins/auth";
 import { workspaceFromHeader } from "../plugins/workspace-header";
-import { bearer, FileIdParams, FileListQuery, routeConfig, SignedUrlQuery, Uuid } from "../schemas";
+import { bearer, FileIdParams, FileListQuery, FileName, routeConfig, SignedUrlQuery, Uuid } from "../schemas";
 
 export interface FilesRoutesDeps {
   tenants: TenantsService;
@@ -109,7 +109,7 @@ export function filesRoutes(deps: FilesRoutesDeps) {
     })
     .patch("/:fileId", ({ tenant, params, body }) => files.rename(tenant.id, params.fileId, body.originalName), {
       params: FileIdParams,
-      body: t.Object({ originalName: t.String({ minLength: 1, maxLength: 255 }) }),
+      body: t.Object({ originalName: FileName }),
       detail: { summary: "Rename a file (metadata only)", ...bearer },
     })
     .delete(

@@ -1,0 +1,13 @@
+import type { Repos } from "../../db/repos";
+import type { WorkspaceRow } from "../../db/schema";
+import { workspaceNotFound } from "../shared/errors";
+
+/**
+ * A live (not deleted) workspace of this tenant, or 404 NOT_FOUND: another tenant's workspace
+ * is indistinguishable from one that never existed. Every place that takes a workspace id asks here.
+ */
+export function liveWorkspace(repos: Pick<Repos, "workspaces">, tenantId: string, workspaceId: string): WorkspaceRow {
+  const w = repos.workspaces.liveById(tenantId, workspaceId);
+  if (!w) throw workspaceNotFound(workspaceId);
+  return w;
+}

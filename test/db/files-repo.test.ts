@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { randomUUID } from "node:crypto";
+import { createHarness, type Harness } from "../support/harness";
+
+let h: Harness;
+let tenantId: string;
+let workspaceId: string;
+
+beforeAll(async () => {
+  h = await createHarness();
+  const t = await h.createTenant();
+  tenantId = t.id;
+  const w = await h.json("POST", "/api/v1/workspaces", { key: t.apiKey, body: { name: "W", slug: "w" } });
+  workspaceId = w.body.id;
+  const insert = (ws: string | null, context: string | null) => {
+    const id = randomUUID();
+    h.rt.repos.files.insert({
+      id,
+      tenantId,
+      workspaceId: ws,
+      originalName: "a.png",
+      fileType: "image/png",
+      sizeBytes: 10,
+      context,
+      tags: null,
+      storageKey: `k/${id}`,
+      reservedBytes: 0,
+      webhookUrl: null,
+      uploadExpiresAt: null,
+      createdAt: Date.now(),
+    });
+  };
+  insert(null, null);
+  insert(null, "docs");
+  insert(workspaceId, null);
+  insert(workspaceId, "docs");
+  insert(workspaceId, "docs");
+});
+afterAll(() => h.close());
+
+test("total (from the counters) agrees with the listing for every workspace filter, null included", () => {
+  const f = h.rt.repos.files;
+  for (const filters of [
+    { tenantId },
+    { tenantId, workspaceId: null },
+    { tenantId, workspaceId },
+    { tenantId, workspaceId: null, context: "docs" },
+    { tenantId, workspaceId, context: "docs" },
+  ]) {
+    expect({ filters, total: f.total(filters) }).toEqual({ filters, total: f.page(filters, 100).length });
+  }
+  expect(f.total({ tenantId, workspaceId: null })).toBe(2);
+});
