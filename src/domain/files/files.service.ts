@@ -68,8 +68,7 @@ export function createFilesService(deps: FilesServiceDeps) {
     },
 
     contexts(tenantId: string, workspaceId?: string) {
-      if (workspaceId && !repos.workspaces.liveById(tenantId, workspaceId))
-        throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId });
+      if (workspaceId) liveWorkspace(repos, tenantId, workspaceId);
       return {
         contexts: repos.files.contexts(tenantId, workspaceId).map((c) => ({
           context: c.context === "" ? null : c.context,
