@@ -5,7 +5,9 @@
  */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const KEY_LIKE = /sk_(live|admin|test)_[A-Za-z0-9_-]+/g;
+// Every key kind the service issues or accepts (sk_live_, sk_user_, sk_admin_, and any later
+// sk_<kind>_): the kind stays readable, the secret part goes.
+const KEY_LIKE = /\b(sk_[a-z]+_)[A-Za-z0-9_-]+/g;
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -26,7 +28,7 @@ export function createLogger(
       write(
         JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }).replace(
           KEY_LIKE,
-          "sk_$1_[redacted]",
+          "$1[redacted]",
         ),
       );
     };
