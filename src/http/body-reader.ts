@@ -51,6 +51,31 @@ export async function readCapped(request: Request, maxBytes = MAX_BODY_BYTES): P
 }
 
 /**
+ * Nesting deeper than this is refused before JSON.parse: no route takes anything near it, and
+ * deep values overflow the stack of whatever walks them later (validation, serialization).
+ * Free-form fields have their own, tighter bounds (domain/shared/json-limits.ts).
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/** One pass over the raw bytes, counting brackets outside strings. */
+function assertJsonDepth(bytes: Uint8Array): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c)
+        i++; // backslash: skip the escaped byte
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH)
+        throw validation(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`, { maxDepth: MAX_JSON_DEPTH });
+    } else if (b === 0x7d || b === 0x5d) depth--;
+  }
+}
+
+/**
  * The parsed body for a media type: JSON (also `+json`), form-urlencoded as an object, `text/*`
  * as a string, anything else as bytes (no route takes those; its schema rejects them with 400).
  * An empty JSON body is `null`, so a route that needs one answers 400, one that takes none works.
@@ -60,6 +85,7 @@ export async function readBody(request: Request, contentType: string, maxBytes =
   const type = contentType.toLowerCase();
   if (type === "application/json" || type.endsWith("+json")) {
     if (bytes.byteLength === 0) return null;
+    assertJsonDepth(bytes);
     try {
       return JSON.parse(new TextDecoder().decode(bytes));
     } catch {

@@ -9,6 +9,7 @@ import { allowedTypesOf, isTypeAllowed, MAX_FILE_SIZE_BYTES } from "../files/fil
 import { fileView } from "../files/file-view";
 import type { Clock } from "../shared/clock";
 import { AppError, fileNotFound, validation } from "../shared/errors";
+import { assertFreeformJson } from "../shared/json-limits";
 import type { UrlSigner } from "../shared/url-signer";
 import { storedNameFor } from "../storage-module/stored-name";
 import { liveWorkspace } from "../workspaces/live-workspace";
@@ -84,6 +85,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
     request(tenant: TenantRow, input: UploadRequestInput) {
       const { allowed, fileName } = validateRequest(tenant, input);
       if (input.webhookUrl) deps.assertWebhookUrl?.(input.webhookUrl);
+      assertFreeformJson("tags", input.tags);
       if (input.workspaceId) liveWorkspace(repos, tenant.id, input.workspaceId);
       const now = clock.now();
       const id = randomUUID();

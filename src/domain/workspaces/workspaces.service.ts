@@ -5,6 +5,7 @@ import type { WorkspacePatch } from "../../db/repos/workspaces.repo";
 import type { WorkspaceRow } from "../../db/schema";
 import type { Clock } from "../shared/clock";
 import { AppError, validation } from "../shared/errors";
+import { assertFreeformJson } from "../shared/json-limits";
 import { liveWorkspace } from "./live-workspace";
 
 /** Most file ids one bulk move may name. */
@@ -76,6 +77,7 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
         authWorkspaceId?: string | null;
       },
     ) {
+      assertFreeformJson("metadata", input.metadata);
       return repos.tx(() => {
         if (repos.workspaces.liveBySlug(tenantId, input.slug))
           throw new AppError("CONFLICT", `A workspace with slug "${input.slug}" already exists`, { slug: input.slug });
@@ -96,6 +98,7 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
     },
     /** Lowering a quota below usage blocks new uploads and deletes nothing. */
     update(tenantId: string, id: string, patch: WorkspacePatch) {
+      assertFreeformJson("metadata", patch.metadata);
       return repos.tx(() => {
         getRow(tenantId, id);
         assertAuthWorkspaceFree(tenantId, patch.authWorkspaceId, id);
