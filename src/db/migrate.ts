@@ -6,6 +6,7 @@ import m0003 from "../../migrations/0003_storage_module.sql" with { type: "text"
 import m0004 from "../../migrations/0004_job_indexes.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_operations.sql" with { type: "text" };
 import m0009 from "../../migrations/0009_any_type_tenants_auth_workspace.sql" with { type: "text" };
+import m0010 from "../../migrations/0010_failed_object_sweep.sql" with { type: "text" };
 
 /** Ordered list of migrations; append only. */
 const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
@@ -15,6 +16,7 @@ const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 4, name: "0004_job_indexes", sql: m0004 },
   { version: 6, name: "0006_operations", sql: m0006 },
   { version: 9, name: "0009_any_type_tenants_auth_workspace", sql: m0009 },
+  { version: 10, name: "0010_failed_object_sweep", sql: m0010 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

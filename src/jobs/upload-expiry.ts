@@ -17,9 +17,10 @@ export interface UploadExpiryDeps {
 
 /**
  * Expires uploads whose PUT never came (pending past `expiresAt`) or stalled mid-PUT: status
- * `failed` with reason `expired`, reservation released (one transaction), partial object removed.
- * Idempotent: a crash after the transaction leaves at most a leftover object delete, redone by
- * the purge-style delete below on the next run (deleting a missing key is a no-op).
+ * `failed` with reason `expired`, reservation released (one transaction); then removes the
+ * objects of failed uploads (see sweepFailedObjects). Idempotent: an object delete that fails or
+ * is cut short by a crash is redone on the next run, because the row stays unpurged until its
+ * object is gone (deleting a missing key is a no-op).
  */
 export async function expireUploads(deps: UploadExpiryDeps, batch = 500): Promise<number> {
   const { repos, clock } = deps;
@@ -33,14 +34,33 @@ export async function expireUploads(deps: UploadExpiryDeps, batch = 500): Promis
       deps.onSettled?.(repos.files.byId(f.id)!);
       return true;
     });
-    if (!done) continue;
-    expired++;
-    await deps.backend
-      .delete(f.storageKey)
-      .catch((err) => deps.logger.warn("expired upload: object delete failed", { fileId: f.id, err: String(err) }));
+    if (done) expired++;
   }
   if (expired) deps.logger.info("uploads expired", { count: expired });
+  await sweepFailedObjects(deps, batch);
   return expired;
+}
+
+/**
+ * Deletes what a failed upload may have left in storage (a partial or rejected object) and marks
+ * the row purged once the object is gone. Failed is final, so nothing will write that key again.
+ * A delete that fails keeps the row unpurged, to be retried on the next run.
+ */
+export async function sweepFailedObjects(
+  deps: Pick<UploadExpiryDeps, "repos" | "backend" | "clock" | "logger">,
+  batch = 500,
+): Promise<number> {
+  const done: string[] = [];
+  for (const f of deps.repos.files.failedUnpurged(batch)) {
+    try {
+      await deps.backend.delete(f.storageKey);
+      done.push(f.id);
+    } catch (err) {
+      deps.logger.warn("failed upload: object delete failed; will retry", { fileId: f.id, err: String(err) });
+    }
+  }
+  deps.repos.files.markPurged(done, deps.clock.now());
+  return done.length;
 }
 
 /**

@@ -27,8 +27,6 @@ export interface StorageBackend {
     key: string,
     opts?: { range?: ByteRange; signal?: AbortSignal; chunkSize?: number },
   ): Promise<ReadableStream<Uint8Array> | null>;
-  /** Size in bytes, or null when missing. */
-  stat(key: string): Promise<{ size: number } | null>;
   /** Removes the object; deleting a missing key is not an error (idempotent). */
   delete(key: string): Promise<void>;
   /** Lists keys under a prefix (for orphan sweeps and the contract suite). */

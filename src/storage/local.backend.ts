@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { Dirent } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { assertSafeKey, type ByteRange, type StorageBackend } from "./backend";
@@ -99,17 +100,27 @@ export class LocalBackend implements StorageBackend {
     return iteratorToStream(read());
   }
 
-  async stat(key: string): Promise<{ size: number } | null> {
-    const s = await stat(this.pathOf(key)).catch(() => null);
-    return s?.isFile() ? { size: s.size } : null;
-  }
-
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
   }
 
+  /**
+   * Walks only the deepest directory the prefix names in full (`t/<tenant>/` → that tenant's
+   * directory; `t/ab` → `t/`), then filters by the whole prefix, which keeps S3's string-prefix
+   * meaning. A missing directory lists nothing; any other read error is thrown, never taken for
+   * "no objects" (a forced tenant delete relies on this listing).
+   */
   async *list(prefix: string): AsyncIterable<string> {
-    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
+    const dir = prefix.slice(0, prefix.lastIndexOf("/") + 1);
+    const base = dir ? this.pathOf(dir.slice(0, -1)) : this.root;
+    let entries: Dirent[];
+    try {
+      entries = await readdir(base, { recursive: true, withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return;
+      throw err;
+    }
     for (const e of entries) {
       if (!e.isFile()) continue;
       const rel = relative(this.root, join(e.parentPath, e.name)).split(sep).join("/");

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { SEGMENT_SIZE, TAG_SIZE } from "../../src/storage/crypto";
+import { objectExists } from "../support/faulty-backend";
 import { ADMIN_KEY, createHarness, type Harness, sampleContent, storedBytes } from "../support/harness";
 
 let h: Harness;
@@ -37,7 +38,7 @@ async function upload(
   return { fileId: r.body.fileId as string, put, request: r.body };
 }
 
-const stat = (fileId: string) => h.rt.objects.backend.stat(h.rt.repos.files.byId(fileId)!.storageKey);
+const stored = (fileId: string) => objectExists(h.rt.objects.backend, h.rt.repos.files.byId(fileId)!.storageKey);
 
 describe("upload flow (the seed's)", () => {
   test("request → PUT → completed, listed, downloadable; bytes on disk are ciphertext", async () => {
@@ -145,7 +146,7 @@ describe("upload flow (the seed's)", () => {
     expect(long.body.error.code).toBe("PAYLOAD_TOO_LARGE");
     const declaredLong = await h.json("PUT", r.body.presignedUrl, { body: sampleContent("image/png", size + 1) });
     expect(declaredLong.status).toBe(413);
-    expect(await stat(r.body.fileId)).toBeNull();
+    expect(await stored(r.body.fileId)).toBe(false);
     if (h.rt.config.STORAGE_BACKEND === "local") expect(readdirSync(join(h.dir, "objects", ".tmp"))).toEqual([]);
     expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({
       usedBytes: before,
@@ -168,7 +169,7 @@ describe("upload flow (the seed's)", () => {
     const after = (await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body;
     expect(after.usedBytes).toBe(before.usedBytes);
     expect(after.reservedBytes).toBe(before.reservedBytes);
-    expect(await stat(fileId)).toBeNull();
+    expect(await stored(fileId)).toBe(false);
     expect((await h.req("GET", `/api/v1/files/${fileId}/download`, { key: t.apiKey })).status).toBe(404);
     const jpegAsPng = await upload(sampleContent("image/jpeg", 200), { type: "image/png" });
     expect(jpegAsPng.put.body.metadata.message).toContain("image/jpeg");

@@ -237,7 +237,10 @@ const scenarios: Scenario[] = [
     expect: (b) => {
       expect(b.name).toBe("acme");
       expect(b.keyPrefix).toStartWith("sk_live_");
-      expect(typeof b.createdAt).toBe("number");
+      // ISO 8601, the same instant /tenant/info shows (it used to be epoch seconds here).
+      expect(new Date(b.createdAt).toISOString()).toBe(b.createdAt);
+      expect(new Date(b.updatedAt).toISOString()).toBe(b.updatedAt);
+      expect(Date.parse(b.createdAt)).toBe(h.rt.repos.tenants.byId(tenant.id)!.createdAt);
       expect(b.quota).toEqual({
         quotaBytes: 1000,
         usedBytes: 0,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { objectExists } from "../support/faulty-backend";
 import { ADMIN_KEY, createHarness, type Harness, sampleContent } from "../support/harness";
 
 let h: Harness;
@@ -278,11 +279,11 @@ describe("tenant delete", () => {
     expect(r.status).toBe(409);
     expect(r.body.error.details.fileCount).toBe(1);
     const key = h.rt.repos.files.byId(id)!.storageKey;
-    expect(await h.rt.objects.backend.stat(key)).not.toBeNull();
+    expect(await objectExists(h.rt.objects.backend, key)).toBe(true);
     expect((await h.json("DELETE", `/api/v1/admin/tenants/${t.id}?force=true`, { key: ADMIN_KEY })).body).toEqual({
       success: true,
     });
-    expect(await h.rt.objects.backend.stat(key)).toBeNull();
+    expect(await objectExists(h.rt.objects.backend, key)).toBe(false);
     expect(h.rt.repos.files.byId(id)).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import { purgeDeleted } from "../../src/jobs/purge";
 import { expireUploads, recoverInterruptedUploads } from "../../src/jobs/upload-expiry";
 import { silentLogger } from "../../src/logger";
 import { openRuntime } from "../../src/runtime";
+import { faultyBackend, objectExists } from "../support/faulty-backend";
 import { createHarness, type Harness, sampleContent } from "../support/harness";
 
 let h: Harness;
@@ -99,6 +100,40 @@ describe("upload expiry", () => {
   });
 });
 
+describe("objects left by failed uploads", () => {
+  test("an object delete that fails during expiry is retried on the next run until it succeeds", async () => {
+    const t = await h.createTenant({ quotaBytes: 10_000 });
+    const r = await h.json("POST", "/api/v1/upload/request", {
+      key: t.apiKey,
+      body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 100 },
+    });
+    const row = h.rt.repos.files.byId(r.body.fileId)!;
+    // What a crash after the object was stored but before the upload settled leaves behind: an
+    // object under the key of an upload that restarts as pending and then expires.
+    await h.rt.objects.backend.put(row.storageKey, new Response(new Uint8Array(64)).body!);
+    const faulty = faultyBackend(h.rt.objects.backend);
+    faulty.faults.failDeletes = 2;
+    h.clock.advance(900_001);
+
+    await expireUploads({ ...expiryDeps(), backend: faulty.backend });
+    expect(h.rt.repos.files.byId(row.id)).toMatchObject({ processingStatus: "failed", purgedAt: null });
+    expect(await objectExists(h.rt.objects.backend, row.storageKey)).toBe(true);
+    await expireUploads({ ...expiryDeps(), backend: faulty.backend }); // the second injected failure
+    expect(await objectExists(h.rt.objects.backend, row.storageKey)).toBe(true);
+
+    await expireUploads({ ...expiryDeps(), backend: faulty.backend });
+    expect(await objectExists(h.rt.objects.backend, row.storageKey)).toBe(false);
+    expect(h.rt.repos.files.byId(row.id)!.purgedAt).toBe(h.clock.now());
+    expect(faulty.calls.failedDeletes).toBe(2);
+    // Purged rows are not visited again.
+    const deletes = faulty.calls.delete;
+    await expireUploads({ ...expiryDeps(), backend: faulty.backend });
+    expect(faulty.calls.delete).toBe(deletes);
+    // The row itself stays visible as a failed upload (no behaviour change for the API).
+    expect((await h.json("GET", `/api/v1/files/${row.id}`, { key: t.apiKey })).body.processingStatus).toBe("failed");
+  });
+});
+
 describe("crash recovery of multipart uploads", () => {
   test("a storage-module upload interrupted by a crash fails and releases its reservation", async () => {
     const t = await h.createTenant({ quotaBytes: 10_000 });
@@ -147,12 +182,12 @@ describe("purge", () => {
     await h.json("DELETE", `/api/v1/files/${a.id}`, { key: t.apiKey });
     h.clock.advance(3_599_000);
     await purgeDeleted(purgeDeps());
-    expect(await h.rt.objects.backend.stat(a.storageKey)).not.toBeNull(); // not yet due
+    expect(await objectExists(h.rt.objects.backend, a.storageKey)).toBe(true); // not yet due
     h.clock.advance(1_000);
     expect(await purgeDeleted(purgeDeps())).toBeGreaterThanOrEqual(1);
-    expect(await h.rt.objects.backend.stat(a.storageKey)).toBeNull();
+    expect(await objectExists(h.rt.objects.backend, a.storageKey)).toBe(false);
     expect(h.rt.repos.files.byId(a.id)!.purgedAt).not.toBeNull();
-    expect(await h.rt.objects.backend.stat(b.storageKey)).not.toBeNull(); // live files untouched
+    expect(await objectExists(h.rt.objects.backend, b.storageKey)).toBe(true); // live files untouched
   });
 
   test("a restart in the middle of a purge loses nothing and leaves no orphan", async () => {
@@ -178,7 +213,7 @@ describe("purge", () => {
       });
       for (const f of files) {
         expect(rt2.repos.files.byId(f.id)!.purgedAt).not.toBeNull();
-        expect(await rt2.objects.backend.stat(f.storageKey)).toBeNull();
+        expect(await objectExists(rt2.objects.backend, f.storageKey)).toBe(false);
       }
       // no orphans: every stored object of this tenant belongs to a live row
       const stored: string[] = [];

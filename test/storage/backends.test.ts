@@ -1,4 +1,6 @@
-import { rmSync } from "node:fs";
+import { expect, test } from "bun:test";
+import { mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { LocalBackend } from "../../src/storage/local.backend";
 import { S3Backend } from "../../src/storage/s3.backend";
 import { tempDir } from "../support/harness";
@@ -10,6 +12,22 @@ backendContract("local", async () => {
   const backend = new LocalBackend(dir);
   await backend.init();
   return { backend, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+});
+
+test("local list(prefix) walks only the prefix's directory: a symlink loop elsewhere doesn't hide its keys", async () => {
+  const dir = tempDir();
+  const backend = new LocalBackend(dir);
+  await backend.init();
+  const body = () => new Response(new Uint8Array(8)).body!;
+  await backend.put("t/one/aa/k1", body());
+  await backend.put("t/two/bb/k2", body());
+  // Unrelated trouble elsewhere in the tree (Bun's recursive readdir follows links: ELOOP).
+  mkdirSync(join(dir, "t", "two", "cc"), { recursive: true });
+  symlinkSync("..", join(dir, "t", "two", "cc", "loop"));
+  const listed: string[] = [];
+  for await (const k of backend.list("t/one/")) listed.push(k);
+  expect(listed).toEqual(["t/one/aa/k1"]);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 backendContract("s3", async () => {

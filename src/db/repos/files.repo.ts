@@ -296,8 +296,10 @@ export function createFilesRepo(db: Db) {
           .all().length === 1
       );
     },
-    /** Fails an expired upload if it is still in the state the job saw; releases nothing itself. */
-    /** Also requires the reservation seen by the caller, so the amount it releases is the one held. */
+    /**
+     * Fails an expired upload if it is still in the state the job saw, holding the reservation the
+     * caller saw (so the amount the caller releases is the one held); releases nothing itself.
+     */
     expire(
       id: string,
       from: ProcessingStatus,
@@ -412,6 +414,15 @@ export function createFilesRepo(db: Db) {
         .select()
         .from(files)
         .where(and(isNotNull(files.deletedAt), isNull(files.purgedAt), lte(files.deletedAt, deletedBefore)))
+        .limit(limit)
+        .all();
+    },
+    /** Failed uploads whose object (partial or rejected) may still exist; partial index files_failed_unpurged. */
+    failedUnpurged(limit: number): FileRow[] {
+      return db
+        .select()
+        .from(files)
+        .where(and(sql`${files.processingStatus} = 'failed'`, isNull(files.purgedAt)))
         .limit(limit)
         .all();
     },

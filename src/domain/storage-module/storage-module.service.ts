@@ -120,8 +120,6 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
   }
 
   return {
-    requireScope,
-
     buckets(p: Principal) {
       requireScope(p, "read");
       const all = [

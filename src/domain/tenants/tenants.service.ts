@@ -24,7 +24,10 @@ export function quotaView(t: { quotaBytes: number; usedBytes: number; reservedBy
   };
 }
 
-/** Admin-facing tenant shape (timestamps as epoch seconds, like the seed's workspaces). */
+/**
+ * Admin-facing tenant shape. Timestamps are ISO 8601 like every tenant timestamp of the API
+ * (`/api/v1/tenant/info`); only workspaces use epoch seconds (docs/api.md, "Timestamps").
+ */
 export function tenantView(t: TenantRow) {
   return {
     id: t.id,
@@ -35,8 +38,8 @@ export function tenantView(t: TenantRow) {
     reservedBytes: t.reservedBytes,
     allowedFileTypes: allowedTypesOf(t),
     planId: t.planId,
-    createdAt: Math.floor(t.createdAt / 1000),
-    updatedAt: Math.floor(t.updatedAt / 1000),
+    createdAt: new Date(t.createdAt).toISOString(),
+    updatedAt: new Date(t.updatedAt).toISOString(),
   };
 }
 

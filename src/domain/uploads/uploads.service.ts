@@ -226,8 +226,6 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       const settled = await pipeline.verifyAndSettle(f, stored);
       return { ...fileView(settled), fileId: settled.id, status: settled.processingStatus };
     },
-
-    presignedPath,
   };
 }
 export type UploadsService = ReturnType<typeof createUploadsService>;
