@@ -4,8 +4,10 @@ import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
 import type { Config } from "./config/schema";
 import type { Repos } from "./db/repos";
+import type { FileRow } from "./db/schema";
 import { createAuditService } from "./domain/audit/audit.service";
 import { createFilesService } from "./domain/files/files.service";
+import type { Metrics } from "./domain/ops/metrics";
 import type { Clock } from "./domain/shared/clock";
 import { createHealthService } from "./domain/shared/health.service";
 import { UrlSigner } from "./domain/shared/url-signer";
@@ -19,11 +21,13 @@ import { createUploadsService } from "./domain/uploads/uploads.service";
 import { createWebhooksService } from "./domain/webhooks/webhooks.service";
 import { createWorkspacesService } from "./domain/workspaces/workspaces.service";
 import { errorHandler } from "./http/error-handler";
+import { routeTemplateRecorder } from "./http/request-metrics";
 import { adminRoutes } from "./http/routes/admin.routes";
 import { adminPlansRoutes } from "./http/routes/admin-plans.routes";
 import { auditRoutes } from "./http/routes/audit.routes";
 import { filesRoutes } from "./http/routes/files.routes";
 import { healthRoutes } from "./http/routes/health.routes";
+import { metricsRoutes } from "./http/routes/metrics.routes";
 import { storageRoutes } from "./http/routes/storage.routes";
 import { tenantRoutes } from "./http/routes/tenant.routes";
 import { uploadRoutes } from "./http/routes/upload.routes";
@@ -40,6 +44,7 @@ export interface AppDeps {
   repos: Repos;
   objects: EncryptedObjects;
   masterKey: MasterKey;
+  metrics: Metrics;
   clock: Clock;
   logger: Logger;
 }
@@ -68,7 +73,12 @@ export function createServices(deps: AppDeps) {
     allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     wake: () => webhookWaker.wake(),
   });
-  const pipeline = createUploadPipeline({ repos, objects, clock, logger, onSettled: webhooks.enqueueFileEvent });
+  /** Runs inside the transaction that settles a file (completed, failed, expired): outbox + metrics. */
+  const onFileSettled = (f: FileRow) => {
+    webhooks.enqueueFileEvent(f);
+    deps.metrics.uploadSettled(f);
+  };
+  const pipeline = createUploadPipeline({ repos, objects, clock, logger, onSettled: onFileSettled });
   const uploads = createUploadsService({
     repos,
     objects,
@@ -102,6 +112,9 @@ export function createServices(deps: AppDeps) {
     uploads,
     webhooks,
     webhookWaker,
+    onFileSettled,
+    metrics: deps.metrics,
+    metricsToken: config.METRICS_TOKEN ?? null,
     pipeline,
     access,
     storage,
@@ -135,6 +148,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
   return (
     new Elysia({ normalize: "typebox" })
       .use(errorHandler(logger))
+      .use(routeTemplateRecorder())
       .onRequest(({ request, set }) => {
         // A caller's id (a proxy's) is kept if sane, so logs line up across hops.
         const given = request.headers.get("x-request-id");
@@ -201,6 +215,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       .use(webhooksRoutes(services))
       .use(adminPlansRoutes(services))
       .use(auditRoutes(services))
+      .use(metricsRoutes(services))
       .use(storageRoutes(services))
       .use(uploadRoutes(services))
       .use(filesRoutes(services))

@@ -5,6 +5,7 @@ import type { Config } from "./config/schema";
 import { runDoctor } from "./doctor";
 import { MAX_FILE_SIZE_BYTES } from "./domain/files/file-types";
 import { AppError } from "./domain/shared/errors";
+import { withRequestMetrics } from "./http/request-metrics";
 import { startJobs } from "./jobs";
 import { createLogger } from "./logger";
 import { openRuntime, type Runtime } from "./runtime";
@@ -63,7 +64,7 @@ async function serve(config: Config) {
   const server = Bun.serve({
     port: config.PORT,
     hostname: config.HOST,
-    fetch: withAccessLog(app.fetch, logger),
+    fetch: withRequestMetrics(withAccessLog(app.fetch, logger), rt.metrics),
     // Uploads stream; this only caps what Bun accepts at all (max file + slack for headers/multipart).
     maxRequestBodySize: MAX_FILE_SIZE_BYTES + 1024 * 1024,
     idleTimeout: 120,

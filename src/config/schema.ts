@@ -29,6 +29,10 @@ export const configSchema = z
       .refine((v) => Buffer.from(v, "base64").length === 32, "must be base64 of exactly 32 bytes")
       .optional(),
     URL_SIGNING_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    /** The replaced signing secret, accepted for verification only while URLs signed with it expire. */
+    URL_SIGNING_SECRET_PREVIOUS: z.string().min(16, "must be at least 16 characters").optional(),
+    /** Bearer token for GET /metrics besides the admin key (for a Prometheus scraper). */
+    METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     PUBLIC_URL: z.url().optional(),
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
     WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(3),

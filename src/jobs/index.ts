@@ -14,7 +14,7 @@ export function stallGraceMs(uploadExpirySeconds: number): number {
 export function startJobs(rt: Runtime, services: Services): Scheduler {
   const { repos, clock, logger, config } = rt;
   const backend = rt.objects.backend;
-  const recovered = recoverInterruptedUploads(repos, clock, services.webhooks.enqueueFileEvent);
+  const recovered = recoverInterruptedUploads(repos, clock, services.onFileSettled);
   if (recovered) logger.warn("uploads interrupted by a restart were reopened", { count: recovered });
   const resumed = repos.webhooks.resetDelivering(clock.now());
   if (resumed) logger.warn("webhook deliveries interrupted by a restart were re-queued", { count: resumed });
@@ -29,6 +29,7 @@ export function startJobs(rt: Runtime, services: Services): Scheduler {
         backoffMs: config.WEBHOOK_BACKOFF_MS,
         timeoutMs: config.WEBHOOK_TIMEOUT_MS,
         allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+        onAttempt: rt.metrics.webhookAttempt,
       }),
     )
     .every("upload-expiry", 30_000, () =>
@@ -38,7 +39,7 @@ export function startJobs(rt: Runtime, services: Services): Scheduler {
         clock,
         logger,
         stallGraceMs: stallGraceMs(config.UPLOAD_EXPIRY_SECONDS),
-        onSettled: services.webhooks.enqueueFileEvent,
+        onSettled: services.onFileSettled,
       }),
     )
     .every("purge", 10 * 60_000, () =>

@@ -15,6 +15,8 @@ export interface WebhookSenderDeps {
   allowPrivateNetworks: boolean;
   /** Parallel requests at most: a slow receiver can't take more sockets than this. */
   concurrency?: number;
+  /** Each attempt's outcome once recorded (metrics). */
+  onAttempt?: (outcome: "delivered" | "retry" | "dead") => void;
 }
 
 const MAX_RESPONSE_BYTES = 16 * 1024;
@@ -94,6 +96,7 @@ async function deliverOne(deps: WebhookSenderDeps, d: WebhookDeliveryRow): Promi
       { status: "delivered", attempts, lastError: null, lastStatus: null, deliveredAt: now },
       now,
     );
+    deps.onAttempt?.("delivered");
     deps.logger.info("webhook delivered", { deliveryId: d.id, event: d.event, attempts, ms: now - started });
     return;
   }
@@ -109,6 +112,7 @@ async function deliverOne(deps: WebhookSenderDeps, d: WebhookDeliveryRow): Promi
     },
     now,
   );
+  deps.onAttempt?.(dead ? "dead" : "retry");
   deps.logger.warn(dead ? "webhook dead" : "webhook attempt failed", {
     deliveryId: d.id,
     attempts,

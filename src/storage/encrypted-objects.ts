@@ -42,10 +42,17 @@ const downloadGc = new GcPacer(64 * 1024 * 1024);
  * Streams plaintext through envelope encryption into a backend and back. Plaintext exists only
  * in memory, one segment at a time; backends only ever see ciphertext.
  */
+/** Byte counts for metrics: plaintext stored by writes and plaintext sent by reads. */
+export interface ObjectsObserver {
+  bytesWritten(n: number): void;
+  bytesRead(n: number): void;
+}
+
 export class EncryptedObjects {
   constructor(
     readonly backend: StorageBackend,
     private readonly masterKey: MasterKey,
+    private readonly observer?: ObjectsObserver,
   ) {}
 
   /** `plainSize` when the length is declared (exact match enforced); else `maxSize` bounds it. */
@@ -73,6 +80,7 @@ export class EncryptedObjects {
       },
     });
     await this.backend.put(opts.key, iteratorToStream(encrypted), { signal: opts.signal });
+    this.observer?.bytesWritten(size);
     return {
       wrappedKey: wrapped,
       keyId: this.masterKey.id,
@@ -114,11 +122,16 @@ export class EncryptedObjects {
       await stored.cancel().catch(() => {});
       throw err;
     });
+    const observer = this.observer;
     async function* rest() {
       try {
-        if (!first.done) yield first.value;
+        if (!first.done) {
+          observer?.bytesRead(first.value.byteLength);
+          yield first.value;
+        }
         for await (const chunk of plain) {
           downloadGc.add(chunk.byteLength);
+          observer?.bytesRead(chunk.byteLength);
           yield chunk;
         }
       } finally {

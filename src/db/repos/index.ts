@@ -3,6 +3,7 @@ import { createAccessRepo } from "./access.repo";
 import { createAuditRepo } from "./audit.repo";
 import { createFileMovesRepo } from "./file-moves.repo";
 import { createFilesRepo } from "./files.repo";
+import { createOpsRepo } from "./ops.repo";
 import { createQuotaRepo } from "./quota.repo";
 import { createSettingsRepo } from "./settings.repo";
 import { createTenantsRepo } from "./tenants.repo";
@@ -21,6 +22,7 @@ export function createRepos(db: Db) {
     webhooks: createWebhooksRepo(db),
     access: createAccessRepo(db),
     audit: createAuditRepo(db),
+    ops: createOpsRepo(db),
     /**
      * Runs `fn` in one IMMEDIATE transaction (the write lock is taken at BEGIN, so a
      * read-then-write inside can't race another writer). bun:sqlite is synchronous: `fn` must not await.

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { AuditActor, AuditService } from "../../domain/audit/audit.service";
 import { redact } from "../../domain/audit/audit.service";
+import { clientAddress } from "../client-address";
 
 /**
  * Action names for the audited routes, by "METHOD route-template" (the template without the
@@ -35,12 +36,6 @@ interface AuditContext {
   params: Record<string, string | undefined>;
   body: unknown;
   responseValue: unknown;
-  server: { requestIP(req: Request): { address: string } | null } | null;
-}
-
-/** The client address as the server saw the connection (no proxy headers are trusted here). */
-export function clientAddress(ctx: Pick<AuditContext, "request" | "server">): string | null {
-  return ctx.server?.requestIP(ctx.request)?.address ?? null;
 }
 
 /**
@@ -69,7 +64,8 @@ export function auditTrail<C>(
       action: ACTIONS[name] ?? name,
       target,
       tenantId: opts.tenantOf(ctx) ?? null,
-      address: clientAddress(ctx),
+      // The connection's peer address; no proxy header is trusted here.
+      address: clientAddress(ctx.request),
       details: redact(ctx.body),
     });
   });

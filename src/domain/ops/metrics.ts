@@ -1,0 +1,145 @@
+import client from "prom-client";
+import type { OpsRepo } from "../../db/repos/ops.repo";
+import type { FileRow } from "../../db/schema";
+import type { Clock } from "../shared/clock";
+
+/**
+ * Prometheus metrics (prom-client: runs on Bun, incl. its event-loop-delay monitor, checked in
+ * test/ops/metrics.test.ts). One registry per process, created with the runtime and passed in;
+ * nothing registers on prom-client's global registry, so tests can build several apps.
+ *
+ * Label rules: HTTP metrics are labelled by route *template* (`/api/v1/files/:fileId`), never
+ * the raw path, so ids can't explode cardinality; requests matching no route share
+ * `route="unmatched"`. Per-tenant gauges are labelled by tenant id (one series per tenant).
+ * Gauges that mirror the database (quota, webhook queue, job lag) are read at scrape time.
+ */
+export interface MetricsDeps {
+  ops: OpsRepo;
+  clock: Clock;
+  version: string;
+  backend: string;
+  database: string;
+  /** Soft-deleted files are purged this long after deletion (the purge job's lag is measured from then). */
+  deletedRetentionSeconds: number;
+}
+
+export function createMetrics(deps: MetricsDeps) {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const r = [registry];
+
+  new client.Gauge({
+    name: "storage_brain_build_info",
+    help: "Build and runtime facts; always 1",
+    labelNames: ["version", "backend", "database"],
+    registers: r,
+  }).set({ version: deps.version, backend: deps.backend, database: deps.database }, 1);
+
+  const labels = ["method", "route", "status"] as const;
+  const requests = new client.Counter({
+    name: "http_requests_total",
+    help: "HTTP requests by route template and status",
+    labelNames: labels,
+    registers: r,
+  });
+  const duration = new client.Histogram({
+    name: "http_request_duration_seconds",
+    help: "Time to the response headers, by route template and status",
+    labelNames: labels,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: r,
+  });
+  const bytesUp = new client.Counter({
+    name: "storage_uploaded_bytes_total",
+    help: "Plaintext bytes stored by uploads",
+    registers: r,
+  });
+  const bytesDown = new client.Counter({
+    name: "storage_downloaded_bytes_total",
+    help: "Plaintext bytes sent by downloads",
+    registers: r,
+  });
+  const uploads = new client.Counter({
+    name: "storage_uploads_total",
+    help: "Uploads settled, by outcome (completed, failed, expired) and failure reason",
+    labelNames: ["outcome", "reason"],
+    registers: r,
+  });
+  const backendErrors = new client.Counter({
+    name: "storage_backend_errors_total",
+    help: "Storage backend operations that threw, by operation",
+    labelNames: ["operation"],
+    registers: r,
+  });
+  const webhookAttempts = new client.Counter({
+    name: "webhook_deliveries_total",
+    help: "Webhook delivery attempts by outcome (delivered, retry, dead)",
+    labelNames: ["outcome"],
+    registers: r,
+  });
+
+  new client.Gauge({
+    name: "storage_tenant_used_bytes",
+    help: "Bytes charged to each tenant",
+    labelNames: ["tenant"],
+    registers: r,
+    collect() {
+      this.reset();
+      for (const t of deps.ops.tenantUsage()) this.set({ tenant: t.id }, t.used);
+    },
+  });
+  new client.Gauge({
+    name: "storage_tenant_reserved_bytes",
+    help: "Bytes reserved by each tenant's uploads in progress",
+    labelNames: ["tenant"],
+    registers: r,
+    collect() {
+      this.reset();
+      for (const t of deps.ops.tenantUsage()) this.set({ tenant: t.id }, t.reserved);
+    },
+  });
+  new client.Gauge({
+    name: "webhook_queue_depth",
+    help: "Webhook deliveries waiting to be sent (due now or backing off)",
+    registers: r,
+    collect() {
+      this.set(deps.ops.webhookQueue(deps.clock.now()).pending);
+    },
+  });
+  new client.Gauge({
+    name: "storage_job_lag_seconds",
+    help: "Per job, how overdue its oldest due item is (0 when caught up)",
+    labelNames: ["job"],
+    registers: r,
+    collect() {
+      const now = deps.clock.now();
+      const lag = (dueAt: number | null) => (dueAt === null ? 0 : Math.max(0, (now - dueAt) / 1000));
+      this.set({ job: "webhooks" }, lag(deps.ops.webhookQueue(now).oldestDueAt));
+      this.set({ job: "upload-expiry" }, lag(deps.ops.oldestUploadExpiry()));
+      const deleted = deps.ops.oldestUnpurgedDeletion();
+      this.set({ job: "purge" }, lag(deleted === null ? null : deleted + deps.deletedRetentionSeconds * 1000));
+    },
+  });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    text: () => registry.metrics(),
+    request(method: string, route: string, status: number, seconds: number) {
+      const l = { method, route, status: String(status) };
+      requests.inc(l);
+      duration.observe(l, seconds);
+    },
+    bytesUploaded: (n: number) => bytesUp.inc(n),
+    bytesDownloaded: (n: number) => bytesDown.inc(n),
+    backendError: (operation: string) => backendErrors.inc({ operation }),
+    webhookAttempt: (outcome: "delivered" | "retry" | "dead") => webhookAttempts.inc({ outcome }),
+    /** A file reached a final state (hooked where uploads settle, in the same places as webhooks). */
+    uploadSettled(f: FileRow) {
+      if (f.processingStatus === "completed") return uploads.inc({ outcome: "completed", reason: "" });
+      const reason = (f.metadata as { failureReason?: string } | null)?.failureReason ?? "unknown";
+      uploads.inc(reason === "expired" ? { outcome: "expired", reason: "" } : { outcome: "failed", reason });
+    },
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;
