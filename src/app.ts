@@ -52,7 +52,10 @@ export interface AppDeps {
 /** Every service, wired once from the dependencies (also used by the CLI and jobs). */
 export function createServices(deps: AppDeps) {
   const { config, repos, objects, clock, logger } = deps;
-  const signer = new UrlSigner(config.URL_SIGNING_SECRET ?? deps.masterKey.derive("url-signing"));
+  const signer = new UrlSigner(
+    config.URL_SIGNING_SECRET ?? deps.masterKey.derive("url-signing"),
+    config.URL_SIGNING_SECRET_PREVIOUS ? [config.URL_SIGNING_SECRET_PREVIOUS] : [],
+  );
   const tenants = createTenantsService({
     tenants: repos.tenants,
     liveFileCount: (id) => repos.files.total({ tenantId: id }),
