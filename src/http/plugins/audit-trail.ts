@@ -18,6 +18,7 @@ const ACTIONS: Record<string, string> = {
   "GET /admin/tenants/:id/files/:fileId/signed-url": "tenant.file.sign",
   "DELETE /admin/tenants/:id/files/:fileId": "tenant.file.delete",
   "POST /admin/tenants/:id/workspaces": "workspace.create",
+  "POST /admin/tenants/:id/files/migrate-workspace": "workspace.migrate",
   "PATCH /admin/tenants/:id/workspaces/:workspaceId": "workspace.update",
   "PUT /admin/tenants/:id/plan": "tenant.plan.assign",
   "POST /admin/plans": "plan.create",
