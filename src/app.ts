@@ -9,6 +9,7 @@ import { createAuditService } from "./domain/audit/audit.service";
 import { createFilesService } from "./domain/files/files.service";
 import type { Metrics } from "./domain/ops/metrics";
 import type { Clock } from "./domain/shared/clock";
+import { ERROR_STATUS } from "./domain/shared/errors";
 import { createHealthService } from "./domain/shared/health.service";
 import { UrlSigner } from "./domain/shared/url-signer";
 import { createStorageModuleService } from "./domain/storage-module/storage-module.service";
@@ -142,6 +143,37 @@ export function withAccessLog(fetch: (req: Request) => Promise<Response> | Respo
   };
 }
 
+/** The error table as the /docs page shows it (generated, so it can't drift from the code). */
+function errorTableMarkdown(): string {
+  const rows = Object.entries(ERROR_STATUS).map(([code, status]) => `| \`${code}\` | ${status} |`);
+  return [
+    'Every error is `{"error":{"code","message","details"}}`; the status follows from the code.',
+    "`INSUFFICIENT_STORAGE` (507) means the server's disk is full: nothing was stored or charged, and the same upload URL can be retried once space returns.",
+    "",
+    "| code | status |",
+    "|---|---|",
+    ...rows,
+  ].join("\n");
+}
+
+function errorSchema() {
+  return {
+    type: "object" as const,
+    required: ["error"],
+    properties: {
+      error: {
+        type: "object" as const,
+        required: ["code", "message", "details"],
+        properties: {
+          code: { type: "string" as const, enum: Object.keys(ERROR_STATUS) },
+          message: { type: "string" as const },
+          details: { type: "object" as const },
+        },
+      },
+    },
+  };
+}
+
 /** Builds the HTTP app. It never listens: `main.ts` serves it, tests call `app.handle()`. */
 export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
   const { config, logger } = deps;
@@ -195,10 +227,10 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
             info: {
               title: "Storage Brain",
               version: VERSION,
-              description:
-                "Self-hosted multi-tenant file storage: encrypted uploads, signed downloads, quotas, webhooks.",
+              description: `Self-hosted multi-tenant file storage: encrypted uploads, signed downloads, quotas, webhooks.\n\n${errorTableMarkdown()}`,
             },
             components: {
+              schemas: { Error: errorSchema() },
               securitySchemes: {
                 bearerAuth: {
                   type: "http",

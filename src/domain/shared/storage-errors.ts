@@ -9,6 +9,7 @@ import { AppError } from "./errors";
  */
 export function fromStorageError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
+  if (isOutOfSpace(err)) return insufficientStorage();
   // The backend's message is written to be shown (it names no credentials or hosts).
   if (err instanceof StorageUnavailableError) return new AppError("STORAGE_UNAVAILABLE", err.message);
   // Tampered or foreign ciphertext: an internal fault, and the details stay in the log.
@@ -29,3 +30,21 @@ export async function storageCall<T>(op: Promise<T>): Promise<T> {
     throw err;
   }
 }
+
+const OUT_OF_SPACE_CODES = new Set(["ENOSPC", "EDQUOT", "SQLITE_FULL"]);
+
+/**
+ * True when `err` (or an error it wraps) says the disk is full: ENOSPC / EDQUOT from the local object
+ * store's writes, SQLITE_FULL from the database. Such a failure is the operator's to fix, not a bug, so
+ * it answers 507 INSUFFICIENT_STORAGE (nothing was stored or charged) instead of a 500.
+ */
+export function isOutOfSpace(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && OUT_OF_SPACE_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+export const insufficientStorage = () =>
+  new AppError("INSUFFICIENT_STORAGE", "The server has no space left to store this; try again later");

@@ -10,6 +10,7 @@ import type { FilesService } from "../files/files.service";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
 import { AppError, validation } from "../shared/errors";
+import { insufficientStorage, isOutOfSpace } from "../shared/storage-errors";
 import type { AccessService, Principal } from "../tenants/access.service";
 import { quotaView } from "../tenants/tenants.service";
 import { recalculateUsage } from "../tenants/usage";
@@ -294,6 +295,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
             maxSize,
             category,
           });
+        if (isOutOfSpace(err)) throw insufficientStorage();
         throw err;
       }
       if (stored.size === 0) {

@@ -10,6 +10,7 @@ import { fileView } from "../files/file-view";
 import type { Clock } from "../shared/clock";
 import { AppError, fileNotFound, validation } from "../shared/errors";
 import { assertFreeformJson } from "../shared/json-limits";
+import { insufficientStorage, isOutOfSpace } from "../shared/storage-errors";
 import type { UrlSigner } from "../shared/url-signer";
 import { storedNameFor } from "../storage-module/stored-name";
 import { liveWorkspace } from "../workspaces/live-workspace";
@@ -220,6 +221,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
                 received: err.received,
               });
         }
+        if (isOutOfSpace(err)) throw insufficientStorage();
         throw err;
       }
 
