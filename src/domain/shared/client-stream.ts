@@ -1,5 +1,5 @@
 import { iteratorToStream } from "../../storage/streams";
-import { AppError } from "./errors";
+import { BodyInterruptedError } from "./errors";
 
 /**
  * A request body (or multipart part) whose read errors — a client that disconnects, a multipart
@@ -15,9 +15,8 @@ export function clientStream(body: ReadableStream<Uint8Array>): ReadableStream<U
         try {
           r = await reader.read();
         } catch (err) {
-          throw new AppError(
-            "VALIDATION_ERROR",
-            `The request body ended unexpectedly: ${(err as Error)?.message ?? "connection lost"}`,
+          throw new BodyInterruptedError(
+            `The request body ended unexpectedly: ${(err as Error)?.message || "connection lost"}`,
           );
         }
         if (r.done) return;

@@ -42,6 +42,18 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * The client's request body broke off (disconnect, reset, multipart cut before its boundary). Still a
+ * 400 for whoever might read the answer, but a distinct class so upload code can log it as a client
+ * abort (warn, with how far it got) rather than as a server failure.
+ */
+export class BodyInterruptedError extends AppError {
+  override name = "BodyInterruptedError";
+  constructor(message: string) {
+    super("VALIDATION_ERROR", message);
+  }
+}
+
 export const notFound = (what = "Resource") => new AppError("NOT_FOUND", `${what} not found`);
 export const fileNotFound = (fileId: string) => new AppError("FILE_NOT_FOUND", "File not found", { fileId });
 export const workspaceNotFound = (workspaceId: string) =>

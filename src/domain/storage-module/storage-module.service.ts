@@ -279,17 +279,20 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
           createdAt: now,
         });
       });
+      const body = deps.pipeline.countReceived(input.body);
       let stored;
       try {
         stored = await deps.objects.write({
           key: f.storageKey,
-          body: input.body,
+          body: body.body,
           maxSize: bound,
           signal: input.signal,
         });
       } catch (err) {
         deps.pipeline.settle(f, "failed", { metadata: { failureReason: "upload_interrupted" } });
         await deps.pipeline.deleteObject(f);
+        const aborted = deps.pipeline.clientAbort(f, err, { signal: input.signal, received: body.received() });
+        if (aborted) throw aborted;
         if (err instanceof SizeMismatchError)
           throw new AppError("FILE_TOO_LARGE", `File exceeds the maximum of ${maxSize} bytes for ${category}`, {
             maxSize,

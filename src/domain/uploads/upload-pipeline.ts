@@ -4,7 +4,7 @@ import type { Logger } from "../../logger";
 import type { EncryptedObjects, StoredObjectInfo } from "../../storage/encrypted-objects";
 import { checkMagicBytes } from "../files/type-check";
 import type { Clock } from "../shared/clock";
-import { AppError, fileNotFound } from "../shared/errors";
+import { AppError, BodyInterruptedError, fileNotFound } from "../shared/errors";
 
 export interface UploadPipelineDeps {
   repos: Repos;
@@ -70,10 +70,49 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
       .delete(f.storageKey)
       .catch((err) => logger.warn("object delete failed", { key: f.storageKey, err: String(err) }));
 
+  /** Passes the body through unchanged, counting the bytes the client has sent so far. */
+  function countReceived(body: ReadableStream<Uint8Array>) {
+    let received = 0;
+    const counted = body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, out) {
+          received += chunk.byteLength;
+          out.enqueue(chunk);
+        },
+      }),
+    );
+    return { body: counted, received: () => received };
+  }
+
+  /**
+   * A client that goes away mid-body is not a server failure: when `err` comes from that (its body
+   * stream broke, or the request was aborted), this logs it once at warn with the file id and the
+   * bytes received, and returns the 400 to answer (the client is usually gone and never reads it).
+   * Null for any other error, which stays what it is.
+   */
+  function clientAbort(
+    f: FileRow,
+    err: unknown,
+    o: { signal?: AbortSignal; received: number; expected?: number },
+  ): AppError | null {
+    if (!(err instanceof BodyInterruptedError) && !o.signal?.aborted) return null;
+    logger.warn("upload aborted by client", {
+      fileId: f.id,
+      tenantId: f.tenantId,
+      bytesReceived: o.received,
+      ...(o.expected !== undefined ? { bytesExpected: o.expected } : {}),
+    });
+    return err instanceof BodyInterruptedError
+      ? err
+      : new BodyInterruptedError(`The client closed the connection after ${o.received} bytes`);
+  }
+
   return {
     reserve,
     settle,
     deleteObject,
+    countReceived,
+    clientAbort,
     /** After the bytes are stored: verify the type by magic bytes and settle accordingly. */
     async verifyAndSettle(f: FileRow, stored: StoredObjectInfo): Promise<FileRow> {
       const mismatch = await checkMagicBytes(f.fileType, stored.head);

@@ -195,11 +195,12 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       if (!claimed) throw new AppError("CONFLICT", "Upload is no longer pending");
       const f = repos.files.byId(f0.id)!;
 
+      const body = pipeline.countReceived(opts.body);
       let stored;
       try {
         stored = await objects.write({
           key: f.storageKey,
-          body: opts.body,
+          body: body.body,
           plainSize: f.sizeBytes,
           signal: opts.signal,
         });
@@ -211,6 +212,12 @@ export function createUploadsService(deps: UploadsServiceDeps) {
           repos.quota.adjust(f, -f.reservedBytes, 0);
           repos.files.update(f.id, { sizeBytes: f0.sizeBytes, reservedBytes: 0 }, clock.now());
         });
+        const aborted = pipeline.clientAbort(f, err, {
+          signal: opts.signal,
+          received: body.received(),
+          expected: f.sizeBytes,
+        });
+        if (aborted) throw aborted;
         if (err instanceof SizeMismatchError) {
           throw err.kind === "too_large"
             ? new AppError("PAYLOAD_TOO_LARGE", `Body is larger than the declared ${f.sizeBytes} bytes`, {
