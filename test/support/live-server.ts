@@ -37,8 +37,8 @@ export async function startLiveServer(env: Record<string, string> = {}): Promise
   const call: LiveServer["call"] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.key) headers.authorization = `Bearer ${opts.key}`;
-    let body: BodyInit | undefined;
-    if (opts.body instanceof Uint8Array || typeof opts.body === "string") body = opts.body as BodyInit;
+    let body: RequestInit["body"] | undefined;
+    if (opts.body instanceof Uint8Array || typeof opts.body === "string") body = opts.body as RequestInit["body"];
     else if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
       headers["content-type"] ??= "application/json";
