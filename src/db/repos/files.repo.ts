@@ -386,6 +386,22 @@ export function createFilesRepo(db: Db) {
      * Status conditions are literal SQL so SQLite can use the partial indexes (a bound parameter
      * can't prove a partial index's WHERE clause).
      */
+    /** One tenant's uploads still waiting for their PUT past their expiry (they hold quota for nothing). */
+    duePendingUploads(tenantId: string, now: number, limit: number): FileRow[] {
+      return db
+        .select()
+        .from(files)
+        .where(
+          and(
+            eq(files.tenantId, tenantId),
+            sql`${files.processingStatus} = 'pending'`,
+            lte(files.uploadExpiresAt, now),
+            isNull(files.deletedAt),
+          ),
+        )
+        .limit(limit)
+        .all();
+    },
     expiredUploads(now: number, stalledBefore: number, limit: number): FileRow[] {
       const pending = db
         .select()

@@ -23,10 +23,34 @@ export interface UploadPipelineDeps {
 export function createUploadPipeline(deps: UploadPipelineDeps) {
   const { repos, objects, clock, logger } = deps;
 
-  /** Reserves `bytes` at tenant and workspace level or throws QUOTA_EXCEEDED; call inside a transaction. */
+  /**
+   * Expires `tenantId`'s uploads whose PUT never came and whose time is up, releasing what they
+   * hold; the caller's transaction. The expiry job does this too, but only every so often: a
+   * reservation must never refuse a new request once its upload has expired. A pending upload
+   * has no object yet (bytes only ever land while it is `processing`), so there is nothing to
+   * delete. Returns how many were expired.
+   */
+  function expireDuePending(tenantId: string): number {
+    const now = clock.now();
+    let expired = 0;
+    for (const f of repos.files.duePendingUploads(tenantId, now, 1000)) {
+      if (!repos.files.expire(f.id, "pending", f.reservedBytes, now)) continue;
+      repos.quota.adjust(f, -f.reservedBytes, 0);
+      deps.onSettled?.(repos.files.byId(f.id)!);
+      expired++;
+    }
+    return expired;
+  }
+
+  /**
+   * Reserves `bytes` at tenant and workspace level or throws QUOTA_EXCEEDED; call inside a
+   * transaction. Before refusing, the tenant's expired uploads are expired and the reservation
+   * is tried once more.
+   */
   function reserve(tenantId: string, workspaceId: string | null, bytes: number): void {
     if (bytes === 0) return;
-    if (!repos.quota.reserveTenant(tenantId, bytes)) {
+    const retried = (attempt: () => boolean) => attempt() || (expireDuePending(tenantId) > 0 && attempt());
+    if (!retried(() => repos.quota.reserveTenant(tenantId, bytes))) {
       const t = repos.tenants.byId(tenantId)!;
       throw new AppError("QUOTA_EXCEEDED", "Storage quota exceeded", {
         scope: "tenant",
@@ -36,7 +60,7 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
         requestedBytes: bytes,
       });
     }
-    if (workspaceId && !repos.quota.reserveWorkspace(workspaceId, bytes)) {
+    if (workspaceId && !retried(() => repos.quota.reserveWorkspace(workspaceId, bytes))) {
       const w = repos.workspaces.liveById(tenantId, workspaceId)!;
       throw new AppError("QUOTA_EXCEEDED", "Workspace storage quota exceeded", {
         scope: "workspace",
