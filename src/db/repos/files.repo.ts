@@ -1,4 +1,17 @@
-import { and, desc, eq, gt, inArray, isNotNull, isNull, lte, type SQL, type SQLWrapper, sql } from "drizzle-orm";
+import {
+  and,
+  desc,
+  eq,
+  getTableColumns,
+  gt,
+  inArray,
+  isNotNull,
+  isNull,
+  lte,
+  type SQL,
+  type SQLWrapper,
+  sql,
+} from "drizzle-orm";
 import type { Db } from "../client";
 import { type FileRow, fileStats, files, type ProcessingStatus } from "../schema";
 
@@ -62,6 +75,23 @@ function liveConditions(f: FileFilters, value: (name: FilterParam) => SQLWrapper
   if (f.category) c.push(eq(files.category, value("category")));
   return c;
 }
+/** Every column an insert writes, with the values a NewFile may leave out. */
+const INSERT_DEFAULTS = {
+  processingStatus: "pending",
+  category: "general",
+  storedName: null,
+  userId: null,
+  uploadStartedAt: null,
+  sha256: null,
+  wrappedKey: null,
+  keyId: null,
+  segmentSize: null,
+  uploadedAt: null,
+  deletedAt: null,
+  purgedAt: null,
+  metadata: null,
+} as const;
+const INSERT_COLUMNS = Object.keys(getTableColumns(files)) as (keyof FileRow)[];
 
 /** File rows. Live = not soft-deleted. The only place file SQL lives. */
 export function createFilesRepo(db: Db) {
@@ -142,13 +172,59 @@ export function createFilesRepo(db: Db) {
     return q;
   }
 
+  // The writes of every upload (insert, claim, settle), prepared once like the lookups above:
+  // building them with drizzle and compiling them in SQLite per call was ~30% of a small
+  // upload's server CPU (docs/decisions.md, "Prepared statements on the hot path").
+  const insertQ = db
+    .insert(files)
+    .values(Object.fromEntries(INSERT_COLUMNS.map((c) => [c, P(c)])) as never)
+    .returning()
+    .prepare();
+  const claimQ = db
+    .update(files)
+    .set({ processingStatus: "processing", uploadStartedAt: P("now") as never, updatedAt: P("now") as never })
+    .where(
+      and(
+        eq(files.id, P("id")),
+        eq(files.processingStatus, "pending"),
+        isNull(files.deletedAt),
+        gt(files.uploadExpiresAt, P("now")),
+      ),
+    )
+    .returning({ one: sql`1` })
+    .prepare();
+  /** One prepared settle per set of patched columns (two in practice: completed and failed). */
+  const finishQueries = new Map<string, ReturnType<typeof buildFinish>>();
+  function buildFinish(keys: (keyof FileRow)[]) {
+    const set = Object.fromEntries(keys.map((k) => [k, P(k)]));
+    return db
+      .update(files)
+      .set({
+        ...set,
+        processingStatus: P("status") as never,
+        uploadStartedAt: null,
+        uploadedAt: P("now") as never,
+        updatedAt: P("now") as never,
+      })
+      .where(and(eq(files.id, P("id")), eq(files.processingStatus, "processing"), isNull(files.deletedAt)))
+      .returning({ one: sql`1` })
+      .prepare();
+  }
+  function finishQuery(keys: (keyof FileRow)[]) {
+    const key = keys.sort().join(",");
+    let q = finishQueries.get(key);
+    if (!q) finishQueries.set(key, (q = buildFinish(keys)));
+    return q;
+  }
+
   return {
     insert(row: NewFile): FileRow {
-      return db
-        .insert(files)
-        .values({ processingStatus: "pending", category: "general", ...row, chargedBytes: 0, updatedAt: row.createdAt })
-        .returning()
-        .get();
+      return insertQ.get({
+        ...INSERT_DEFAULTS,
+        ...row,
+        chargedBytes: 0,
+        updatedAt: row.createdAt,
+      }) as FileRow;
     },
     /** A live file of this tenant, or undefined (other tenants' ids look exactly like missing ones). */
     liveById(tenantId: string, id: string): FileRow | undefined {
@@ -234,21 +310,7 @@ export function createFilesRepo(db: Db) {
     },
     /** pending → processing, only if unexpired; the one PUT that wins this owns the upload. */
     claimUpload(id: string, now: number): boolean {
-      return (
-        db
-          .update(files)
-          .set({ processingStatus: "processing", uploadStartedAt: now, updatedAt: now })
-          .where(
-            and(
-              eq(files.id, id),
-              eq(files.processingStatus, "pending"),
-              isNull(files.deletedAt),
-              gt(files.uploadExpiresAt, now),
-            ),
-          )
-          .returning({ one: sql`1` })
-          .all().length === 1
-      );
+      return claimQ.all({ id, now }).length === 1;
     },
     /** A PUT that failed before storing anything usable gives the upload back (it may be retried until expiry). */
     /** True only if this call reopened it (a delete or expiry meanwhile already released its quota). */
@@ -287,14 +349,7 @@ export function createFilesRepo(db: Db) {
       patch: Partial<FileRow>,
       now: number,
     ): boolean {
-      return (
-        db
-          .update(files)
-          .set({ ...patch, processingStatus: status, uploadStartedAt: null, uploadedAt: now, updatedAt: now })
-          .where(and(eq(files.id, id), eq(files.processingStatus, "processing"), isNull(files.deletedAt)))
-          .returning({ one: sql`1` })
-          .all().length === 1
-      );
+      return finishQuery(Object.keys(patch) as (keyof FileRow)[]).all({ ...patch, id, status, now }).length === 1;
     },
     /**
      * Fails an expired upload if it is still in the state the job saw, holding the reservation the

@@ -15,17 +15,19 @@ export type NewDelivery = Pick<
 
 /** Webhook endpoints and the delivery outbox. */
 export function createWebhooksRepo(db: Db) {
+  // Read on every settled upload (to find subscribers), so prepared once.
+  const endpointsQ = db
+    .select()
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.tenantId, sql.placeholder("tenantId")))
+    .orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id))
+    .prepare();
   return {
     insertEndpoint(row: WebhookEndpointRow): WebhookEndpointRow {
       return db.insert(webhookEndpoints).values(row).returning().get();
     },
     endpoints(tenantId: string): WebhookEndpointRow[] {
-      return db
-        .select()
-        .from(webhookEndpoints)
-        .where(eq(webhookEndpoints.tenantId, tenantId))
-        .orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id))
-        .all();
+      return endpointsQ.all({ tenantId });
     },
     deleteEndpoint(tenantId: string, id: string): boolean {
       return (
