@@ -24,7 +24,7 @@ const profile = process.argv.includes("--profile"); // bun --cpu-prof-md on the 
 const keep = profile || process.argv.includes("--keep");
 const T0 = performance.now();
 const log = (m: string) => process.stderr.write(`[bench ${((performance.now() - T0) / 1000).toFixed(1)}s] ${m}\n`);
-const emit = (json: Record<string, unknown>) => process.stdout.write(JSON.stringify(json) + "\n");
+const emit = (json: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(json)}\n`);
 
 const tmp = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), "storage-brain-bench-"));
 const binary = join(ROOT, "dist", "storage-brain");
@@ -215,9 +215,9 @@ function printTable(rows: Row[]) {
     r.met === undefined ? "" : r.met ? "yes" : "MISSED",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => "| " + c.map((x, i) => x.padEnd(widths[i]!)).join(" | ") + " |";
+  const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(" | ")} |`;
   process.stdout.write(
-    [line(head), "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|", ...cells.map(line), ""].join("\n") + "\n",
+    `${[line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...cells.map(line), ""].join("\n")}\n`,
   );
 }
 

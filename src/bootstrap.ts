@@ -20,7 +20,7 @@ export async function loadMasterKey(config: Config): Promise<MasterKey> {
   const path = join(config.DATA_DIR, "master.key");
   if (!existsSync(path)) {
     mkdirSync(config.DATA_DIR, { recursive: true });
-    writeFileSync(path, randomBytes(32).toString("base64") + "\n", { mode: 0o600, flag: "wx" });
+    writeFileSync(path, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600, flag: "wx" });
     chmodSync(path, 0o600);
   }
   const raw = Buffer.from(readFileSync(path, "utf8").trim(), "base64");

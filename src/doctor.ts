@@ -2,7 +2,7 @@ import { accessSync, constants, mkdirSync } from "node:fs";
 import type { Config } from "./config/schema";
 import { LATEST_SCHEMA_VERSION, schemaVersion } from "./db/migrate";
 import { createLogger } from "./logger";
-import { openRuntime } from "./runtime";
+import { openRuntime, type Runtime } from "./runtime";
 
 /**
  * Checks config (already parsed by the caller), data dir, database and storage backend with a
@@ -23,7 +23,7 @@ export async function runDoctor(config: Config): Promise<boolean> {
     report("data dir", false, (err as Error).message);
     return false;
   }
-  let rt;
+  let rt: Runtime;
   try {
     rt = await openRuntime(config, createLogger("error"));
     const v = schemaVersion(rt.sqlite);

@@ -18,7 +18,7 @@ export interface Logger {
 
 export function createLogger(
   level: LogLevel = "info",
-  write: (line: string) => void = (l) => process.stdout.write(l + "\n"),
+  write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ): Logger {
   const min = ORDER[level];
   const log =

@@ -164,11 +164,11 @@ async function main(argv: string[]) {
     case "healthcheck": {
       // For container HEALTHCHECKs (the image has no curl): GET /health on the local port.
       const res = await fetch(`http://127.0.0.1:${config.PORT}/health`).catch(() => null);
-      process.exit(res?.ok ? 0 : 1);
+      return process.exit(res?.ok ? 0 : 1);
     }
     case "doctor": {
       const ok = await runDoctor(config);
-      process.exit(ok ? 0 : 1);
+      return process.exit(ok ? 0 : 1);
     }
     default:
       console.error(`unknown command: ${cmd}\n\n${HELP}`);

@@ -28,7 +28,10 @@ new Elysia()
   .get("/health", () => "ok")
   .get("/api/v1/files", ({ request, query, set }) => {
     const tenant = tenantOf(request);
-    if (!tenant) return ((set.status = 401), { error: "unauthorized" });
+    if (!tenant) {
+      set.status = 401;
+      return { error: "unauthorized" };
+    }
     const limit = Number(query.limit ?? 20);
     const c = query.cursor
       ? JSON.parse(Buffer.from(query.cursor, "base64url").toString())
@@ -43,7 +46,13 @@ new Elysia()
   })
   .get("/api/v1/files/:id", ({ request, params, set }) => {
     const tenant = tenantOf(request);
-    if (!tenant) return ((set.status = 401), { error: "unauthorized" });
-    return byId.get(params.id, tenant) ?? ((set.status = 404), { error: "not found" });
+    if (!tenant) {
+      set.status = 401;
+      return { error: "unauthorized" };
+    }
+    const row = byId.get(params.id, tenant);
+    if (row) return row;
+    set.status = 404;
+    return { error: "not found" };
   })
   .listen({ port: Number(process.env.PORT), hostname: "127.0.0.1" });

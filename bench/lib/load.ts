@@ -67,7 +67,7 @@ async function settle(baseUrl: string) {
 
 async function runWrk(wrk: string, o: Parameters<typeof runLoad>[0]): Promise<LoadResult> {
   const pathsFile = join(o.tmpDir, `wrk-paths-${Bun.hash(o.paths.join("\n"))}.txt`);
-  writeFileSync(pathsFile, o.paths.join("\n") + "\n");
+  writeFileSync(pathsFile, `${o.paths.join("\n")}\n`);
   const cmd = [
     wrk,
     "-t1",

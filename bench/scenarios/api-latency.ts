@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Ctx, Row, ScenarioResult } from "../lib/context";
-import { type LoadResult, runLoad } from "../lib/load";
+import { runLoad } from "../lib/load";
 import type { Server } from "../lib/proc";
 import { seedFiles } from "../lib/seed";
 import { ratio, round } from "../lib/stats";

@@ -42,7 +42,10 @@ export async function downloadScenario(ctx: Ctx, bigFileId: string, ceilingName:
   const range: Record<Target, { mbps: number; readsPerSec: number; p50Ms: number; p99Ms: number }> = {} as never;
   for (const t of targets) {
     let seed = 12345;
-    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     const lat: number[] = [];
     let bytes = 0;
     const ms = await loop(RANGE_CLIENTS, { seconds }, async () => {

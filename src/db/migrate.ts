@@ -19,7 +19,7 @@ const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 10, name: "0010_failed_object_sweep", sql: m0010 },
 ];
 
-export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
 /**
  * Applies pending migrations, each in its own transaction, and returns the names applied.

@@ -31,7 +31,7 @@ export async function downloadResponse(o: DownloadOptions): Promise<Response> {
     "last-modified": f.lastModified.toUTCString(),
   });
   const inm = o.request.headers.get("if-none-match");
-  if (inm && inm.split(",").some((t) => t.trim() === etag || t.trim() === "*" || t.trim() === `W/${etag}`)) {
+  if (inm?.split(",").some((t) => t.trim() === etag || t.trim() === "*" || t.trim() === `W/${etag}`)) {
     return new Response(null, { status: 304, headers });
   }
 
@@ -51,9 +51,9 @@ export async function downloadResponse(o: DownloadOptions): Promise<Response> {
       headers.delete("content-disposition");
       return new Response(JSON.stringify(body), { status: 416, headers });
     }
-    if (Array.isArray(ranges) && ranges.type === "bytes" && ranges.length === 1) {
-      start = ranges[0]!.start;
-      end = ranges[0]!.end;
+    const only = Array.isArray(ranges) && ranges.type === "bytes" && ranges.length === 1 ? ranges[0] : undefined;
+    if (only) {
+      ({ start, end } = only);
       status = 206;
       headers.set("content-range", `bytes ${start}-${end}/${f.sizeBytes}`);
     }

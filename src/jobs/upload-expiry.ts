@@ -1,6 +1,7 @@
 import type { Repos } from "../db/repos";
 import type { FileRow } from "../db/schema";
 import type { Clock } from "../domain/shared/clock";
+import { present } from "../domain/shared/errors";
 import type { Logger } from "../logger";
 import type { StorageBackend } from "../storage/backend";
 
@@ -31,7 +32,7 @@ export async function expireUploads(deps: UploadExpiryDeps, batch = 500): Promis
     const done = repos.tx(() => {
       if (!repos.files.expire(f.id, f.processingStatus, f.reservedBytes, clock.now())) return false;
       repos.quota.adjust(f, -f.reservedBytes, 0);
-      deps.onSettled?.(repos.files.byId(f.id)!);
+      deps.onSettled?.(present(repos.files.byId(f.id), "file"));
       return true;
     });
     if (done) expired++;
@@ -75,7 +76,7 @@ export function recoverInterruptedUploads(repos: Repos, clock: Clock, onSettled?
     repos.tx(() => {
       if (!repos.files.expire(f.id, "processing", f.reservedBytes, clock.now(), "interrupted")) return;
       repos.quota.adjust(f, -f.reservedBytes, 0);
-      onSettled?.(repos.files.byId(f.id)!);
+      onSettled?.(present(repos.files.byId(f.id), "file"));
     });
   }
   return reopened + unresumable.length;

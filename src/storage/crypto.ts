@@ -71,8 +71,7 @@ export class MasterKey {
 
   static async fromRaw(raw: Uint8Array): Promise<MasterKey> {
     if (raw.byteLength !== 32) throw new Error("master key must be 32 bytes");
-    const id =
-      "mk_" + createHash("sha256").update("storage-brain master key id").update(raw).digest("hex").slice(0, 16);
+    const id = `mk_${createHash("sha256").update("storage-brain master key id").update(raw).digest("hex").slice(0, 16)}`;
     return new MasterKey(id, await importAes(raw), raw);
   }
 

@@ -204,9 +204,11 @@ export function s3ClientConfig(config: Config): S3ClientConfig {
 }
 
 export function createS3BackendFromConfig(config: Config): S3Backend {
+  // The config schema requires S3_BUCKET when STORAGE_BACKEND=s3; this only narrows the type.
+  if (!config.S3_BUCKET) throw new Error("S3_BUCKET is required for the s3 backend");
   return new S3Backend({
     client: new S3Client(s3ClientConfig(config)),
-    bucket: config.S3_BUCKET!,
+    bucket: config.S3_BUCKET,
     prefix: config.S3_KEY_PREFIX,
   });
 }

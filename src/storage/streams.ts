@@ -15,9 +15,8 @@ export async function* rechunk(
   // A small object or range needn't pay for two full-size buffers; more input than expected
   // still works, in chunks of the smaller size (callers that pass expectedTotal never get more).
   const size = Math.max(1, Math.min(chunkSize, expectedTotal ?? chunkSize));
-  const buffers = [new Uint8Array(size), new Uint8Array(size)];
-  let turn = 0;
-  let buf = buffers[0]!;
+  let buf = new Uint8Array(size);
+  let spare = new Uint8Array(size);
   let fill = 0;
   for await (const chunk of input) {
     let off = 0;
@@ -34,8 +33,7 @@ export async function* rechunk(
       off += n;
       if (fill === size) {
         yield buf;
-        turn ^= 1;
-        buf = buffers[turn]!;
+        [buf, spare] = [spare, buf];
         fill = 0;
       }
     }

@@ -6,7 +6,9 @@ import { BUN, spawnServer } from "../support/spawn-server";
 
 const root = join(import.meta.dir, "../..");
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 test("the compiled binary runs from another directory with no node_modules", async () => {
   const out = tempDir("sb-bin-");

@@ -6,7 +6,9 @@ import { BUN, inheritedEnv, spawnServer } from "../support/spawn-server";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function run(args: string[], env: Record<string, string>) {
   const r = Bun.spawnSync([BUN, MAIN, ...args], { env: { ...inheritedEnv(), ...env } });

@@ -317,7 +317,7 @@ describe("downloads", () => {
     expect(s.body).toMatchObject({ fileId, expiresIn: 60 });
     expect(s.body.url).toStartWith(`http://localhost:3000/api/v1/files/${fileId}/download?token=`);
     const path = s.body.url.replace("http://localhost:3000", "");
-    const dl = await h.req("GET", path + "&disposition=inline");
+    const dl = await h.req("GET", `${path}&disposition=inline`);
     expect(dl.status).toBe(200);
     expect(dl.headers.get("content-disposition")).toStartWith("inline");
     expect(dl.headers.get("cache-control")).toMatch(/^private, max-age=\d+$/);

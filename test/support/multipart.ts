@@ -7,7 +7,7 @@ export function multipartBody(
     bytes: Uint8Array /** send the name as RFC 5987 `filename*` */;
     extended?: boolean;
   },
-  boundary = "----sbtest" + Math.random().toString(16).slice(2),
+  boundary = `----sbtest${Math.random().toString(16).slice(2)}`,
 ) {
   const enc = new TextEncoder();
   const parts: Uint8Array[] = [];

@@ -162,13 +162,19 @@ export function createFilesRepo(db: Db) {
   function pageQuery(f: FileFilters, withCursor: boolean) {
     const key = `${shape(f)}|${withCursor}`;
     let q = pages.get(key);
-    if (!q) pages.set(key, (q = buildPage(f, withCursor)));
+    if (!q) {
+      q = buildPage(f, withCursor);
+      pages.set(key, q);
+    }
     return q;
   }
   function totalQuery(f: FileFilters) {
     const key = shape(f);
     let q = totals.get(key);
-    if (!q) totals.set(key, (q = buildTotal(f)));
+    if (!q) {
+      q = buildTotal(f);
+      totals.set(key, q);
+    }
     return q;
   }
 

@@ -13,6 +13,7 @@ export const MAX_FILE_NAME_LENGTH = 255;
  *   name, never a path.
  * Letters of any script, CJK and emoji are allowed.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this rule's purpose
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c/\\<>:"|?*]/u;
 
 /**

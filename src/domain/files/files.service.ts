@@ -3,7 +3,7 @@ import type { FileRow } from "../../db/schema";
 import type { EncryptedObjects } from "../../storage/encrypted-objects";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
-import { AppError, fileNotFound, validation } from "../shared/errors";
+import { AppError, fileNotFound, present } from "../shared/errors";
 import { storageCall } from "../shared/storage-errors";
 import type { UrlSigner } from "../shared/url-signer";
 import { liveWorkspace } from "../workspaces/live-workspace";
@@ -81,7 +81,7 @@ export function createFilesService(deps: FilesServiceDeps) {
     rename(tenantId: string, fileId: string, originalName: string) {
       getRow(tenantId, fileId);
       const name = checkFileName(originalName, "originalName");
-      return fileView(repos.files.update(fileId, { originalName: name }, clock.now())!);
+      return fileView(present(repos.files.update(fileId, { originalName: name }, clock.now()), "file"));
     },
 
     /** Soft delete: the row leaves every listing and its quota is released now; the purge job removes the object later. */

@@ -54,6 +54,15 @@ export class BodyInterruptedError extends AppError {
   }
 }
 
+/**
+ * A row the caller just wrote, or checked in the same synchronous step: its absence is a bug
+ * (a 500 that names it), never a 404 to the client.
+ */
+export function present<T>(row: T | undefined | null, what: string): T {
+  if (row === undefined || row === null) throw new Error(`invariant: ${what} vanished`);
+  return row;
+}
+
 export const notFound = (what = "Resource") => new AppError("NOT_FOUND", `${what} not found`);
 export const fileNotFound = (fileId: string) => new AppError("FILE_NOT_FOUND", "File not found", { fileId });
 export const workspaceNotFound = (workspaceId: string) =>

@@ -3,13 +3,13 @@ import type { Repos } from "../../db/repos";
 import type { FileCategory, FileRow, KeyScope } from "../../db/schema";
 import { objectKeyFor } from "../../storage/backend";
 import { SizeMismatchError } from "../../storage/crypto";
-import type { EncryptedObjects } from "../../storage/encrypted-objects";
+import type { EncryptedObjects, StoredObjectInfo } from "../../storage/encrypted-objects";
 import { checkFileName } from "../files/file-name";
 import { allowedTypesOf, isTypeAllowed, MAX_FILE_SIZE_BYTES } from "../files/file-types";
 import type { FilesService } from "../files/files.service";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
-import { AppError, validation } from "../shared/errors";
+import { AppError, present, validation } from "../shared/errors";
 import { insufficientStorage, isOutOfSpace } from "../shared/storage-errors";
 import type { AccessService, Principal } from "../tenants/access.service";
 import { quotaView } from "../tenants/tenants.service";
@@ -182,7 +182,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
     usage(p: Principal, recalculate: boolean) {
       requireScope(p, "read");
       const drift = recalculate && p.userId === null ? recalculateUsage(repos, p.tenant.id) : null;
-      const tenant = repos.tenants.byId(p.tenant.id)!;
+      const tenant = present(repos.tenants.byId(p.tenant.id), "tenant");
       const plan = deps.access.planOf(tenant);
       // A user key sees its own files only; the quota figures are the organization's (they decide whether its uploads fit).
       const onlyUser = p.userId ?? undefined;
@@ -243,7 +243,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
       const folder = folderOf(p, input.userId);
       const workspaceId = bucketWorkspace(p, input.bucket);
       const allowed = CATEGORIES[category].allowedTypes ?? allowedTypesOf(p.tenant);
-      const type = input.contentType.split(";")[0]!.trim().toLowerCase();
+      const type = (input.contentType.split(";")[0] ?? "").trim().toLowerCase();
       if (!isTypeAllowed(allowed, type))
         throw new AppError("INVALID_FILE_TYPE", `File type '${type}' is not allowed for ${category}`, {
           fileType: type,
@@ -280,7 +280,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
         });
       });
       const body = deps.pipeline.countReceived(input.body);
-      let stored;
+      let stored: StoredObjectInfo;
       try {
         stored = await deps.objects.write({
           key: f.storageKey,

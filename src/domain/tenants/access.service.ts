@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Repos } from "../../db/repos";
 import type { KeyScope, PlanRow, TenantRow, UserKeyRow } from "../../db/schema";
 import type { Clock } from "../shared/clock";
-import { AppError, notFound } from "../shared/errors";
+import { AppError, notFound, present } from "../shared/errors";
 import { displayPrefix, generateApiKey, hashKey } from "../shared/secrets";
 import { liveWorkspace } from "../workspaces/live-workspace";
 
@@ -83,7 +83,7 @@ export function createAccessService({ repos, clock }: { repos: Repos; clock: Clo
         if (!repos.access.planById(id)) throw notFound("Plan");
         const clash = patch.name ? repos.access.planByName(patch.name) : undefined;
         if (clash && clash.id !== id) throw new AppError("CONFLICT", `A plan named "${patch.name}" already exists`);
-        return planView(repos.access.updatePlan(id, patch, clock.now())!);
+        return planView(present(repos.access.updatePlan(id, patch, clock.now()), "plan"));
       });
     },
     assignPlan(tenantId: string, planId: string | null) {
@@ -92,7 +92,11 @@ export function createAccessService({ repos, clock }: { repos: Repos; clock: Clo
         const plan = planId ? repos.access.planById(planId) : null;
         if (planId && !plan) throw notFound("Plan");
         repos.access.assignPlan(tenantId, plan ?? null, clock.now());
-        return { tenantId, plan: plan ? planView(plan) : null, quotaBytes: repos.tenants.byId(tenantId)!.quotaBytes };
+        return {
+          tenantId,
+          plan: plan ? planView(plan) : null,
+          quotaBytes: present(repos.tenants.byId(tenantId), "tenant").quotaBytes,
+        };
       });
     },
     planOf: (tenant: TenantRow) => (tenant.planId ? (repos.access.planById(tenant.planId) ?? null) : null),

@@ -4,7 +4,7 @@ import type { TenantRow } from "../../db/schema";
 import { allowedTypesOf, DEFAULT_FILE_TYPES } from "../files/file-types";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
-import { AppError, notFound } from "../shared/errors";
+import { AppError, notFound, present } from "../shared/errors";
 import { displayPrefix, generateApiKey, hashKey, randomSecret } from "../shared/secrets";
 import type { UsageDrift } from "./usage";
 
@@ -126,7 +126,7 @@ export function createTenantsService(deps: TenantsServiceDeps) {
     update(id: string, patch: TenantPatch): TenantRow {
       get(id);
       if (patch.name !== undefined) assertNameFree(patch.name, id);
-      return tenants.update(id, patch, clock.now())!;
+      return present(tenants.update(id, patch, clock.now()), "tenant");
     },
     /**
      * Refuses while live files exist unless forced. A forced delete removes the objects first and

@@ -4,7 +4,7 @@ import type { Logger } from "../../logger";
 import type { EncryptedObjects, StoredObjectInfo } from "../../storage/encrypted-objects";
 import { checkMagicBytes } from "../files/type-check";
 import type { Clock } from "../shared/clock";
-import { AppError, BodyInterruptedError, fileNotFound } from "../shared/errors";
+import { AppError, BodyInterruptedError, fileNotFound, present } from "../shared/errors";
 
 export interface UploadPipelineDeps {
   repos: Repos;
@@ -36,7 +36,7 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
     for (const f of repos.files.duePendingUploads(tenantId, now, 1000)) {
       if (!repos.files.expire(f.id, "pending", f.reservedBytes, now)) continue;
       repos.quota.adjust(f, -f.reservedBytes, 0);
-      deps.onSettled?.(repos.files.byId(f.id)!);
+      deps.onSettled?.(present(repos.files.byId(f.id), "file"));
       expired++;
     }
     return expired;
@@ -51,7 +51,7 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
     if (bytes === 0) return;
     const retried = (attempt: () => boolean) => attempt() || (expireDuePending(tenantId) > 0 && attempt());
     if (!retried(() => repos.quota.reserveTenant(tenantId, bytes))) {
-      const t = repos.tenants.byId(tenantId)!;
+      const t = present(repos.tenants.byId(tenantId), "tenant");
       throw new AppError("QUOTA_EXCEEDED", "Storage quota exceeded", {
         scope: "tenant",
         quotaBytes: t.quotaBytes,
@@ -61,7 +61,7 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
       });
     }
     if (workspaceId && !retried(() => repos.quota.reserveWorkspace(workspaceId, bytes))) {
-      const w = repos.workspaces.liveById(tenantId, workspaceId)!;
+      const w = present(repos.workspaces.liveById(tenantId, workspaceId), "workspace");
       throw new AppError("QUOTA_EXCEEDED", "Workspace storage quota exceeded", {
         scope: "workspace",
         workspaceId,
@@ -83,7 +83,7 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
       if (!repos.files.finish(f.id, status, { ...patch, reservedBytes: 0, chargedBytes: charged }, clock.now()))
         return null;
       repos.quota.adjust(f, -f.reservedBytes, charged);
-      const row = repos.files.byId(f.id)!;
+      const row = present(repos.files.byId(f.id), "file");
       deps.onSettled?.(row);
       return row;
     });

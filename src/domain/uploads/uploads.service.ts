@@ -3,12 +3,12 @@ import type { Repos } from "../../db/repos";
 import type { FileRow, TenantRow } from "../../db/schema";
 import { objectKeyFor } from "../../storage/backend";
 import { SizeMismatchError } from "../../storage/crypto";
-import type { EncryptedObjects } from "../../storage/encrypted-objects";
+import type { EncryptedObjects, StoredObjectInfo } from "../../storage/encrypted-objects";
 import { checkFileName } from "../files/file-name";
 import { allowedTypesOf, isTypeAllowed, MAX_FILE_SIZE_BYTES } from "../files/file-types";
 import { fileView } from "../files/file-view";
 import type { Clock } from "../shared/clock";
-import { AppError, fileNotFound, validation } from "../shared/errors";
+import { AppError, fileNotFound, present, validation } from "../shared/errors";
 import { assertFreeformJson } from "../shared/json-limits";
 import { insufficientStorage, isOutOfSpace } from "../shared/storage-errors";
 import type { UrlSigner } from "../shared/url-signer";
@@ -68,8 +68,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
     return { allowed, fileName };
   }
 
-  function presignedPath(f: FileRow): string {
-    const expires = f.uploadExpiresAt!;
+  function presignedPath(f: FileRow, expires: number): string {
     const token = signer.sign("upload", f.tenantId, f.id, expires);
     return `/_internal/upload/tenants/${f.tenantId}/files/${f.id}/${encodeURIComponent(f.originalName)}?token=${token}&expires=${expires}`;
   }
@@ -91,6 +90,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       const now = clock.now();
       const id = randomUUID();
       const size = input.fileSizeBytes ?? 0;
+      const expiresAt = now + deps.uploadExpirySeconds * 1000;
       const row = repos.tx(() => {
         pipeline.reserve(tenant.id, input.workspaceId ?? null, size);
         return repos.files.insert({
@@ -106,14 +106,14 @@ export function createUploadsService(deps: UploadsServiceDeps) {
           storedName: storedNameFor(fileName, now),
           reservedBytes: size,
           webhookUrl: input.webhookUrl ?? null,
-          uploadExpiresAt: now + deps.uploadExpirySeconds * 1000,
+          uploadExpiresAt: expiresAt,
           createdAt: now,
         });
       });
       return {
         fileId: id,
-        presignedUrl: presignedPath(row),
-        expiresAt: new Date(row.uploadExpiresAt!).toISOString(),
+        presignedUrl: presignedPath(row, expiresAt),
+        expiresAt: new Date(expiresAt).toISOString(),
         uploadMetadata: { maxSizeBytes: MAX_FILE_SIZE_BYTES, allowedTypes: allowed },
       };
     },
@@ -193,10 +193,10 @@ export function createUploadsService(deps: UploadsServiceDeps) {
         return true;
       });
       if (!claimed) throw new AppError("CONFLICT", "Upload is no longer pending");
-      const f = repos.files.byId(f0.id)!;
+      const f = present(repos.files.byId(f0.id), "file");
 
       const body = pipeline.countReceived(opts.body);
-      let stored;
+      let stored: StoredObjectInfo;
       try {
         stored = await objects.write({
           key: f.storageKey,

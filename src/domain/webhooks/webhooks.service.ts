@@ -4,7 +4,7 @@ import type { DeliveryStatus, FileRow, WebhookDeliveryRow, WebhookEndpointRow } 
 import { fileView } from "../files/file-view";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
-import { AppError, validation } from "../shared/errors";
+import { AppError, present, validation } from "../shared/errors";
 import { isLiteralPrivateHost } from "./ssrf-guard";
 
 export const WEBHOOK_EVENTS = ["file.uploaded", "file.failed"] as const;
@@ -138,7 +138,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
           status: d.status,
         });
       deps.wake?.();
-      return deliveryView(repos.webhooks.byId(tenantId, id)!);
+      return deliveryView(present(repos.webhooks.byId(tenantId, id), "delivery"));
     },
   };
 }

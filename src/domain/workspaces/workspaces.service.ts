@@ -4,7 +4,7 @@ import type { FileSelector } from "../../db/repos/file-moves.repo";
 import type { WorkspacePatch } from "../../db/repos/workspaces.repo";
 import type { WorkspaceRow } from "../../db/schema";
 import type { Clock } from "../shared/clock";
-import { AppError, validation } from "../shared/errors";
+import { AppError, present, validation } from "../shared/errors";
 import { assertFreeformJson } from "../shared/json-limits";
 import { liveWorkspace } from "./live-workspace";
 
@@ -102,7 +102,7 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
       return repos.tx(() => {
         getRow(tenantId, id);
         assertAuthWorkspaceFree(tenantId, patch.authWorkspaceId, id);
-        return workspaceView(repos.workspaces.update(id, patch, clock.now())!);
+        return workspaceView(present(repos.workspaces.update(id, patch, clock.now()), "workspace"));
       });
     },
     /**

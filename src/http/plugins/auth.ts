@@ -11,7 +11,7 @@ export function bearerKey(request: Request): string | null {
   const h = request.headers.get("authorization");
   if (!h) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-  return m ? m[1]! : null;
+  return m?.[1] ?? null;
 }
 
 /** Resolves the tenant of a Bearer key, or throws UNAUTHORIZED. */

@@ -132,11 +132,18 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       body: UploadRequestBody,
       ...detail("Request an upload on a tenant's behalf"),
     })
-    .get("/tenants/:id/files", ({ params, query }) => (tenants.get(params.id), files.list(params.id, query)), {
-      params: IdParams,
-      query: FileListQuery,
-      ...detail("List a tenant's files"),
-    })
+    .get(
+      "/tenants/:id/files",
+      ({ params, query }) => {
+        tenants.get(params.id);
+        return files.list(params.id, query);
+      },
+      {
+        params: IdParams,
+        query: FileListQuery,
+        ...detail("List a tenant's files"),
+      },
+    )
     .get("/tenants/:id/files/:fileId", ({ params }) => files.get(params.id, params.fileId), {
       params: TenantFileParams,
       ...detail("Get a tenant's file"),
@@ -158,13 +165,23 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       },
       { params: TenantFileParams, ...detail("Soft-delete a tenant's file") },
     )
-    .get("/tenants/:id/workspaces", ({ params }) => (tenants.get(params.id), deps.workspaces.list(params.id)), {
-      params: IdParams,
-      ...detail("List a tenant's workspaces"),
-    })
+    .get(
+      "/tenants/:id/workspaces",
+      ({ params }) => {
+        tenants.get(params.id);
+        return deps.workspaces.list(params.id);
+      },
+      {
+        params: IdParams,
+        ...detail("List a tenant's workspaces"),
+      },
+    )
     .patch(
       "/tenants/:id/workspaces/:workspaceId",
-      ({ params, body }) => (tenants.get(params.id), deps.workspaces.update(params.id, params.workspaceId, body)),
+      ({ params, body }) => {
+        tenants.get(params.id);
+        return deps.workspaces.update(params.id, params.workspaceId, body);
+      },
       {
         params: t.Object({ id: Uuid, workspaceId: Uuid }),
         body: WorkspacePatchBody,
@@ -183,7 +200,10 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     .get(
       // A static segment under /files, so it is never read as a :fileId.
       "/tenants/:id/files/contexts",
-      ({ params, query }) => (tenants.get(params.id), files.contexts(params.id, query.workspaceId)),
+      ({ params, query }) => {
+        tenants.get(params.id);
+        return files.contexts(params.id, query.workspaceId);
+      },
       {
         params: IdParams,
         query: t.Object({ workspaceId: t.Optional(Uuid) }),
@@ -192,7 +212,10 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     )
     .post(
       "/tenants/:id/files/migrate-workspace",
-      ({ params, body }) => (tenants.get(params.id), deps.workspaces.moveFiles(params.id, body)),
+      ({ params, body }) => {
+        tenants.get(params.id);
+        return deps.workspaces.moveFiles(params.id, body);
+      },
       {
         params: IdParams,
         body: t.Object({

@@ -62,14 +62,14 @@ export function filesRoutes(deps: FilesRoutesDeps) {
     .onRequest(({ request }) => {
       if (request.method !== "HEAD") return;
       const url = new URL(request.url);
-      const m = HEAD_DOWNLOAD.exec(url.pathname);
-      if (!m) return;
+      const fileId = HEAD_DOWNLOAD.exec(url.pathname)?.[1];
+      if (!fileId) return;
       const q = url.searchParams;
       const expires = q.get("expires");
       const disposition = q.get("disposition");
       return downloadHandler({
         request,
-        params: { fileId: m[1]! },
+        params: { fileId },
         query: {
           token: q.get("token") ?? undefined,
           expires: expires === null || !/^\d{1,16}$/.test(expires) ? undefined : Number(expires),
