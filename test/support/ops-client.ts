@@ -82,9 +82,8 @@ export function parsePrometheus(text: string): Sample[] {
     const labels: Record<string, string> = {};
     if (m[3]) {
       const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/gy;
-      let lm: RegExpExecArray | null;
       let consumed = 0;
-      while ((lm = re.exec(m[3]))) {
+      for (let lm = re.exec(m[3]); lm; lm = re.exec(m[3])) {
         labels[lm[1]!] = lm[2]!.replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c));
         consumed = re.lastIndex;
       }
