@@ -17,6 +17,7 @@ import { createAccessService } from "./domain/tenants/access.service";
 import { createAdminAuthService } from "./domain/tenants/admin-auth.service";
 import { createTenantsService } from "./domain/tenants/tenants.service";
 import { recalculateUsage } from "./domain/tenants/usage";
+import { createTusService } from "./domain/uploads/tus.service";
 import { createUploadPipeline } from "./domain/uploads/upload-pipeline";
 import { createUploadsService } from "./domain/uploads/uploads.service";
 import { createWebhooksService } from "./domain/webhooks/webhooks.service";
@@ -31,6 +32,7 @@ import { healthRoutes } from "./http/routes/health.routes";
 import { metricsRoutes } from "./http/routes/metrics.routes";
 import { storageRoutes } from "./http/routes/storage.routes";
 import { tenantRoutes } from "./http/routes/tenant.routes";
+import { TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS, tusDiscovery, tusRoutes } from "./http/routes/tus.routes";
 import { uploadRoutes } from "./http/routes/upload.routes";
 import { webhooksRoutes } from "./http/routes/webhooks.routes";
 import { workspacesRoutes } from "./http/routes/workspaces.routes";
@@ -38,6 +40,7 @@ import type { Logger } from "./logger";
 import { tenantObjectPrefix } from "./storage/backend";
 import type { MasterKey } from "./storage/crypto";
 import type { EncryptedObjects } from "./storage/encrypted-objects";
+import { ResumableObjects } from "./storage/resumable-objects";
 import { VERSION } from "./version";
 
 export interface AppDeps {
@@ -103,6 +106,17 @@ export function createServices(deps: AppDeps) {
     uploadExpirySeconds: config.UPLOAD_EXPIRY_SECONDS,
   });
   const audit = createAuditService({ audit: repos.audit, clock });
+  const tus = createTusService({
+    repos,
+    resumable: new ResumableObjects(objects.backend, deps.masterKey, objects),
+    pipeline,
+    clock,
+    logger,
+    maxSize: config.TUS_MAX_SIZE,
+    expirySeconds: config.TUS_EXPIRY_SECONDS,
+    publicBase: config.PUBLIC_URL ? config.publicUrl : null,
+    onSettled: onFileSettled,
+  });
   const health = createHealthService({ repos, backend: objects.backend });
   const adminAuth = createAdminAuthService({ settings: repos.settings });
   return {
@@ -123,6 +137,7 @@ export function createServices(deps: AppDeps) {
     access,
     storage,
     audit,
+    tus,
   };
 }
 export type Services = ReturnType<typeof createServices>;
@@ -190,11 +205,20 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
         set.headers["x-request-id"] = given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
         // Bodies are read only after authentication, capped by bytes read: see http/body-reader.ts.
       })
+      .use(tusDiscovery(config.TUS_MAX_SIZE))
       .use(
         cors({
           origin: origins,
           methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-          allowedHeaders: ["Authorization", "Content-Type", "X-Workspace-Id", "Range", "If-None-Match", "X-Request-Id"],
+          allowedHeaders: [
+            "Authorization",
+            "Content-Type",
+            "X-Workspace-Id",
+            "Range",
+            "If-None-Match",
+            "X-Request-Id",
+            ...TUS_REQUEST_HEADERS,
+          ],
           exposeHeaders: [
             "ETag",
             "Content-Range",
@@ -202,6 +226,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
             "Content-Length",
             "Accept-Ranges",
             "X-Request-Id",
+            ...TUS_RESPONSE_HEADERS,
           ],
           maxAge: 600,
           credentials: false,
@@ -212,7 +237,11 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
           path: "/docs",
           documentation: {
             tags: [
-              { name: "upload", description: "Two-step upload: request a presigned URL, then PUT the bytes" },
+              {
+                name: "upload",
+                description:
+                  "Two-step upload (request a presigned URL, then PUT the bytes), and resumable tus 1.0 uploads at /api/v1/uploads/tus",
+              },
               { name: "files", description: "List, read, download, sign and delete files" },
               { name: "workspaces", description: "Partitions of a tenant's files with their own quotas" },
               { name: "tenant", description: "The authenticated tenant" },
@@ -253,6 +282,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       .use(metricsRoutes(services))
       .use(storageRoutes(services))
       .use(uploadRoutes(services))
+      .use(tusRoutes(services))
       .use(filesRoutes(services))
   );
 }

@@ -65,8 +65,9 @@ async function serve(config: Config) {
     port: config.PORT,
     hostname: config.HOST,
     fetch: withRequestMetrics(withAccessLog(app.fetch, logger), rt.metrics),
-    // Uploads stream; this only caps what Bun accepts at all (max file + slack for headers/multipart).
-    maxRequestBodySize: MAX_FILE_SIZE_BYTES + 1024 * 1024,
+    // Uploads stream; this only caps what Bun accepts at all (the largest file either upload path
+    // takes, plus slack for headers/multipart). Each path checks its own limit.
+    maxRequestBodySize: Math.max(MAX_FILE_SIZE_BYTES, config.TUS_MAX_SIZE) + 1024 * 1024,
     idleTimeout: 120,
   });
   logger.info("listening", {

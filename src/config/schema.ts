@@ -39,6 +39,10 @@ export const configSchema = z
     WEBHOOK_BACKOFF_MS: int(0, 86_400_000).default(1000),
     WEBHOOK_TIMEOUT_MS: int(1, 600_000).default(10_000),
     UPLOAD_EXPIRY_SECONDS: int(1, 7 * 86_400).default(900),
+    /** Largest tus upload (Upload-Length); the two-step upload keeps its 100 MiB. S3 allows 5 TiB. */
+    TUS_MAX_SIZE: int(1, 5 * 1024 ** 4).default(5 * 1024 ** 3),
+    /** How long a tus upload may take from creation to its last byte (Upload-Expires). */
+    TUS_EXPIRY_SECONDS: int(60, 30 * 86_400).default(86_400),
     DELETED_RETENTION_SECONDS: int(0, 10 * 365 * 86_400).default(604_800),
     CORS_ORIGINS: z.string().default("*"),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),

@@ -166,3 +166,31 @@ export const auditLog = sqliteTable("audit_log", {
 });
 
 export type AuditRow = typeof auditLog.$inferSelect;
+
+export const tusUploads = sqliteTable("tus_uploads", {
+  fileId: text("file_id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  uploadLength: integer("upload_length").notNull(),
+  uploadOffset: integer("upload_offset").notNull(),
+  wrappedKey: text("wrapped_key").notNull(),
+  keyId: text("key_id").notNull(),
+  partsId: text("parts_id").notNull(),
+  segmentsPerPart: integer("segments_per_part").notNull(),
+  tailVersion: integer("tail_version").notNull(),
+  metadata: text("metadata"),
+  expiresAt: integer("expires_at").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const tusUploadParts = sqliteTable(
+  "tus_upload_parts",
+  {
+    fileId: text("file_id").notNull(),
+    partNumber: integer("part_number").notNull(),
+    etag: text("etag").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.fileId, t.partNumber] })],
+);
+
+export type TusUploadRow = typeof tusUploads.$inferSelect;

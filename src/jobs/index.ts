@@ -32,16 +32,19 @@ export function startJobs(rt: Runtime, services: Services): Scheduler {
         onAttempt: rt.metrics.webhookAttempt,
       }),
     )
-    .every("upload-expiry", 30_000, () =>
-      expireUploads({
+    .every("upload-expiry", 30_000, async () => {
+      await expireUploads({
         repos,
         backend,
         clock,
         logger,
         stallGraceMs: stallGraceMs(config.UPLOAD_EXPIRY_SECONDS),
         onSettled: services.onFileSettled,
-      }),
-    )
+      });
+      // tus uploads: expire overdue ones, settle any whose last byte came just before a crash,
+      // and drop the staging data (parts, tail) of every one that is over.
+      await services.tus.sweep();
+    })
     .every("purge", 10 * 60_000, () =>
       purgeDeleted({ repos, backend, clock, logger, retentionSeconds: config.DELETED_RETENTION_SECONDS }),
     );

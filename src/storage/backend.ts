@@ -10,7 +10,41 @@ export interface ByteRange {
   end: number;
 }
 
-export interface StorageBackend {
+/** One stored part of an object being assembled; `etag` is what completion needs (S3), "" elsewhere. */
+export interface StoredPart {
+  number: number;
+  etag: string;
+}
+
+/**
+ * Objects assembled from numbered parts across requests and restarts (resumable uploads). Parts
+ * may be rewritten (a resumed upload re-sends what was not yet recorded as durable); nothing is
+ * visible at `key` until `completeParts`, and `abortParts` leaves nothing behind. Every part but
+ * the last must hold at least `minPartSize` bytes (S3's 5 MiB rule), and at most `maxParts` exist.
+ */
+export interface PartStore {
+  readonly minPartSize: number;
+  readonly maxParts: number;
+  /** Starts an assembly for `key`; the returned id is kept by the caller (in the database). */
+  beginParts(key: string): Promise<string>;
+  /**
+   * Writes part `number` (1-based), which begins at byte `position` of the final object (the
+   * local backend writes in place). Resolves once stored; see `syncParts` for durability.
+   */
+  putPart(
+    key: string,
+    uploadId: string,
+    part: { number: number; position: number; chunks: Uint8Array[] },
+  ): Promise<StoredPart>;
+  /** Makes every part put so far survive a crash (fsync on disk; S3 parts already are). */
+  syncParts(key: string, uploadId: string): Promise<void>;
+  /** Publishes parts 1..n (in order, `size` bytes in all) atomically at `key`. */
+  completeParts(key: string, uploadId: string, parts: StoredPart[], size: number): Promise<void>;
+  /** Drops an unfinished assembly; a missing one is not an error. */
+  abortParts(key: string, uploadId: string): Promise<void>;
+}
+
+export interface StorageBackend extends PartStore {
   readonly name: string;
   /**
    * Stores the stream under `key`, replacing any existing object atomically: readers see the

@@ -153,6 +153,57 @@ export async function* encryptSegments(opts: {
   yield await seal(held ?? new Uint8Array(0), index, true);
 }
 
+/**
+ * One segment of the object format, sealed on its own (resumable uploads seal segments as they
+ * fill, across requests). Same nonce scheme as `encryptSegments`, so readers cannot tell the two
+ * writers apart.
+ */
+export async function sealSegment(key: CryptoKey, plain: Uint8Array, index: number, final: boolean) {
+  return new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce(index, final) }, key, plain as Uint8Array<ArrayBuffer>),
+  );
+}
+
+/**
+ * Staging blobs (a resumable upload's unfinished tail) are encrypted with the object's own data
+ * key, so their nonces must never equal a segment nonce: a segment nonce starts with the high
+ * byte of a u64 segment index (always 0 for any real object), a blob nonce with 0xff followed by
+ * 11 random bytes. `aad` binds the blob to where it belongs (upload and offset), so a blob of one
+ * upload or offset cannot be replayed as another. Format: nonce (12) ‖ ciphertext ‖ tag (16).
+ */
+export async function sealBlob(key: CryptoKey, plain: Uint8Array, aad: string): Promise<Uint8Array> {
+  const iv = randomBytes(12);
+  iv[0] = 0xff;
+  const ct = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(aad) },
+    key,
+    plain as Uint8Array<ArrayBuffer>,
+  );
+  const out = new Uint8Array(12 + ct.byteLength);
+  out.set(iv, 0);
+  out.set(new Uint8Array(ct), 12);
+  return out;
+}
+
+export async function openBlob(key: CryptoKey, sealed: Uint8Array, aad: string): Promise<Uint8Array> {
+  if (sealed.byteLength < 12 + TAG_SIZE || sealed[0] !== 0xff) throw new DecryptionError("staging blob is malformed");
+  try {
+    return new Uint8Array(
+      await crypto.subtle.decrypt(
+        {
+          name: "AES-GCM",
+          iv: sealed.subarray(0, 12) as Uint8Array<ArrayBuffer>,
+          additionalData: new TextEncoder().encode(aad),
+        },
+        key,
+        sealed.subarray(12) as Uint8Array<ArrayBuffer>,
+      ),
+    );
+  } catch {
+    throw new DecryptionError("staging blob failed authentication");
+  }
+}
+
 /** Which stored bytes hold plaintext bytes [start, end] (inclusive). */
 export function encryptedRangeFor(plainSize: number, start: number, end: number, segmentSize = SEGMENT_SIZE) {
   const stride = segmentSize + TAG_SIZE;

@@ -1,15 +1,19 @@
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   ListObjectsV2Command,
   S3Client,
   type S3ClientConfig,
+  UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { Config } from "../config/schema";
-import { assertSafeKey, type ByteRange, type StorageBackend } from "./backend";
+import { assertSafeKey, type ByteRange, type StorageBackend, type StoredPart } from "./backend";
 import { StorageUnavailableError } from "./errors";
 import { GcPacer } from "./gc-pacer";
 import { iteratorToStream, sliceStream } from "./streams";
@@ -59,6 +63,8 @@ function unavailable(op: string, err: unknown): Error {
  */
 export class S3Backend implements StorageBackend {
   readonly name = "s3";
+  readonly minPartSize = 5 * 1024 * 1024;
+  readonly maxParts = 10_000;
   private readonly prefix: string;
   private readonly partSize: number;
 
@@ -177,6 +183,68 @@ export class S3Backend implements StorageBackend {
       for (const o of res.Contents ?? []) if (o.Key) yield o.Key.slice(this.prefix.length);
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  // Resumable assembly = an S3 multipart upload; the caller keeps the upload id and part ETags.
+
+  async beginParts(key: string): Promise<string> {
+    const res = await this.opts.client
+      .send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.opts.bucket,
+          Key: this.k(key),
+          ContentType: "application/octet-stream",
+        }),
+      )
+      .catch((err) => Promise.reject(unavailable("upload start", err)));
+    if (!res.UploadId) throw new StorageUnavailableError("Object storage returned no multipart upload id");
+    return res.UploadId;
+  }
+
+  async putPart(
+    key: string,
+    uploadId: string,
+    part: { number: number; position: number; chunks: Uint8Array[] },
+  ): Promise<StoredPart> {
+    const body = part.chunks.length === 1 ? part.chunks[0]! : Buffer.concat(part.chunks);
+    const res = await this.opts.client
+      .send(
+        new UploadPartCommand({
+          Bucket: this.opts.bucket,
+          Key: this.k(key),
+          UploadId: uploadId,
+          PartNumber: part.number,
+          Body: body,
+          ContentLength: body.byteLength,
+        }),
+      )
+      .catch((err) => Promise.reject(unavailable("part upload", err)));
+    partGc.add(body.byteLength);
+    return { number: part.number, etag: res.ETag ?? "" };
+  }
+
+  async syncParts(): Promise<void> {}
+
+  async completeParts(key: string, uploadId: string, parts: StoredPart[], _size: number): Promise<void> {
+    await this.opts.client
+      .send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.opts.bucket,
+          Key: this.k(key),
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.number, ETag: p.etag })) },
+        }),
+      )
+      .catch((err) => Promise.reject(unavailable("upload completion", err)));
+  }
+
+  async abortParts(key: string, uploadId: string): Promise<void> {
+    await this.opts.client
+      .send(new AbortMultipartUploadCommand({ Bucket: this.opts.bucket, Key: this.k(key), UploadId: uploadId }))
+      .catch((err) => {
+        if (!isMissing(err) && (err as { name?: string })?.name !== "NoSuchUpload")
+          throw unavailable("upload abort", err);
+      });
   }
 
   async ping(): Promise<void> {

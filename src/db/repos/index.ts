@@ -7,6 +7,7 @@ import { createOpsRepo } from "./ops.repo";
 import { createQuotaRepo } from "./quota.repo";
 import { createSettingsRepo } from "./settings.repo";
 import { createTenantsRepo } from "./tenants.repo";
+import { createTusRepo } from "./tus.repo";
 import { createWebhooksRepo } from "./webhooks.repo";
 import { createWorkspacesRepo } from "./workspaces.repo";
 
@@ -23,6 +24,7 @@ export function createRepos(db: Db) {
     access: createAccessRepo(db),
     audit: createAuditRepo(db),
     ops: createOpsRepo(db),
+    tus: createTusRepo(db),
     /**
      * Runs `fn` in one IMMEDIATE transaction (the write lock is taken at BEGIN, so a
      * read-then-write inside can't race another writer). bun:sqlite is synchronous: `fn` must not await.

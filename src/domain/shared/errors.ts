@@ -12,10 +12,16 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   UPLOAD_EXPIRED: 410,
+  /** tus only: the request lacks `Tus-Resumable: 1.0.0`. */
+  TUS_VERSION_UNSUPPORTED: 412,
   FILE_TOO_LARGE: 413,
   PAYLOAD_TOO_LARGE: 413,
+  /** tus only: a PATCH body must be `application/offset+octet-stream`. */
+  UNSUPPORTED_MEDIA_TYPE: 415,
   RANGE_NOT_SATISFIABLE: 416,
   RATE_LIMITED: 429,
+  /** tus checksum extension: the body does not match `Upload-Checksum`; nothing of it was kept. */
+  CHECKSUM_MISMATCH: 460,
   INTERNAL_ERROR: 500,
   STORAGE_UNAVAILABLE: 503,
   INSUFFICIENT_STORAGE: 507,

@@ -38,6 +38,37 @@ export interface UploadsServiceDeps {
 }
 
 /**
+ * The checks every upload path applies before anything is reserved: the type is allowed for the
+ * tenant, the name passes the one file-name rule, the size is within `maxSize` (100 MiB for the
+ * two-step upload, TUS_MAX_SIZE for tus). Returns the allowed types and the NFC-normalized name.
+ */
+export function validateUploadInput(
+  tenant: TenantRow,
+  input: { fileType: string; fileName: string; fileSizeBytes?: number },
+  maxSize: number,
+) {
+  const allowed = allowedTypesOf(tenant);
+  if (!isTypeAllowed(allowed, input.fileType)) {
+    throw new AppError("INVALID_FILE_TYPE", `File type '${input.fileType}' is not allowed`, {
+      fileType: input.fileType,
+      allowedTypes: allowed,
+    });
+  }
+  const fileName = checkFileName(input.fileName, "fileName");
+  if (input.fileSizeBytes !== undefined && input.fileSizeBytes > maxSize) {
+    throw new AppError(
+      "FILE_TOO_LARGE",
+      `File size ${input.fileSizeBytes} bytes exceeds the maximum of ${maxSize} bytes`,
+      {
+        fileSize: input.fileSizeBytes,
+        maxSize,
+      },
+    );
+  }
+  return { allowed, fileName };
+}
+
+/**
  * The two-step upload: a request reserves quota and creates a pending file; one PUT streams the
  * bytes through encryption into storage, then the content is verified and the file settles as
  * completed (quota charged) or failed (quota released). Sizes are declared up front so quota is
@@ -46,27 +77,8 @@ export interface UploadsServiceDeps {
 export function createUploadsService(deps: UploadsServiceDeps) {
   const { repos, objects, pipeline, signer, clock } = deps;
 
-  function validateRequest(tenant: TenantRow, input: UploadRequestInput) {
-    const allowed = allowedTypesOf(tenant);
-    if (!isTypeAllowed(allowed, input.fileType)) {
-      throw new AppError("INVALID_FILE_TYPE", `File type '${input.fileType}' is not allowed`, {
-        fileType: input.fileType,
-        allowedTypes: allowed,
-      });
-    }
-    const fileName = checkFileName(input.fileName, "fileName");
-    if (input.fileSizeBytes !== undefined && input.fileSizeBytes > MAX_FILE_SIZE_BYTES) {
-      throw new AppError(
-        "FILE_TOO_LARGE",
-        `File size ${input.fileSizeBytes} bytes exceeds the maximum of ${MAX_FILE_SIZE_BYTES} bytes`,
-        {
-          fileSize: input.fileSizeBytes,
-          maxSize: MAX_FILE_SIZE_BYTES,
-        },
-      );
-    }
-    return { allowed, fileName };
-  }
+  const validateRequest = (tenant: TenantRow, input: UploadRequestInput) =>
+    validateUploadInput(tenant, input, MAX_FILE_SIZE_BYTES);
 
   function presignedPath(f: FileRow, expires: number): string {
     const token = signer.sign("upload", f.tenantId, f.id, expires);
@@ -138,6 +150,8 @@ export function createUploadsService(deps: UploadsServiceDeps) {
     }) {
       const f0 = repos.files.liveById(opts.tenantId, opts.fileId);
       if (!f0) throw fileNotFound(opts.fileId);
+      if (repos.tus.byFileId(f0.id))
+        throw new AppError("CONFLICT", "This file is being uploaded with tus; PATCH its upload URL instead");
       const now = clock.now();
       if (f0.processingStatus === "pending" && f0.uploadExpiresAt !== null && f0.uploadExpiresAt <= now)
         throw new AppError("UPLOAD_EXPIRED", "Upload URL has expired");

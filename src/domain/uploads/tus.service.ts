@@ -1,0 +1,355 @@
+import { randomUUID } from "node:crypto";
+import type { Repos } from "../../db/repos";
+import type { FileRow, TusUploadRow } from "../../db/schema";
+import type { Logger } from "../../logger";
+import { objectKeyFor, tenantObjectPrefix } from "../../storage/backend";
+import { SizeMismatchError } from "../../storage/crypto";
+import { ChecksumMismatchError, type ResumableObjects, type ResumableState } from "../../storage/resumable-objects";
+import type { Clock } from "../shared/clock";
+import { AppError, fileNotFound, validation } from "../shared/errors";
+import { storageCall } from "../shared/storage-errors";
+import { storedNameFor } from "../storage-module/stored-name";
+import type { Principal } from "../tenants/access.service";
+import { parseTusChecksum, parseTusMetadata } from "./tus-metadata";
+import type { UploadPipeline } from "./upload-pipeline";
+import { validateUploadInput } from "./uploads.service";
+
+export interface TusServiceDeps {
+  repos: Repos;
+  resumable: ResumableObjects;
+  pipeline: UploadPipeline;
+  clock: Clock;
+  logger: Logger;
+  maxSize: number;
+  expirySeconds: number;
+  /** Absolute base for upload URLs when PUBLIC_URL is configured; else they are paths. */
+  publicBase: string | null;
+  /** Called inside the transaction that fails an expired upload (webhook outbox). */
+  onSettled?: (file: FileRow) => void;
+}
+
+/** Where an upload stands, for HEAD and PATCH responses. */
+export interface TusUploadView {
+  fileId: string;
+  offset: number;
+  length: number;
+  /** null once the upload became a file (nothing expires any more). */
+  expiresAt: number | null;
+  metadata: string | null;
+}
+
+/**
+ * tus 1.0 resumable uploads (core, creation, creation-with-upload, termination, expiration,
+ * checksum). Creating an upload validates it like the upload request and reserves quota for its
+ * whole length; bytes go through `ResumableObjects` (durable after every request, and every
+ * 16 MiB within one); the last byte publishes the object and settles the file through the same
+ * pipeline as the two-step upload (magic bytes, quota charge, webhook). See docs/architecture.md.
+ *
+ * Requests for one upload run one at a time. A new request aborts the one in flight — its client
+ * has gone, or it would not have sent another — and waits for it to record what it received, so
+ * HEAD always reports the exact offset.
+ */
+export function createTusService(deps: TusServiceDeps) {
+  const { repos, resumable, pipeline, clock, logger } = deps;
+  const active = new Map<string, { ctrl: AbortController; done: Promise<void> }>();
+
+  async function exclusive<T>(fileId: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const prev = active.get(fileId);
+    prev?.ctrl.abort();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    const entry = { ctrl: new AbortController(), done: (prev?.done ?? Promise.resolve()).then(() => mine) };
+    active.set(fileId, entry);
+    try {
+      await prev?.done;
+      return await fn(entry.ctrl.signal);
+    } finally {
+      release();
+      if (active.get(fileId) === entry) active.delete(fileId);
+    }
+  }
+
+  const stateOf = (u: TusUploadRow, f: FileRow): ResumableState => ({
+    key: f.storageKey,
+    stagingPrefix: `${tenantObjectPrefix(f.tenantId)}tus/${f.id}`,
+    uploadId: u.partsId,
+    wrappedKey: u.wrappedKey,
+    keyId: u.keyId,
+    length: u.uploadLength,
+    offset: u.uploadOffset,
+    segmentsPerPart: u.segmentsPerPart,
+    tailVersion: u.tailVersion,
+  });
+
+  /** The caller's file (a user key sees only its own), or 404 like any missing id. */
+  function ownFile(p: Principal, fileId: string): FileRow {
+    const f = repos.files.liveById(p.tenant.id, fileId);
+    if (!f || (p.userId !== null && f.userId !== p.userId)) throw fileNotFound(fileId);
+    return f;
+  }
+
+  /** The upload in progress, or the reason there is none (completed, expired, failed). */
+  function inProgress(f: FileRow): TusUploadRow {
+    const u = repos.tus.byFileId(f.id);
+    const reason = (f.metadata as { failureReason?: string } | null)?.failureReason;
+    if (f.processingStatus === "failed")
+      throw reason === "expired"
+        ? new AppError("UPLOAD_EXPIRED", "The upload has expired", { fileId: f.id })
+        : new AppError("CONFLICT", "The upload failed", { fileId: f.id, failureReason: reason ?? null });
+    if (f.processingStatus === "completed" || !u)
+      throw new AppError("CONFLICT", "The upload is complete", { fileId: f.id, offset: f.sizeBytes });
+    if (u.expiresAt <= clock.now()) throw new AppError("UPLOAD_EXPIRED", "The upload has expired", { fileId: f.id });
+    return u;
+  }
+
+  /** All bytes are in: publish the object and settle the file (magic bytes, quota, webhook). */
+  async function finish(f0: FileRow, u: TusUploadRow): Promise<FileRow> {
+    const now = clock.now();
+    if (!repos.files.claimUpload(f0.id, now)) throw new AppError("CONFLICT", "Upload is no longer pending");
+    const f = repos.files.byId(f0.id)!;
+    let stored;
+    try {
+      stored = await storageCall(resumable.finish(stateOf(u, f), repos.tus.parts(f.id)));
+    } catch (err) {
+      repos.files.releaseClaim(f.id, clock.now()); // retried by the next HEAD/PATCH or the expiry job
+      throw err;
+    }
+    const settled = await pipeline.verifyAndSettle(f, stored);
+    repos.tus.remove(f.id);
+    return settled;
+  }
+
+  const viewOf = (u: TusUploadRow): TusUploadView => ({
+    fileId: u.fileId,
+    offset: u.uploadOffset,
+    length: u.uploadLength,
+    expiresAt: u.expiresAt,
+    metadata: u.metadata,
+  });
+
+  /** A settled file: every byte is there. A type mismatch is reported as the file's failure. */
+  function completedView(f: FileRow): TusUploadView {
+    if (f.processingStatus === "failed") {
+      const m = f.metadata as { failureReason?: string; message?: string } | null;
+      throw new AppError("INVALID_FILE_TYPE", m?.message ?? "The content does not match the declared file type", {
+        fileId: f.id,
+        failureReason: m?.failureReason ?? null,
+      });
+    }
+    return { fileId: f.id, offset: f.sizeBytes, length: f.sizeBytes, expiresAt: null, metadata: null };
+  }
+
+  async function append(
+    p: Principal,
+    f: FileRow,
+    opts: {
+      offset: number;
+      body: ReadableStream<Uint8Array> | null;
+      contentLength: number | null;
+      checksum: string | null;
+      signal?: AbortSignal;
+    },
+  ): Promise<TusUploadView> {
+    if (p.userId !== null && !p.scopes.has("write"))
+      throw new AppError("FORBIDDEN", "This key lacks the 'write' scope");
+    const checksum = parseTusChecksum(opts.checksum);
+    return exclusive(f.id, async (signal) => {
+      const current = repos.files.byId(f.id)!;
+      if (current.processingStatus === "completed" && !repos.tus.byFileId(f.id)) {
+        if (opts.offset !== current.sizeBytes || (opts.contentLength ?? 0) > 0)
+          throw new AppError("CONFLICT", "The upload is complete", { fileId: f.id, offset: current.sizeBytes });
+        return completedView(current);
+      }
+      const u = inProgress(current);
+      if (opts.offset !== u.uploadOffset)
+        throw new AppError(
+          "CONFLICT",
+          `Upload-Offset ${opts.offset} does not match the upload's offset ${u.uploadOffset}`,
+          {
+            offset: u.uploadOffset,
+          },
+        );
+      if (opts.contentLength !== null && u.uploadOffset + opts.contentLength > u.uploadLength)
+        throw new AppError("PAYLOAD_TOO_LARGE", `The body runs past Upload-Length ${u.uploadLength}`, {
+          offset: u.uploadOffset,
+          length: u.uploadLength,
+          received: opts.contentLength,
+        });
+      if (u.uploadOffset < u.uploadLength && opts.body) {
+        const both = opts.signal ? AbortSignal.any([signal, opts.signal]) : signal;
+        try {
+          await storageCall(
+            resumable.append(stateOf(u, current), opts.body, {
+              checksum,
+              signal: both,
+              checkpoint: (c) => repos.tx(() => repos.tus.checkpoint(f.id, c, clock.now())),
+            }),
+          );
+        } catch (err) {
+          if (err instanceof SizeMismatchError)
+            throw new AppError("PAYLOAD_TOO_LARGE", `The body runs past Upload-Length ${u.uploadLength}`, {
+              length: u.uploadLength,
+            });
+          if (err instanceof ChecksumMismatchError)
+            throw new AppError("CHECKSUM_MISMATCH", "The body does not match Upload-Checksum; nothing of it was kept");
+          throw err;
+        }
+      }
+      const after = repos.tus.byFileId(f.id)!;
+      if (after.uploadOffset < after.uploadLength) return viewOf(after);
+      return completedView(await finish(repos.files.byId(f.id)!, after));
+    });
+  }
+
+  return {
+    maxSize: deps.maxSize,
+    /** The upload URL (tus `Location`): the file id is its last segment. */
+    locationOf: (fileId: string) => `${deps.publicBase ?? ""}/api/v1/uploads/tus/${fileId}`,
+
+    /** POST: validates, reserves quota for Upload-Length and opens the upload. */
+    async create(
+      p: Principal,
+      input: { length: string | null; deferLength: string | null; metadata: string | null; workspaceHeader?: string },
+    ): Promise<TusUploadView & { file: FileRow }> {
+      if (p.userId !== null && !p.scopes.has("write"))
+        throw new AppError("FORBIDDEN", "This key lacks the 'write' scope");
+      if (input.deferLength !== null) throw validation("Upload-Defer-Length is not supported: send Upload-Length");
+      if (input.length === null || !/^\d{1,16}$/.test(input.length))
+        throw validation("Upload-Length is required (a non-negative integer)", { field: "Upload-Length" });
+      const length = Number(input.length);
+      if (length === 0) throw validation("Upload-Length must be at least 1", { field: "Upload-Length" });
+      const meta = parseTusMetadata(input.metadata);
+      const { fileName } = validateUploadInput(p.tenant, { ...meta, fileSizeBytes: length }, deps.maxSize);
+      const workspaceId = meta.workspaceId ?? input.workspaceHeader ?? p.workspaceId ?? null;
+      if (p.workspaceId !== null && workspaceId !== p.workspaceId)
+        throw new AppError("FORBIDDEN", "This key is limited to another workspace", { workspaceId });
+      if (workspaceId && !repos.workspaces.liveById(p.tenant.id, workspaceId))
+        throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId });
+
+      const id = randomUUID();
+      const key = objectKeyFor(p.tenant.id, id);
+      const begun = await storageCall(resumable.begin(key, length));
+      const now = clock.now();
+      const expiresAt = now + deps.expirySeconds * 1000;
+      try {
+        return repos.tx(() => {
+          pipeline.reserve(p.tenant.id, workspaceId, length);
+          const file = repos.files.insert({
+            id,
+            tenantId: p.tenant.id,
+            workspaceId,
+            userId: p.userId,
+            originalName: fileName,
+            fileType: meta.fileType,
+            sizeBytes: length,
+            context: meta.context ?? null,
+            tags: meta.tags ?? null,
+            storageKey: key,
+            storedName: storedNameFor(fileName, now),
+            reservedBytes: length,
+            webhookUrl: null,
+            uploadExpiresAt: expiresAt,
+            createdAt: now,
+          });
+          const u = repos.tus.insert({
+            fileId: id,
+            tenantId: p.tenant.id,
+            uploadLength: length,
+            wrappedKey: begun.wrappedKey,
+            keyId: begun.keyId,
+            partsId: begun.uploadId,
+            segmentsPerPart: begun.segmentsPerPart,
+            metadata: input.metadata,
+            expiresAt,
+            createdAt: now,
+          });
+          return { ...viewOf(u), file };
+        });
+      } catch (err) {
+        const stagingPrefix = `${tenantObjectPrefix(p.tenant.id)}tus/${id}`;
+        await resumable.discard({ key, uploadId: begun.uploadId, stagingPrefix }).catch(() => {});
+        throw err;
+      }
+    },
+
+    /** HEAD: the exact durable offset (waits for a request in flight to record its bytes). */
+    async head(p: Principal, fileId: string): Promise<TusUploadView> {
+      const f = ownFile(p, fileId);
+      return exclusive(f.id, async () => {
+        const current = repos.files.byId(f.id)!;
+        if (current.processingStatus === "completed" && !repos.tus.byFileId(f.id)) return completedView(current);
+        const u = inProgress(current);
+        // Every byte arrived but a crash came before the file settled: settle now.
+        if (u.uploadOffset === u.uploadLength) return completedView(await finish(current, u));
+        return viewOf(u);
+      });
+    },
+
+    /** PATCH (and the body of a creation-with-upload POST): appends at `offset`. */
+    append: (p: Principal, fileId: string, opts: Parameters<typeof append>[2]) => append(p, ownFile(p, fileId), opts),
+
+    /** DELETE: ends an unfinished upload, releasing its reservation and staging data. */
+    async terminate(p: Principal, fileId: string): Promise<void> {
+      if (p.userId !== null && !p.scopes.has("delete"))
+        throw new AppError("FORBIDDEN", "This key lacks the 'delete' scope");
+      const f = ownFile(p, fileId);
+      await exclusive(f.id, async () => {
+        const current = repos.files.byId(f.id)!;
+        const u = repos.tus.byFileId(f.id);
+        if (!u || current.processingStatus !== "pending")
+          throw new AppError("CONFLICT", "Only an unfinished upload can be terminated; delete the file instead", {
+            fileId: f.id,
+          });
+        repos.tx(() => {
+          if (repos.files.softDelete(f.id, clock.now())) repos.quota.adjust(current, -current.reservedBytes, 0);
+        });
+        await discard(u, current);
+      });
+    },
+
+    /**
+     * For the expiry job: settles uploads whose bytes all arrived before a crash, expires the
+     * overdue ones (reservation released, `failed` with reason `expired`, webhook), and removes the
+     * staging data of every upload that is over. Returns how many uploads it ended.
+     */
+    async sweep(batch = 100): Promise<number> {
+      let ended = 0;
+      for (const u of repos.tus.sweepable(clock.now(), batch)) {
+        await exclusive(u.fileId, async () => {
+          const f = repos.files.byId(u.fileId);
+          const row = repos.tus.byFileId(u.fileId);
+          if (!f || !row) return;
+          if (f.processingStatus === "processing") return;
+          const live = f.processingStatus === "pending" && f.deletedAt === null;
+          if (live && row.expiresAt > clock.now()) {
+            if (row.uploadOffset === row.uploadLength)
+              await finish(f, row).catch((err) =>
+                logger.warn("tus: settle failed", { fileId: f.id, err: String(err) }),
+              );
+            return;
+          }
+          if (live)
+            repos.tx(() => {
+              if (!repos.files.expire(f.id, "pending", f.reservedBytes, clock.now())) return;
+              repos.quota.adjust(f, -f.reservedBytes, 0);
+              deps.onSettled?.(repos.files.byId(f.id)!);
+            });
+          await discard(row, f);
+          ended++;
+        });
+      }
+      if (ended) logger.info("tus uploads ended", { count: ended });
+      return ended;
+    },
+  };
+
+  async function discard(u: TusUploadRow, f: FileRow) {
+    await resumable
+      .discard(stateOf(u, f))
+      .catch((err) => logger.warn("tus: staging cleanup failed", { fileId: f.id, err: String(err) }));
+    repos.tus.remove(u.fileId);
+  }
+}
+export type TusService = ReturnType<typeof createTusService>;
