@@ -8,8 +8,15 @@ import { ADMIN_KEY, createHarness, type Harness } from "../support/harness";
  */
 const CAP = 256 * 1024;
 const CHUNK = 64 * 1024;
-// Streaming routes read their body themselves, after their own auth (tested in their suites).
-const STREAMING = new Set(["PUT /_internal/upload/tenants/:tenantId/files/:fileId/*", "POST /api/v1/storage/upload"]);
+// Streaming routes read their body themselves, after their own auth (tested in their suites);
+// tus DELETE never reads one (test/http/tus.test.ts).
+const STREAMING = new Set([
+  "PUT /_internal/upload/tenants/:tenantId/files/:fileId/*",
+  "POST /api/v1/storage/upload",
+  "POST /api/v1/uploads/tus/",
+  "PATCH /api/v1/uploads/tus/:fileId",
+  "DELETE /api/v1/uploads/tus/:fileId",
+]);
 
 let h: Harness;
 let tenantKey: string;

@@ -294,6 +294,33 @@ describe("tus protocol", () => {
     expect(await quota(t.apiKey)).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
   });
 
+  test("the key is checked before any body byte is read (POST, PATCH, DELETE)", async () => {
+    const t = await h.createTenant();
+    const c = await create(t.apiKey, 1000);
+    for (const [method, path] of [
+      ["POST", "/api/v1/uploads/tus"],
+      ["PATCH", pathOf(c)],
+      ["DELETE", pathOf(c)],
+    ] as const) {
+      let pulled = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(ctl) {
+          if (pulled >= 8 * 1024 * 1024) return ctl.close();
+          pulled += 65536;
+          ctl.enqueue(new Uint8Array(65536));
+        },
+      });
+      const r = await h.req(method, path, {
+        key: "sk_live_wrong",
+        body,
+        headers: { ...TUS, "upload-offset": "0", "content-type": "application/offset+octet-stream" },
+      });
+      expect(r.status).toBe(401);
+      expect(pulled).toBeLessThanOrEqual(2 * 65536); // at most what the stream pre-buffers
+    }
+    expect((await head(t.apiKey, pathOf(c))).headers.get("upload-offset")).toBe("0");
+  });
+
   test("the two-step PUT cannot write a tus upload's file", async () => {
     const t = await h.createTenant();
     const c = await create(t.apiKey, 1000);
