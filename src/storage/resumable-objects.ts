@@ -253,7 +253,7 @@ export class ResumableObjects {
       await this.backend.completeParts(state.key, state.uploadId, parts, size);
     } catch (err) {
       // A crash after publishing but before the database recorded it: the object is already there.
-      if ((await this.backend.stat(state.key).catch(() => null))?.size !== size) throw err;
+      if (!(await this.hasByte(state.key, size - 1))) throw err;
     }
     const ref = {
       key: state.key,
@@ -291,6 +291,14 @@ export class ResumableObjects {
     this.hashers.delete(state.uploadId);
     await this.dropTails(state);
     await this.backend.abortParts(state.key, state.uploadId);
+  }
+
+  /** Whether the object at `key` exists and reaches byte `at` (a published object is never partial). */
+  private async hasByte(key: string, at: number): Promise<boolean> {
+    const s = await this.backend.get(key, { range: { start: at, end: at } }).catch(() => null);
+    if (!s) return false;
+    const got = await new Response(s).arrayBuffer().catch(() => new ArrayBuffer(0));
+    return got.byteLength === 1;
   }
 
   private async loadTail(state: ResumableState, dataKey: CryptoKey, base: number, fill: number) {

@@ -66,6 +66,13 @@ export function faultyBackend(inner: StorageBackend) {
     },
     list: (prefix) => inner.list(prefix),
     ping: () => inner.ping(),
+    minPartSize: inner.minPartSize,
+    maxParts: inner.maxParts,
+    beginParts: (key) => inner.beginParts(key),
+    putPart: (key, id, part) => inner.putPart(key, id, part),
+    syncParts: (key, id) => inner.syncParts(key, id),
+    completeParts: (key, id, parts, size) => inner.completeParts(key, id, parts, size),
+    abortParts: (key, id) => inner.abortParts(key, id),
   };
   return { backend, faults, calls };
 }
