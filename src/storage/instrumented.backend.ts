@@ -28,5 +28,12 @@ export function instrumentBackend(inner: StorageBackend, onError: (operation: st
       }
     },
     ping: () => watch("ping", () => inner.ping()),
+    minPartSize: inner.minPartSize,
+    maxParts: inner.maxParts,
+    beginParts: (key) => watch("beginParts", () => inner.beginParts(key)),
+    putPart: (key, id, part) => watch("putPart", () => inner.putPart(key, id, part)),
+    syncParts: (key, id) => watch("syncParts", () => inner.syncParts(key, id)),
+    completeParts: (key, id, parts, size) => watch("completeParts", () => inner.completeParts(key, id, parts, size)),
+    abortParts: (key, id) => watch("abortParts", () => inner.abortParts(key, id)),
   };
 }
