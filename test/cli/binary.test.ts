@@ -1,10 +1,10 @@
 import { afterAll, expect, test } from "bun:test";
 import { copyFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { buildBinary } from "../../scripts/build";
 import { tempDir } from "../support/harness";
-import { BUN, spawnServer } from "../support/spawn-server";
+import { spawnServer } from "../support/spawn-server";
 
-const root = join(import.meta.dir, "../..");
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -13,11 +13,8 @@ afterAll(() => {
 test("the compiled binary runs from another directory with no node_modules", async () => {
   const out = tempDir("sb-bin-");
   dirs.push(out);
-  const build = Bun.spawnSync(
-    [BUN, "build", join(root, "src/main.ts"), "--compile", "--minify", "--outfile", join(out, "storage-brain")],
-    { cwd: root },
-  );
-  expect(build.exitCode).toBe(0);
+  // The same flags as `npm run build`: what ships is what is tested.
+  expect(buildBinary(join(out, "storage-brain")).ok).toBe(true);
   const runDir = tempDir("sb-run-");
   dirs.push(runDir);
   const bin = join(runDir, "storage-brain");
@@ -38,9 +35,12 @@ test("the compiled binary runs from another directory with no node_modules", asy
     });
     expect(created.status).toBe(201);
     const { apiKey } = (await created.json()) as { apiKey: string };
-    expect(
-      (await fetch(`${s.url}/api/v1/tenant/quota`, { headers: { authorization: `Bearer ${apiKey}` } })).status,
-    ).toBe(200);
+    const auth = { authorization: `Bearer ${apiKey}` };
+    expect((await fetch(`${s.url}/api/v1/tenant/quota`, { headers: auth })).status).toBe(200);
+    // Regression: a minified build once skipped query validation (limit=0 answered 200).
+    const bad = await fetch(`${s.url}/api/v1/files?limit=0`, { headers: auth });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("VALIDATION_ERROR");
     expect((await fetch(`${s.url}/docs/json`)).status).toBe(200);
     expect(statSync(join(runDir, "data/storage-brain.db")).isFile()).toBe(true);
   } finally {
