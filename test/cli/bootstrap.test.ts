@@ -2,16 +2,15 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/harness";
-import { BUN, inheritedEnv, spawnServer } from "../support/spawn-server";
+import { inheritedEnv, productCommand, spawnServer } from "../support/spawn-server";
 
-const MAIN = join(import.meta.dir, "../../src/main.ts");
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 function run(args: string[], env: Record<string, string>) {
-  const r = Bun.spawnSync([BUN, MAIN, ...args], { env: { ...inheritedEnv(), ...env } });
+  const r = Bun.spawnSync(productCommand(...args), { env: { ...inheritedEnv(), ...env } });
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
@@ -20,7 +19,7 @@ describe("first-run bootstrap", () => {
     const dir = join(tempDir(), "data");
     dirs.push(dir);
     const env = { DATA_DIR: dir, ADMIN_API_KEY: "", MASTER_KEY: "" };
-    const first = await spawnServer([BUN, MAIN, "serve"], { env });
+    const first = await spawnServer(productCommand("serve"), { env });
     const key = /ADMIN_API_KEY=(sk_admin_[A-Za-z0-9_-]+)/.exec(first.output())?.[1];
     expect(key).toBeDefined();
     expect(statSync(join(dir, "master.key")).mode & 0o777).toBe(0o600);
@@ -42,7 +41,7 @@ describe("first-run bootstrap", () => {
     const db = await Bun.file(join(dir, "storage-brain.db")).arrayBuffer();
     expect(Buffer.from(db).includes(Buffer.from(key!))).toBe(false);
 
-    const second = await spawnServer([BUN, MAIN, "serve"], { env });
+    const second = await spawnServer(productCommand("serve"), { env });
     expect(second.output()).not.toContain("ADMIN_API_KEY=");
     const again = await fetch(`${second.url}/api/v1/admin/tenants`, { headers: { authorization: `Bearer ${key}` } });
     expect(again.status).toBe(200);
@@ -56,7 +55,7 @@ describe("first-run bootstrap", () => {
     const env = { DATA_DIR: dir, ADMIN_API_KEY: "", MASTER_KEY: "" };
     expect(run(["migrate"], env).code).toBe(0);
     expect(run(["doctor"], env).code).toBe(0);
-    const s = await spawnServer([BUN, MAIN, "serve"], { env });
+    const s = await spawnServer(productCommand("serve"), { env });
     expect(s.output()).toMatch(/ADMIN_API_KEY=sk_admin_/);
     await s.stop();
   });
@@ -65,7 +64,7 @@ describe("first-run bootstrap", () => {
     const dir = tempDir();
     dirs.push(dir);
     const admin = "sk_admin_graceful_test_key";
-    const s = await spawnServer([BUN, MAIN], { env: { DATA_DIR: dir, ADMIN_API_KEY: admin } });
+    const s = await spawnServer(productCommand(), { env: { DATA_DIR: dir, ADMIN_API_KEY: admin } });
     const t = (await (
       await fetch(`${s.url}/api/v1/admin/tenants`, {
         method: "POST",
@@ -111,7 +110,9 @@ describe("first-run bootstrap", () => {
   test("SIGTERM stops cleanly with exit 0", async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const s = await spawnServer([BUN, MAIN], { env: { DATA_DIR: dir, ADMIN_API_KEY: "sk_admin_shutdown_test_key" } });
+    const s = await spawnServer(productCommand(), {
+      env: { DATA_DIR: dir, ADMIN_API_KEY: "sk_admin_shutdown_test_key" },
+    });
     expect((await fetch(`${s.url}/health`)).status).toBe(200);
     expect(await s.stop("SIGTERM")).toBe(0);
     expect(s.output()).toContain('"msg":"stopped"');

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sampleContent, tempDir } from "../support/harness";
-import { BUN, type Spawned, spawnServer } from "../support/spawn-server";
+import { productCommand, type Spawned, spawnServer } from "../support/spawn-server";
 
 const MIRRORS = "/work/.mirror";
 const GIT_A = process.env.SB_SDK_A_GIT || `${MIRRORS}/marlinjai+storage-brain-sdk/repo`;
@@ -56,7 +56,7 @@ async function startServer(): Promise<Spawned> {
   probe.stop(true);
   const data = tempDir("sb-compat-data-");
   dirs.push(data);
-  server = await spawnServer([BUN, "src/main.ts", "serve"], {
+  server = await spawnServer(productCommand("serve"), {
     cwd: join(import.meta.dir, "../.."),
     env: { DATA_DIR: data, ADMIN_API_KEY: ADMIN, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` },
   });

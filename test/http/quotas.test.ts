@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { objectExists } from "../support/faulty-backend";
-import { ADMIN_KEY, createHarness, type Harness, sampleContent } from "../support/harness";
+import { ADMIN_KEY, createHarness, type Harness, inProcessOnly, sampleContent } from "../support/harness";
 
 let h: Harness;
 beforeAll(async () => {
@@ -78,40 +78,45 @@ describe("quota reservation under concurrency", () => {
 });
 
 describe("quota under interleavings", () => {
-  test("a PUT without declared size that fails after its file was deleted releases nothing twice", async () => {
-    const t = await h.createTenant({ quotaBytes: 1000 });
-    const a = await h.json("POST", "/api/v1/upload/request", {
-      key: t.apiKey,
-      body: { fileType: "image/png", fileName: "a.png" },
-    });
-    const b = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: png(500) });
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let step = 0;
-    const stalled = new ReadableStream<Uint8Array>({
-      async pull(c) {
-        if (step++ === 0) return c.enqueue(sampleContent("image/png", 100));
-        await gate;
-        c.close(); // ends short: 100 of 500 bytes
-      },
-    });
-    const put = h.json("PUT", a.body.presignedUrl, {
-      key: t.apiKey,
-      body: stalled,
-      headers: { "content-length": "500" },
-    });
-    await Bun.sleep(20);
-    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes).toBe(1000);
-    expect((await h.json("DELETE", `/api/v1/files/${a.body.fileId}`, { key: t.apiKey })).status).toBe(200);
-    release();
-    expect((await put).status).toBe(400);
-    expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes).toBe(500); // b's
-    expect((await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: png(1000) })).status).toBe(403);
-    expect(
-      (await h.json("PUT", b.body.presignedUrl, { key: t.apiKey, body: sampleContent("image/png", 500) })).body
-        .processingStatus,
-    ).toBe("completed");
-  });
+  // Over real HTTP, fetch refuses to send a body shorter than its Content-Length; cut uploads
+  // against a running server are the fault proxy's job (test/hardening).
+  inProcessOnly("sends a body shorter than its Content-Length, which fetch cannot")(
+    "a PUT without declared size that fails after its file was deleted releases nothing twice",
+    async () => {
+      const t = await h.createTenant({ quotaBytes: 1000 });
+      const a = await h.json("POST", "/api/v1/upload/request", {
+        key: t.apiKey,
+        body: { fileType: "image/png", fileName: "a.png" },
+      });
+      const b = await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: png(500) });
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let step = 0;
+      const stalled = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          if (step++ === 0) return c.enqueue(sampleContent("image/png", 100));
+          await gate;
+          c.close(); // ends short: 100 of 500 bytes
+        },
+      });
+      const put = h.json("PUT", a.body.presignedUrl, {
+        key: t.apiKey,
+        body: stalled,
+        headers: { "content-length": "500" },
+      });
+      await Bun.sleep(20);
+      expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes).toBe(1000);
+      expect((await h.json("DELETE", `/api/v1/files/${a.body.fileId}`, { key: t.apiKey })).status).toBe(200);
+      release();
+      expect((await put).status).toBe(400);
+      expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes).toBe(500); // b's
+      expect((await h.json("POST", "/api/v1/upload/request", { key: t.apiKey, body: png(1000) })).status).toBe(403);
+      expect(
+        (await h.json("PUT", b.body.presignedUrl, { key: t.apiKey, body: sampleContent("image/png", 500) })).body
+          .processingStatus,
+      ).toBe("completed");
+    },
+  );
 });
 
 describe("rejected PUTs hold no quota", () => {

@@ -5,7 +5,10 @@ import { expireUploads, recoverInterruptedUploads } from "../../src/jobs/upload-
 import { silentLogger } from "../../src/logger";
 import { openRuntime } from "../../src/runtime";
 import { faultyBackend, objectExists } from "../support/faulty-backend";
-import { createHarness, type Harness, sampleContent } from "../support/harness";
+import { createHarness, type Harness, inProcessOnly, sampleContent } from "../support/harness";
+
+/** Jobs are run by hand with a ManualClock here; against the binary its own scheduler runs them. */
+const jobTest = inProcessOnly("runs the job by hand on a ManualClock");
 
 let h: Harness;
 beforeAll(async () => {
@@ -38,7 +41,7 @@ async function completed(key: string, size: number) {
 }
 
 describe("upload expiry", () => {
-  test("pending uploads past expiresAt fail with reason expired and release their reservation", async () => {
+  jobTest("pending uploads past expiresAt fail with reason expired and release their reservation", async () => {
     const t = await h.createTenant({ quotaBytes: 10_000 });
     const r = await h.json("POST", "/api/v1/upload/request", {
       key: t.apiKey,
@@ -73,7 +76,7 @@ describe("upload expiry", () => {
     ).toBe(200);
   });
 
-  test("uploads stuck mid-PUT past the grace period are expired; a restart reopens interrupted ones", async () => {
+  jobTest("uploads stuck mid-PUT past the grace period are expired; a restart reopens interrupted ones", async () => {
     const t = await h.createTenant({ quotaBytes: 10_000 });
     const r = await h.json("POST", "/api/v1/upload/request", {
       key: t.apiKey,
@@ -175,7 +178,7 @@ describe("crash recovery of multipart uploads", () => {
 });
 
 describe("purge", () => {
-  test("objects of files deleted longer than the retention are removed and rows marked purged", async () => {
+  jobTest("objects of files deleted longer than the retention are removed and rows marked purged", async () => {
     const t = await h.createTenant({ quotaBytes: 100_000 });
     const a = await completed(t.apiKey, 500);
     const b = await completed(t.apiKey, 600);
@@ -190,7 +193,7 @@ describe("purge", () => {
     expect(await objectExists(h.rt.objects.backend, b.storageKey)).toBe(true); // live files untouched
   });
 
-  test("a restart in the middle of a purge loses nothing and leaves no orphan", async () => {
+  jobTest("a restart in the middle of a purge loses nothing and leaves no orphan", async () => {
     const t = await h.createTenant({ quotaBytes: 100_000 });
     const files = [];
     for (let i = 0; i < 5; i++) files.push(await completed(t.apiKey, 300 + i));

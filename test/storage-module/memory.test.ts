@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/harness";
-import { BUN, spawnServer } from "../support/spawn-server";
+import { productCommand, spawnServer } from "../support/spawn-server";
 
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,7 +47,7 @@ function streamingMultipart(size: number) {
 }
 
 test("a 100 MiB multipart upload and download keep server RSS flat", async () => {
-  const s = await spawnServer([BUN, join(import.meta.dir, "../../src/main.ts"), "serve"], {
+  const s = await spawnServer(productCommand("serve"), {
     env: { DATA_DIR: dir, ADMIN_API_KEY: ADMIN, LOG_LEVEL: "info" },
   });
   try {

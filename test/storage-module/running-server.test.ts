@@ -2,14 +2,14 @@ import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/harness";
-import { BUN, spawnServer } from "../support/spawn-server";
+import { productCommand, spawnServer } from "../support/spawn-server";
 
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ADMIN = "sk_admin_storage_module_e2e";
 
 test("every storage module endpoint against a running server, with a real multipart client", async () => {
-  const s = await spawnServer([BUN, join(import.meta.dir, "../../src/main.ts"), "serve"], {
+  const s = await spawnServer(productCommand("serve"), {
     env: { DATA_DIR: dir, ADMIN_API_KEY: ADMIN },
   });
   try {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createHarness, type Harness, sampleContent, tempDir } from "../support/harness";
 import { sharedS3 } from "../support/s3";
-import { BUN, inheritedEnv } from "../support/spawn-server";
+import { inheritedEnv, productCommand } from "../support/spawn-server";
 
 describe("S3 backend through the API", () => {
   let h: Harness;
@@ -105,7 +105,7 @@ describe("S3 unreachable", () => {
         ADMIN_API_KEY: "sk_admin_doctor_s3_test",
         ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])),
       };
-      const p = Bun.spawn([BUN, join(import.meta.dir, "../../src/main.ts"), "doctor"], { env, stdout: "pipe" });
+      const p = Bun.spawn(productCommand("doctor"), { env, stdout: "pipe" });
       return { code: await p.exited, out: await new Response(p.stdout).text() };
     };
     const ok = await doctor(s3.settings("doctor/"));

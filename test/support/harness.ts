@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp, createServices, type Services } from "../../src/app";
@@ -7,20 +8,62 @@ import { type Clock, ManualClock } from "../../src/domain/shared/clock";
 import { silentLogger } from "../../src/logger";
 import { openRuntime, type Runtime } from "../../src/runtime";
 import { sharedS3 } from "./s3";
+import { type Spawned, spawnServer } from "./spawn-server";
 
 export const ADMIN_KEY = "sk_admin_test_0123456789abcdef";
+
+/**
+ * Where harness requests go (see test/support/README.md): "in-process" (default, `npm test`):
+ * `app.handle()`; "binary" (`npm run test:binary`, SB_TEST_TARGET=binary): real HTTP to
+ * `dist/storage-brain serve` (or SB_BINARY) started per harness on a temp data dir.
+ */
+export const TEST_TARGET: "in-process" | "binary" = process.env.SB_TEST_TARGET === "binary" ? "binary" : "in-process";
+const BINARY = TEST_TARGET === "binary";
+
+/**
+ * `test`, for a test that cannot run against the binary because it needs the in-process app
+ * (it moves the ManualClock, or drives a job or service directly). Against the binary it is
+ * reported as skipped with `why` in its name, so the gap stays visible. Prefer writing tests that
+ * go through `h.req` only; use this for the few that truly cannot.
+ */
+export function inProcessOnly(why: string): (name: string, fn: () => unknown, timeout?: number) => void {
+  return (name, fn, timeout) =>
+    BINARY ? test.skip(`${name} [in-process only: ${why}]`, fn as () => void) : test(name, fn as () => void, timeout);
+}
+
+/** The clock a binary-mode harness reports: real time; moving it is impossible from outside. */
+class WallClock extends ManualClock {
+  override now() {
+    return Date.now();
+  }
+  override advance(): void {
+    throw new Error("the server under test runs on real time: mark this test inProcessOnly(why)");
+  }
+  override set(): void {
+    this.advance();
+  }
+}
 
 export function tempDir(prefix = "sb-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
 export interface Harness {
+  /**
+   * The runtime on the harness's data dir. In binary mode it is a second opener of the same
+   * database and store as the server (SQLite WAL): use it to observe effects (rows, objects) or
+   * to set up state the API cannot reach; requests always go through `req`/`json`.
+   */
   rt: Runtime;
   services: Services;
+  /** The app, built in-process in both modes: its route table (`app.routes`) is what tests introspect. */
   app: ReturnType<typeof createApp>;
+  /** Hand-moved in-process; real time (advance() throws) in binary mode. */
   clock: ManualClock;
   dir: string;
-  /** In-process request; `key` becomes the Bearer token, objects become JSON bodies. */
+  /** The spawned server in binary mode (its URL and log output), else null. */
+  server: Spawned | null;
+  /** A request to the server under test; `key` becomes the Bearer token, objects become JSON bodies. */
   req(
     method: string,
     path: string,
@@ -36,13 +79,14 @@ export interface Harness {
     quotaBytes?: number;
     allowedFileTypes?: string[];
   }): Promise<{ id: string; apiKey: string }>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 let counter = 0;
 
-/** A real app on a temp data dir (real SQLite file, real disk), with a hand-moved clock. */
 /**
+ * A real app on a temp data dir (real SQLite file, real disk), with a hand-moved clock; in
+ * binary mode the real server process on that data dir instead (see TEST_TARGET).
  * With STORAGE_BACKEND=s3 in the environment (`npm run test:s3`), every harness stores its objects
  * in a shared s3rver on 127.0.0.1 under its own key prefix instead of on local disk.
  */
@@ -55,16 +99,26 @@ export async function createHarness(
     process.env.STORAGE_BACKEND === "s3" && settings.STORAGE_BACKEND === undefined
       ? (await sharedS3()).settings(`h${++counter}-${Date.now()}/`)
       : {};
-  const config = parseConfig({
+  const raw: Record<string, unknown> = {
     DATA_DIR: dir,
     ADMIN_API_KEY: ADMIN_KEY,
     PUBLIC_URL: "http://localhost:3000",
     ...backend,
     ...settings,
-  });
-  const rt = await openRuntime(config, silentLogger, clock, { generateAdminKey: true });
+  };
+  const config = parseConfig(raw);
+  let server: Spawned | null = null;
+  if (BINARY) {
+    // The server creates the data dir's database, master key and migrations; the test process
+    // opens them afterwards (below) to observe effects.
+    server = await spawnServer([binaryPath(), "serve"], { cwd: dir, env: toEnv(raw) });
+    clock = new WallClock();
+  }
+  const rt = await openRuntime(config, silentLogger, clock, { generateAdminKey: !BINARY });
   const services = createServices(rt);
   const app = createApp(rt, services);
+  const send = (path: string, init: RequestInit) =>
+    server ? fetch(`${server.url}${path}`, init) : app.handle(new Request(`http://localhost${path}`, init));
   const req: Harness["req"] = (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.key) headers.authorization = `Bearer ${opts.key}`;
@@ -84,7 +138,7 @@ export async function createHarness(
         headers["content-length"] ??= String(Buffer.byteLength(body));
       }
     }
-    return app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
+    return send(path, { method, headers, body, redirect: "manual" });
   };
   const json: Harness["json"] = async (method, path, opts) => {
     const res = await req(method, path, opts);
@@ -97,6 +151,7 @@ export async function createHarness(
     app,
     clock: clock as ManualClock,
     dir,
+    server,
     req,
     json,
     async createTenant(input = {}) {
@@ -107,11 +162,32 @@ export async function createHarness(
       if (r.status !== 201) throw new Error(`createTenant: ${r.status} ${JSON.stringify(r.body)}`);
       return { id: r.body.id, apiKey: r.body.apiKey };
     },
-    close() {
+    async close() {
+      if (server) {
+        const exited = server.stop();
+        if ((await Promise.race([exited, Bun.sleep(5000).then(() => "timeout")])) === "timeout") {
+          server.proc.kill("SIGKILL");
+          await exited;
+        }
+      }
       rt.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The binary under test: SB_BINARY, else the `npm run build` output. */
+function binaryPath(): string {
+  const path = process.env.SB_BINARY ?? join(import.meta.dir, "../../dist/storage-brain");
+  if (!existsSync(path)) throw new Error(`${path} does not exist: run \`npm run build\` (npm run test:binary does)`);
+  return path;
+}
+
+/** Harness settings as the server's environment (the config schema coerces the strings back). */
+function toEnv(settings: Record<string, unknown>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(settings)) if (v !== undefined) env[k] = String(v);
+  return env;
 }
 
 /** The stored (encrypted) bytes of a file's object, whatever the backend. */

@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
 /** Starts the server as a real process on a free port and waits for its "listening" log line. */
 export interface Spawned {
   proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
@@ -59,6 +62,18 @@ export async function spawnServer(
 }
 
 export const BUN = process.execPath;
+
+/**
+ * The command that runs the product's CLI: `bun src/main.ts` by default; the compiled binary
+ * (SB_BINARY, else dist/storage-brain) when the suite runs against it (SB_TEST_TARGET=binary).
+ * Tests that start a server or run a CLI command use this, so both runs cover them.
+ */
+export function productCommand(...args: string[]): string[] {
+  if (process.env.SB_TEST_TARGET !== "binary") return [BUN, join(import.meta.dir, "../../src/main.ts"), ...args];
+  const bin = process.env.SB_BINARY ?? join(import.meta.dir, "../../dist/storage-brain");
+  if (!existsSync(bin)) throw new Error(`${bin} does not exist: run \`npm run build\` (npm run test:binary does)`);
+  return [bin, ...args];
+}
 
 /** The test process's env minus the backend choice of `npm run test:s3` (spawned servers pick their own). */
 export function inheritedEnv(): Record<string, string> {

@@ -3,7 +3,7 @@ import { createHmac } from "node:crypto";
 import { assertPublicTarget, isPublicAddress } from "../../src/domain/webhooks/ssrf-guard";
 import { deliverDueWebhooks } from "../../src/jobs/webhook-delivery";
 import { silentLogger } from "../../src/logger";
-import { createHarness, type Harness, sampleContent } from "../support/harness";
+import { createHarness, type Harness, inProcessOnly, sampleContent } from "../support/harness";
 import { startReceiver } from "../support/receiver";
 
 let h: Harness;
@@ -47,8 +47,14 @@ const verify = (secret: string, headers: Headers, body: string) =>
     .update(`${headers.get("x-storagebrain-timestamp")}.${body}`)
     .digest("hex")}`;
 
+/**
+ * These tests run the delivery job by hand on a ManualClock (attempt timing, backoff); against
+ * the binary its own sender delivers instead, which test/webhooks/restart.test.ts exercises.
+ */
+const senderTest = inProcessOnly("drives the webhook sender by hand on a ManualClock");
+
 describe("webhook delivery", () => {
-  test("success on the first try: the seed's payload, signed headers", async () => {
+  senderTest("success on the first try: the seed's payload, signed headers", async () => {
     const rx = startReceiver();
     try {
       const fileId = await uploadWithHook(rx.url);
@@ -76,7 +82,7 @@ describe("webhook delivery", () => {
     }
   });
 
-  test("failing twice then succeeding → delivered on the 3rd attempt, 1 s then 2 s apart", async () => {
+  senderTest("failing twice then succeeding → delivered on the 3rd attempt, 1 s then 2 s apart", async () => {
     const rx = startReceiver((n) => new Response("no", { status: n < 3 ? 500 : 200 }));
     try {
       await uploadWithHook(rx.url);
@@ -99,7 +105,7 @@ describe("webhook delivery", () => {
     }
   });
 
-  test("always failing → dead after 3 attempts; retry re-queues it", async () => {
+  senderTest("always failing → dead after 3 attempts; retry re-queues it", async () => {
     const rx = startReceiver(() => new Response("down", { status: 503 }));
     try {
       await uploadWithHook(rx.url);
@@ -122,7 +128,7 @@ describe("webhook delivery", () => {
     }
   });
 
-  test("a redirect is not followed and counts as a failed attempt", async () => {
+  senderTest("a redirect is not followed and counts as a failed attempt", async () => {
     const target = startReceiver();
     const rx = startReceiver(() => new Response(null, { status: 302, headers: { location: target.url } }));
     try {
@@ -141,7 +147,7 @@ describe("webhook delivery", () => {
     }
   });
 
-  test("a receiver that never answers times out as a failed attempt", async () => {
+  senderTest("a receiver that never answers times out as a failed attempt", async () => {
     const rx = startReceiver(() => new Promise<Response>(() => {}));
     try {
       await uploadWithHook(rx.url);
@@ -155,39 +161,46 @@ describe("webhook delivery", () => {
     }
   });
 
-  test("file.failed fires for a type mismatch; default endpoints receive the events they subscribe to", async () => {
-    const all = startReceiver();
-    const failedOnly = startReceiver();
-    try {
-      const e1 = await h.json("POST", "/api/v1/webhooks", { key: t.apiKey, body: { url: all.url } });
-      expect(e1.status).toBe(201);
-      expect(e1.body.events).toEqual(["file.uploaded", "file.failed"]);
-      const e2 = await h.json("POST", "/api/v1/webhooks", {
-        key: t.apiKey,
-        body: { url: failedOnly.url, events: ["file.failed"] },
-      });
-      expect((await h.json("GET", "/api/v1/webhooks", { key: t.apiKey })).body.webhooks).toHaveLength(2);
-      await uploadWithHook(undefined);
-      await uploadWithHook(undefined, new TextEncoder().encode("not a png"));
-      await sender();
-      expect(all.received.map((r) => JSON.parse(r.body).event)).toEqual(["file.uploaded", "file.failed"]);
-      expect(failedOnly.received.map((r) => JSON.parse(r.body).event)).toEqual(["file.failed"]);
-      expect(JSON.parse(failedOnly.received[0]!.body).file.metadata.failureReason).toBe("type_mismatch");
-      for (const e of [e1, e2])
-        expect((await h.json("DELETE", `/api/v1/webhooks/${e.body.id}`, { key: t.apiKey })).body).toEqual({
-          success: true,
+  senderTest(
+    "file.failed fires for a type mismatch; default endpoints receive the events they subscribe to",
+    async () => {
+      const all = startReceiver();
+      const failedOnly = startReceiver();
+      try {
+        const e1 = await h.json("POST", "/api/v1/webhooks", { key: t.apiKey, body: { url: all.url } });
+        expect(e1.status).toBe(201);
+        expect(e1.body.events).toEqual(["file.uploaded", "file.failed"]);
+        const e2 = await h.json("POST", "/api/v1/webhooks", {
+          key: t.apiKey,
+          body: { url: failedOnly.url, events: ["file.failed"] },
         });
-      expect(
-        (await h.json("POST", "/api/v1/webhooks", { key: t.apiKey, body: { url: all.url, events: ["file.deleted"] } }))
-          .status,
-      ).toBe(400);
-    } finally {
-      all.stop();
-      failedOnly.stop();
-    }
-  });
+        expect((await h.json("GET", "/api/v1/webhooks", { key: t.apiKey })).body.webhooks).toHaveLength(2);
+        await uploadWithHook(undefined);
+        await uploadWithHook(undefined, new TextEncoder().encode("not a png"));
+        await sender();
+        expect(all.received.map((r) => JSON.parse(r.body).event)).toEqual(["file.uploaded", "file.failed"]);
+        expect(failedOnly.received.map((r) => JSON.parse(r.body).event)).toEqual(["file.failed"]);
+        expect(JSON.parse(failedOnly.received[0]!.body).file.metadata.failureReason).toBe("type_mismatch");
+        for (const e of [e1, e2])
+          expect((await h.json("DELETE", `/api/v1/webhooks/${e.body.id}`, { key: t.apiKey })).body).toEqual({
+            success: true,
+          });
+        expect(
+          (
+            await h.json("POST", "/api/v1/webhooks", {
+              key: t.apiKey,
+              body: { url: all.url, events: ["file.deleted"] },
+            })
+          ).status,
+        ).toBe(400);
+      } finally {
+        all.stop();
+        failedOnly.stop();
+      }
+    },
+  );
 
-  test("a slow receiver holds one slot, not the other deliveries", async () => {
+  senderTest("a slow receiver holds one slot, not the other deliveries", async () => {
     const slow = startReceiver(async () => {
       await Bun.sleep(1500);
       return new Response("late");
@@ -209,7 +222,7 @@ describe("webhook delivery", () => {
     }
   });
 
-  test("a delivery that becomes due while a slow one is in flight does not wait for it", async () => {
+  senderTest("a delivery that becomes due while a slow one is in flight does not wait for it", async () => {
     const slow = startReceiver(async () => {
       await Bun.sleep(2000);
       return new Response("late");
@@ -230,7 +243,7 @@ describe("webhook delivery", () => {
     }
   });
 
-  test("rotating the webhook secret changes the signature key", async () => {
+  senderTest("rotating the webhook secret changes the signature key", async () => {
     const rx = startReceiver();
     try {
       const rotated = await h.json("POST", "/api/v1/tenant/webhook-secret/rotate", { key: t.apiKey });

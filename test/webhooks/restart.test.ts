@@ -3,9 +3,8 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { sampleContent, tempDir } from "../support/harness";
 import { startReceiver } from "../support/receiver";
-import { BUN, spawnServer } from "../support/spawn-server";
+import { productCommand, spawnServer } from "../support/spawn-server";
 
-const MAIN = join(import.meta.dir, "../../src/main.ts");
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ADMIN = "sk_admin_webhook_restart_test";
@@ -23,7 +22,7 @@ async function call(base: string, method: string, path: string, key: string, bod
 test("against a running server: delivered fast; a pending delivery survives kill -9 and is sent after restart", async () => {
   let fail = true;
   const rx = startReceiver(() => new Response(null, { status: fail ? 500 : 204 }));
-  let s = await spawnServer([BUN, MAIN, "serve"], { env });
+  let s = await spawnServer(productCommand("serve"), { env });
   try {
     const t = await call(s.url, "POST", "/api/v1/admin/tenants", ADMIN, { name: "hooks" });
     // 1) latency: event (PUT answered) → receiver
@@ -59,7 +58,7 @@ test("against a running server: delivered fast; a pending delivery survives kill
     await rx.waitFor(before + 1); // first attempt failed (500)
     await s.stop("SIGKILL");
     fail = false;
-    s = await spawnServer([BUN, MAIN, "serve"], { env });
+    s = await spawnServer(productCommand("serve"), { env });
     const got = await rx.waitFor(before + 2);
     const ids = got.slice(before).map((g) => g.headers.get("x-storagebrain-delivery"));
     expect(ids[0]).toBe(ids[1]!);
