@@ -104,7 +104,7 @@ describe("upload expiry", () => {
 });
 
 describe("objects left by failed uploads", () => {
-  test("an object delete that fails during expiry is retried on the next run until it succeeds", async () => {
+  jobTest("an object delete that fails during expiry is retried on the next run until it succeeds", async () => {
     const t = await h.createTenant({ quotaBytes: 10_000 });
     const r = await h.json("POST", "/api/v1/upload/request", {
       key: t.apiKey,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ADMIN_KEY, createHarness, type Harness } from "../support/harness";
+import { ADMIN_KEY, createHarness, type Harness, inProcessOnly } from "../support/harness";
 
 let h: Harness;
 beforeAll(async () => {
@@ -83,29 +83,32 @@ describe("audit log", () => {
     expect(JSON.stringify(entries)).not.toContain(k.body.key ?? "sk_user_");
   });
 
-  test("cursor paging walks every row once; time filters bound it; reads are not audited", async () => {
-    const t = await h.createTenant();
-    for (let i = 0; i < 5; i++) {
-      h.clock.advance(1000);
-      await h.req("PATCH", `/api/v1/admin/tenants/${t.id}`, { key: ADMIN_KEY, body: { quotaBytes: 1000 + i } });
-      await h.req("GET", `/api/v1/admin/tenants/${t.id}`, { key: ADMIN_KEY });
-    }
-    const seen: number[] = [];
-    let cursor: string | null = null;
-    do {
-      const page = await audit(`?tenantId=${t.id}&action=tenant.update&limit=2${cursor ? `&cursor=${cursor}` : ""}`);
-      expect(page.entries.length).toBeLessThanOrEqual(2);
-      seen.push(...page.entries.map((e) => e.details.quotaBytes));
-      cursor = page.nextCursor;
-    } while (cursor);
-    expect(seen).toEqual([1004, 1003, 1002, 1001, 1000]);
-    const since = new Date(h.clock.now() - 1500).toISOString();
-    expect((await audit(`?tenantId=${t.id}&since=${since}`)).entries.map((e) => e.details.quotaBytes)).toEqual([
-      1004, 1003,
-    ]);
-    expect((await h.json("GET", "/api/v1/admin/audit?cursor=zzz", { key: ADMIN_KEY })).status).toBe(400);
-    expect((await h.json("GET", "/api/v1/admin/audit", { key: t.apiKey })).status).toBe(401);
-  });
+  inProcessOnly("moves the ManualClock between entries")(
+    "cursor paging walks every row once; time filters bound it; reads are not audited",
+    async () => {
+      const t = await h.createTenant();
+      for (let i = 0; i < 5; i++) {
+        h.clock.advance(1000);
+        await h.req("PATCH", `/api/v1/admin/tenants/${t.id}`, { key: ADMIN_KEY, body: { quotaBytes: 1000 + i } });
+        await h.req("GET", `/api/v1/admin/tenants/${t.id}`, { key: ADMIN_KEY });
+      }
+      const seen: number[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await audit(`?tenantId=${t.id}&action=tenant.update&limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+        expect(page.entries.length).toBeLessThanOrEqual(2);
+        seen.push(...page.entries.map((e) => e.details.quotaBytes));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual([1004, 1003, 1002, 1001, 1000]);
+      const since = new Date(h.clock.now() - 1500).toISOString();
+      expect((await audit(`?tenantId=${t.id}&since=${since}`)).entries.map((e) => e.details.quotaBytes)).toEqual([
+        1004, 1003,
+      ]);
+      expect((await h.json("GET", "/api/v1/admin/audit?cursor=zzz", { key: ADMIN_KEY })).status).toBe(400);
+      expect((await h.json("GET", "/api/v1/admin/audit", { key: t.apiKey })).status).toBe(401);
+    },
+  );
 
   test("audit.record is a domain API for actions outside the routes (CLI, jobs)", async () => {
     h.services.audit.record({ actor: { type: "cli" }, action: "workspace.migrate", target: "workspaces/x" });
@@ -115,36 +118,39 @@ describe("audit log", () => {
 });
 
 describe("regenerate-key with graceSeconds", () => {
-  test("the old key keeps working for the grace window only; a plain regenerate ends it at once", async () => {
-    const t = await h.createTenant();
-    const r = await h.json("POST", `/api/v1/admin/tenants/${t.id}/regenerate-key`, {
-      key: ADMIN_KEY,
-      body: { graceSeconds: 60 },
-    });
-    expect(r.status).toBe(200);
-    expect(Date.parse(r.body.previousKeyExpiresAt)).toBe(h.clock.now() + 60_000);
-    const info = async (key: string) => (await h.json("GET", "/api/v1/tenant/info", { key })).body?.id;
-    expect(await info(t.apiKey)).toBe(t.id);
-    expect(await info(r.body.apiKey)).toBe(t.id);
-    h.clock.advance(59_000);
-    expect(await info(t.apiKey)).toBe(t.id);
-    h.clock.advance(1_000);
-    expect((await h.req("GET", "/api/v1/tenant/info", { key: t.apiKey })).status).toBe(401);
-    expect(await info(r.body.apiKey)).toBe(t.id);
+  inProcessOnly("moves the ManualClock through the grace window")(
+    "the old key keeps working for the grace window only; a plain regenerate ends it at once",
+    async () => {
+      const t = await h.createTenant();
+      const r = await h.json("POST", `/api/v1/admin/tenants/${t.id}/regenerate-key`, {
+        key: ADMIN_KEY,
+        body: { graceSeconds: 60 },
+      });
+      expect(r.status).toBe(200);
+      expect(Date.parse(r.body.previousKeyExpiresAt)).toBe(h.clock.now() + 60_000);
+      const info = async (key: string) => (await h.json("GET", "/api/v1/tenant/info", { key })).body?.id;
+      expect(await info(t.apiKey)).toBe(t.id);
+      expect(await info(r.body.apiKey)).toBe(t.id);
+      h.clock.advance(59_000);
+      expect(await info(t.apiKey)).toBe(t.id);
+      h.clock.advance(1_000);
+      expect((await h.req("GET", "/api/v1/tenant/info", { key: t.apiKey })).status).toBe(401);
+      expect(await info(r.body.apiKey)).toBe(t.id);
 
-    const r2 = await h.json("POST", `/api/v1/admin/tenants/${t.id}/regenerate-key`, {
-      key: ADMIN_KEY,
-      body: { graceSeconds: 3600 },
-    });
-    const r3 = await h.json("POST", `/api/v1/admin/tenants/${t.id}/regenerate-key`, { key: ADMIN_KEY });
-    expect(r3.body.previousKeyExpiresAt).toBeUndefined();
-    expect((await h.req("GET", "/api/v1/tenant/info", { key: r2.body.apiKey })).status).toBe(401);
-    expect((await h.req("GET", "/api/v1/tenant/info", { key: r.body.apiKey })).status).toBe(401);
-    expect(await info(r3.body.apiKey)).toBe(t.id);
-    const bad = await h.json("POST", `/api/v1/admin/tenants/${t.id}/regenerate-key`, {
-      key: ADMIN_KEY,
-      body: { graceSeconds: -1 },
-    });
-    expect(bad.status).toBe(400);
-  });
+      const r2 = await h.json("POST", `/api/v1/admin/tenants/${t.id}/regenerate-key`, {
+        key: ADMIN_KEY,
+        body: { graceSeconds: 3600 },
+      });
+      const r3 = await h.json("POST", `/api/v1/admin/tenants/${t.id}/regenerate-key`, { key: ADMIN_KEY });
+      expect(r3.body.previousKeyExpiresAt).toBeUndefined();
+      expect((await h.req("GET", "/api/v1/tenant/info", { key: r2.body.apiKey })).status).toBe(401);
+      expect((await h.req("GET", "/api/v1/tenant/info", { key: r.body.apiKey })).status).toBe(401);
+      expect(await info(r3.body.apiKey)).toBe(t.id);
+      const bad = await h.json("POST", `/api/v1/admin/tenants/${t.id}/regenerate-key`, {
+        key: ADMIN_KEY,
+        body: { graceSeconds: -1 },
+      });
+      expect(bad.status).toBe(400);
+    },
+  );
 });
