@@ -2,8 +2,9 @@ import type { Repos } from "../db/repos";
 import type { WebhookDeliveryRow } from "../db/schema";
 import type { Clock } from "../domain/shared/clock";
 import { hmacHex } from "../domain/shared/secrets";
-import { assertPublicTarget, BlockedAddressError } from "../domain/webhooks/ssrf-guard";
+import { BlockedAddressError, type Resolver, resolveTarget } from "../domain/webhooks/ssrf-guard";
 import type { Logger } from "../logger";
+import { postPinned } from "./webhook-post";
 
 export interface WebhookSenderDeps {
   repos: Repos;
@@ -13,34 +14,19 @@ export interface WebhookSenderDeps {
   backoffMs: number;
   timeoutMs: number;
   allowPrivateNetworks: boolean;
+  /** DNS for webhook hosts (default: the system resolver); asked once per attempt. */
+  resolve?: Resolver;
   /** Parallel requests at most: a slow receiver can't take more sockets than this. */
   concurrency?: number;
   /** Each attempt's outcome once recorded (metrics). */
   onAttempt?: (outcome: "delivered" | "retry" | "dead") => void;
 }
 
-const MAX_RESPONSE_BYTES = 16 * 1024;
 const REPOLL_MS = 250;
 
 /** `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, as CONTRACT.md specifies for receivers. */
 export function signPayload(secret: string, timestamp: number, body: string): string {
   return `sha256=${hmacHex(secret, `${timestamp}.${body}`)}`;
-}
-
-/** Reads at most `limit` bytes of a response body, then cancels the rest. */
-async function drainCapped(res: Response, limit: number): Promise<void> {
-  if (!res.body) return;
-  const reader = res.body.getReader();
-  let n = 0;
-  try {
-    while (n < limit) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      n += value.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
 }
 
 /** One attempt: null on success, else the error text and status. */
@@ -51,21 +37,21 @@ async function attempt(
   const tenant = deps.repos.tenants.byId(d.tenantId);
   if (!tenant) return { error: "tenant deleted", status: null, permanent: true };
   const url = new URL(d.url);
-  if (!deps.allowPrivateNetworks) {
-    try {
-      await assertPublicTarget(url);
-    } catch (err) {
-      if (err instanceof BlockedAddressError) return { error: err.message, status: null, permanent: true };
-      return { error: `DNS: ${(err as Error).message}`, status: null };
-    }
+  // Resolved once; the request below connects to exactly this (checked) address.
+  let address: Awaited<ReturnType<typeof resolveTarget>>;
+  try {
+    address = await resolveTarget(url, { resolve: deps.resolve, allowPrivate: deps.allowPrivateNetworks });
+  } catch (err) {
+    if (err instanceof BlockedAddressError) return { error: err.message, status: null, permanent: true };
+    return { error: `DNS: ${(err as Error).message}`, status: null };
   }
   const timestamp = Math.floor(deps.clock.now() / 1000);
   try {
-    const res = await fetch(url, {
-      method: "POST",
+    const status = await postPinned({
+      url,
+      address,
       body: d.payload,
-      redirect: "manual", // a redirect is a failed attempt, never followed (it could point inside)
-      signal: AbortSignal.timeout(deps.timeoutMs),
+      timeoutMs: deps.timeoutMs,
       headers: {
         "content-type": "application/json",
         "user-agent": "StorageBrain-Webhook/1",
@@ -75,12 +61,11 @@ async function attempt(
         "x-storagebrain-signature": signPayload(tenant.webhookSecret, timestamp, d.payload),
       },
     });
-    await drainCapped(res, MAX_RESPONSE_BYTES);
-    if (res.status >= 200 && res.status < 300) return null;
-    return { error: `HTTP ${res.status}`, status: res.status };
+    // A redirect (3xx) is a failed attempt, never followed: it could point inside.
+    if (status >= 200 && status < 300) return null;
+    return { error: `HTTP ${status}`, status };
   } catch (err) {
-    const e = err as Error;
-    return { error: e.name === "TimeoutError" ? `timed out after ${deps.timeoutMs} ms` : e.message, status: null };
+    return { error: (err as Error).message, status: null };
   }
 }
 

@@ -7,8 +7,9 @@ import ipaddr from "ipaddr.js";
  * multicast, reserved and unspecified ranges are refused, for IPv4, IPv6 and IPv4-mapped IPv6.
  * Only ipaddr.js's "unicast" range (public) passes.
  *
- * Known limit: the name is resolved here and again by fetch, so a DNS answer that changes in
- * between (rebinding) is not caught; pinning the IP would need a custom HTTPS agent.
+ * DNS rebinding: the name is resolved once per attempt (`resolveTarget`) and the connection is
+ * made to that checked address (the sender's pinned lookup), so a second, different DNS answer
+ * is never asked for and can't redirect the request inside.
  */
 export function isPublicAddress(ip: string): boolean {
   if (!ipaddr.isValid(ip)) return false;
@@ -23,15 +24,36 @@ export class BlockedAddressError extends Error {
   override name = "BlockedAddressError";
 }
 
-/** Resolves the URL's host and throws BlockedAddressError if any address is not public. */
-export async function assertPublicTarget(url: URL): Promise<void> {
+/** A DNS resolver: every address of a name. Injectable so tests can play a rebinding DNS server. */
+export type Resolver = (host: string) => Promise<{ address: string; family: number }[]>;
+
+export const systemResolver: Resolver = (host) => lookup(host, { all: true, verbatim: true });
+
+/**
+ * Resolves the URL's host once and returns the address to connect to (the first answer). Unless
+ * `allowPrivate`, throws BlockedAddressError if any answer is not public (a name with one private
+ * answer among public ones is refused whole: the client might pick any of them).
+ */
+export async function resolveTarget(
+  url: URL,
+  opts: { resolve?: Resolver; allowPrivate?: boolean } = {},
+): Promise<{ address: string; family: 4 | 6 }> {
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const addrs = ipaddr.isValid(host)
-    ? [host]
-    : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+    ? [{ address: host, family: ipaddr.parse(host).kind() === "ipv6" ? 6 : 4 }]
+    : await (opts.resolve ?? systemResolver)(host);
   if (addrs.length === 0) throw new BlockedAddressError(`${host} did not resolve`);
-  const bad = addrs.find((a) => !isPublicAddress(a));
-  if (bad) throw new BlockedAddressError(`${host} resolves to non-public address ${bad}`);
+  if (!opts.allowPrivate) {
+    const bad = addrs.find((a) => !isPublicAddress(a.address));
+    if (bad) throw new BlockedAddressError(`${host} resolves to non-public address ${bad.address}`);
+  }
+  const first = addrs[0]!;
+  return { address: first.address, family: first.family === 6 ? 6 : 4 };
+}
+
+/** Resolves the URL's host and throws BlockedAddressError if any address is not public. */
+export async function assertPublicTarget(url: URL, resolve?: Resolver): Promise<void> {
+  await resolveTarget(url, { resolve });
 }
 
 /** Cheap check at request time for literal IPs (names are checked at delivery). */
