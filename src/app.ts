@@ -286,4 +286,3 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       .use(filesRoutes(services))
   );
 }
-export type App = ReturnType<typeof createApp>;

@@ -72,4 +72,3 @@ export function createAccessRepo(db: Db) {
     },
   };
 }
-export type AccessRepo = ReturnType<typeof createAccessRepo>;

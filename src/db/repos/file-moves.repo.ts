@@ -47,4 +47,3 @@ export function createFileMovesRepo(db: Db) {
     },
   };
 }
-export type FileMovesRepo = ReturnType<typeof createFileMovesRepo>;

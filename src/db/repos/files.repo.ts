@@ -93,6 +93,16 @@ const INSERT_DEFAULTS = {
 } as const;
 const INSERT_COLUMNS = Object.keys(getTableColumns(files)) as (keyof FileRow)[];
 
+/** The value under `key`, built and kept on first use (prepared statements per query shape). */
+function cached<V>(map: Map<string, V>, key: string, build: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = build();
+    map.set(key, value);
+  }
+  return value;
+}
+
 /** File rows. Live = not soft-deleted. The only place file SQL lives. */
 export function createFilesRepo(db: Db) {
   const live = (f: FileFilters): SQL[] => {
@@ -159,24 +169,9 @@ export function createFilesRepo(db: Db) {
       .where(and(...c))
       .prepare();
   }
-  function pageQuery(f: FileFilters, withCursor: boolean) {
-    const key = `${shape(f)}|${withCursor}`;
-    let q = pages.get(key);
-    if (!q) {
-      q = buildPage(f, withCursor);
-      pages.set(key, q);
-    }
-    return q;
-  }
-  function totalQuery(f: FileFilters) {
-    const key = shape(f);
-    let q = totals.get(key);
-    if (!q) {
-      q = buildTotal(f);
-      totals.set(key, q);
-    }
-    return q;
-  }
+  const pageQuery = (f: FileFilters, withCursor: boolean) =>
+    cached(pages, `${shape(f)}|${withCursor}`, () => buildPage(f, withCursor));
+  const totalQuery = (f: FileFilters) => cached(totals, shape(f), () => buildTotal(f));
 
   // The writes of every upload (insert, claim, settle), prepared once like the lookups above:
   // building them with drizzle and compiling them in SQLite per call was ~30% of a small
@@ -216,12 +211,8 @@ export function createFilesRepo(db: Db) {
       .returning({ one: sql`1` })
       .prepare();
   }
-  function finishQuery(keys: (keyof FileRow)[]) {
-    const key = keys.sort().join(",");
-    let q = finishQueries.get(key);
-    if (!q) finishQueries.set(key, (q = buildFinish(keys)));
-    return q;
-  }
+  const finishQuery = (keys: (keyof FileRow)[]) =>
+    cached(finishQueries, keys.sort().join(","), () => buildFinish(keys));
 
   return {
     insert(row: NewFile): FileRow {
@@ -508,4 +499,3 @@ export function createFilesRepo(db: Db) {
     },
   };
 }
-export type FilesRepo = ReturnType<typeof createFilesRepo>;

@@ -96,4 +96,3 @@ export function createQuotaRepo(db: Db) {
     },
   };
 }
-export type QuotaRepo = ReturnType<typeof createQuotaRepo>;

@@ -65,4 +65,3 @@ export function createTusRepo(db: Db) {
     },
   };
 }
-export type TusRepo = ReturnType<typeof createTusRepo>;

@@ -136,4 +136,3 @@ export function createWebhooksRepo(db: Db) {
     },
   };
 }
-export type WebhooksRepo = ReturnType<typeof createWebhooksRepo>;

@@ -72,4 +72,3 @@ export function createWorkspacesRepo(db: Db) {
     },
   };
 }
-export type WorkspacesRepo = ReturnType<typeof createWorkspacesRepo>;

@@ -16,4 +16,3 @@ export function fileView(f: FileRow) {
     createdAt: new Date(f.createdAt).toISOString(),
   };
 }
-export type FileView = ReturnType<typeof fileView>;

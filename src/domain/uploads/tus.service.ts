@@ -4,6 +4,7 @@ import type { FileRow, TusUploadRow } from "../../db/schema";
 import type { Logger } from "../../logger";
 import { objectKeyFor, tenantObjectPrefix } from "../../storage/backend";
 import { SizeMismatchError } from "../../storage/crypto";
+import type { StoredObjectInfo } from "../../storage/encrypted-objects";
 import { ChecksumMismatchError, type ResumableObjects, type ResumableState } from "../../storage/resumable-objects";
 import type { Clock } from "../shared/clock";
 import { AppError, fileNotFound, validation } from "../shared/errors";
@@ -109,7 +110,7 @@ export function createTusService(deps: TusServiceDeps) {
     const now = clock.now();
     if (!repos.files.claimUpload(f0.id, now)) throw new AppError("CONFLICT", "Upload is no longer pending");
     const f = repos.files.byId(f0.id)!;
-    let stored;
+    let stored: StoredObjectInfo;
     try {
       stored = await storageCall(resumable.finish(stateOf(u, f), repos.tus.parts(f.id)));
     } catch (err) {
