@@ -38,8 +38,8 @@ import { webhooksRoutes } from "./http/routes/webhooks.routes";
 import { workspacesRoutes } from "./http/routes/workspaces.routes";
 import type { Logger } from "./logger";
 import { tenantObjectPrefix } from "./storage/backend";
-import type { MasterKey } from "./storage/crypto";
 import type { EncryptedObjects } from "./storage/encrypted-objects";
+import type { MasterKeyring } from "./storage/keyring";
 import { ResumableObjects } from "./storage/resumable-objects";
 import { VERSION } from "./version";
 
@@ -47,7 +47,7 @@ export interface AppDeps {
   config: Config;
   repos: Repos;
   objects: EncryptedObjects;
-  masterKey: MasterKey;
+  masterKey: MasterKeyring;
   metrics: Metrics;
   clock: Clock;
   logger: Logger;

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Config } from "./config/schema";
 import { type Db, openDatabase } from "./db/client";
 import { migrate } from "./db/migrate";
@@ -8,24 +7,16 @@ import { createRepos, type Repos } from "./db/repos";
 import { ADMIN_KEY_SETTING } from "./db/repos/settings.repo";
 import { ADMIN_KEY_PREFIX, generateApiKey, hashKey } from "./domain/shared/secrets";
 import type { StorageBackend } from "./storage/backend";
-import { MasterKey } from "./storage/crypto";
+import { MasterKeyring } from "./storage/keyring";
 import { LocalBackend } from "./storage/local.backend";
 
 /**
- * Reads `MASTER_KEY`, or `$DATA_DIR/master.key`, or generates that file (0600) on first run.
- * Losing this key makes every stored object unreadable: the README says to back it up.
+ * Reads `MASTER_KEY`, or `$DATA_DIR/master.key`, or generates that file (0600) on first run, plus
+ * the new key of a rotation under way (storage/keyring.ts). Losing the key makes every stored
+ * object unreadable: the README says to back it up.
  */
-export async function loadMasterKey(config: Config): Promise<MasterKey> {
-  if (config.MASTER_KEY) return MasterKey.fromRaw(Buffer.from(config.MASTER_KEY, "base64"));
-  const path = join(config.DATA_DIR, "master.key");
-  if (!existsSync(path)) {
-    mkdirSync(config.DATA_DIR, { recursive: true });
-    writeFileSync(path, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600, flag: "wx" });
-    chmodSync(path, 0o600);
-  }
-  const raw = Buffer.from(readFileSync(path, "utf8").trim(), "base64");
-  if (raw.length !== 32) throw new Error(`${path} does not hold base64 of 32 bytes`);
-  return MasterKey.fromRaw(raw);
+export async function loadMasterKey(config: Config): Promise<MasterKeyring> {
+  return MasterKeyring.open(config.DATA_DIR, config.MASTER_KEY);
 }
 
 /**

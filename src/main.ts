@@ -1,5 +1,7 @@
 #!/usr/bin/env bun
 import { createApp, createServices, withAccessLog } from "./app";
+import { intFlag, parseCommandArgs, UsageError } from "./cli/args";
+import { rotateMasterKey } from "./cli/rotate-master-key";
 import { ConfigError, loadConfig } from "./config/load";
 import type { Config } from "./config/schema";
 import { runDoctor } from "./doctor";
@@ -23,19 +25,15 @@ Commands:
   admin regenerate-key <tenantId> [--grace-seconds S]
                                           issue a new API key (the old one stops working, or after S seconds)
   admin recalculate-usage [tenantId]      recompute used bytes from the files table
+  admin rotate-master-key [--batch-size N] [--pause-ms MS]
+                                          re-wrap every file's data key under a new master key
+                                          (resumable; both keys work until it finishes)
   doctor                                  check config, data dir, database, storage; exit 1 on failure
   healthcheck                             exit 0 if the local server answers /health (for Docker)
   version                                 print the version
   --help                                  this text
 
 Configuration: defaults → storage-brain.config.ts (or STORAGE_BRAIN_CONFIG) → environment. See README.md.`;
-
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i >= 0) return args[i + 1];
-  const eq = args.find((a) => a.startsWith(`${name}=`));
-  return eq?.slice(name.length + 1);
-}
 
 async function withRuntime<T>(config: Config, fn: (rt: Runtime) => Promise<T> | T): Promise<T> {
   const rt = await openRuntime(config, createLogger("warn"));
@@ -95,8 +93,11 @@ async function serve(config: Config) {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
+const ADMIN_COMMANDS = new Set(["create-tenant", "regenerate-key", "recalculate-usage", "rotate-master-key"]);
+
 async function admin(config: Config, args: string[]) {
   const [sub, ...rest] = args;
+  if (!sub || !ADMIN_COMMANDS.has(sub)) throw new UsageError(`unknown admin command: ${sub ?? "(none)"}`);
   await withRuntime(config, async (rt) => {
     const services = createServices(rt);
     const cliAudit = (action: string, tenantId: string | null, details: Record<string, unknown> | null) =>
@@ -109,12 +110,13 @@ async function admin(config: Config, args: string[]) {
       });
     switch (sub) {
       case "create-tenant": {
-        const name = flag(rest, "--name");
-        if (!name) throw new AppError("VALIDATION_ERROR", "--name is required");
-        const quota = flag(rest, "--quota-bytes");
-        const quotaBytes = quota === undefined ? undefined : Number(quota);
-        if (quotaBytes !== undefined && (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0))
-          throw new AppError("VALIDATION_ERROR", "--quota-bytes must be a non-negative integer");
+        const { values } = parseCommandArgs(rest, {
+          options: { name: { type: "string" }, "quota-bytes": { type: "string" } },
+        });
+        const name = values.name as string | undefined;
+        if (!name) throw new UsageError("--name is required");
+        const quota = values["quota-bytes"];
+        const quotaBytes = quota === undefined ? undefined : intFlag(quota, "--quota-bytes", 0);
         const { tenant, apiKey } = services.tenants.create({ name, quotaBytes });
         cliAudit("tenant.create", tenant.id, { name, quotaBytes: tenant.quotaBytes });
         console.log(
@@ -123,25 +125,37 @@ async function admin(config: Config, args: string[]) {
         return;
       }
       case "regenerate-key": {
-        const id = rest[0];
-        if (!id) throw new AppError("VALIDATION_ERROR", "usage: admin regenerate-key <tenantId> [--grace-seconds S]");
-        const grace = Number(flag(rest, "--grace-seconds") ?? 0);
-        if (!Number.isSafeInteger(grace) || grace < 0 || grace > 2_592_000)
-          throw new AppError("VALIDATION_ERROR", "--grace-seconds must be an integer from 0 to 2592000 (30 days)");
+        const { values, positionals } = parseCommandArgs(rest, {
+          options: { "grace-seconds": { type: "string" } },
+          positionals: { min: 1, max: 1, names: "<tenantId>" },
+        });
+        const id = positionals[0]!;
+        const grace = intFlag(values["grace-seconds"], "--grace-seconds", 0, 2_592_000);
         const out = services.tenants.regenerateKey(id, grace);
         cliAudit("tenant.key.regenerate", id, grace ? { graceSeconds: grace } : null);
         console.log(JSON.stringify(out, null, 2));
         return;
       }
       case "recalculate-usage": {
-        const id = rest[0];
+        const id = parseCommandArgs(rest, { positionals: { max: 1, names: "[tenantId]" } }).positionals[0];
         const drift = services.tenants.recalculateUsage(id);
         cliAudit("tenant.usage.recalculate", id ?? null, null);
         console.log(JSON.stringify({ fixed: drift.tenants.length + drift.workspaces.length, ...drift }, null, 2));
         return;
       }
+      case "rotate-master-key": {
+        const { values } = parseCommandArgs(rest, {
+          options: { "batch-size": { type: "string" }, "pause-ms": { type: "string" } },
+        });
+        const ok = await rotateMasterKey(rt, services.audit, {
+          batchSize: Math.max(1, intFlag(values["batch-size"], "--batch-size", 500, 100_000)),
+          pauseMs: intFlag(values["pause-ms"], "--pause-ms", 0, 60_000),
+        });
+        if (!ok) process.exitCode = 1;
+        return;
+      }
       default:
-        throw new AppError("VALIDATION_ERROR", `unknown admin command: ${sub ?? "(none)"}; see --help`);
+        throw new UsageError(`unknown admin command: ${sub ?? "(none)"}`);
     }
   });
 }
@@ -150,6 +164,9 @@ async function main(argv: string[]) {
   const [cmd = "serve", ...rest] = argv;
   if (cmd === "--help" || cmd === "-h" || cmd === "help") return console.log(HELP);
   if (cmd === "version" || cmd === "--version") return console.log(VERSION);
+  if (!COMMANDS.has(cmd)) throw new UsageError(`unknown command: ${cmd}`);
+  // Commands without flags of their own refuse any (an unknown flag is a usage error).
+  if (cmd !== "admin" && !FLAGGED.has(cmd)) parseCommandArgs(rest, {});
   const config = await loadConfig();
   switch (cmd) {
     case "serve":
@@ -171,13 +188,18 @@ async function main(argv: string[]) {
       const ok = await runDoctor(config);
       return process.exit(ok ? 0 : 1);
     }
-    default:
-      console.error(`unknown command: ${cmd}\n\n${HELP}`);
-      process.exit(2);
   }
 }
 
+const COMMANDS = new Set(["serve", "migrate", "admin", "healthcheck", "doctor"]);
+/** Commands that parse their own flags. */
+const FLAGGED = new Set<string>([]);
+
 main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof UsageError) {
+    console.error(`${err.message}\n\n${HELP}`);
+    process.exit(2);
+  }
   if (err instanceof ConfigError) console.error(err.message);
   else if (err instanceof AppError) console.error(`error: ${err.message}`);
   else console.error(`fatal: ${err instanceof Error ? err.message : String(err)}`);

@@ -80,27 +80,47 @@ export class MasterKey {
     return createHash("sha256").update(this.raw).update(`\0storage-brain:${purpose}`).digest();
   }
 
-  async newDataKey(): Promise<{ key: CryptoKey; wrapped: string }> {
+  async newDataKey(): Promise<{ key: CryptoKey; wrapped: string; keyId: string }> {
     const raw = randomBytes(32);
-    const iv = randomBytes(12);
-    const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, this.key, raw));
-    const wrapped = Buffer.concat([iv, ct]).toString("base64");
+    const wrapped = await this.wrapRaw(raw);
     const key = await importAes(raw);
     raw.fill(0);
-    return { key, wrapped };
+    return { key, wrapped, keyId: this.id };
   }
 
   async unwrap(wrapped: string, keyId: string): Promise<CryptoKey> {
+    const raw = await this.unwrapRaw(wrapped, keyId);
+    const key = await importAes(raw);
+    raw.fill(0);
+    return key;
+  }
+
+  /** Key rotation: a data key wrapped by `from` (this key) re-wrapped by `to`, never leaving memory. */
+  async rewrap(wrapped: string, keyId: string, to: MasterKey): Promise<string> {
+    const raw = await this.unwrapRaw(wrapped, keyId);
+    try {
+      return await to.wrapRaw(raw);
+    } finally {
+      raw.fill(0);
+    }
+  }
+
+  private async wrapRaw(raw: Uint8Array): Promise<string> {
+    const iv = randomBytes(12);
+    const ct = new Uint8Array(
+      await crypto.subtle.encrypt({ name: "AES-GCM", iv }, this.key, raw as Uint8Array<ArrayBuffer>),
+    );
+    return Buffer.concat([iv, ct]).toString("base64");
+  }
+
+  private async unwrapRaw(wrapped: string, keyId: string): Promise<Uint8Array> {
     if (keyId !== this.id)
       throw new DecryptionError(`object key was wrapped by master key ${keyId}, not the configured one`);
     const buf = Buffer.from(wrapped, "base64");
     try {
-      const raw = new Uint8Array(
+      return new Uint8Array(
         await crypto.subtle.decrypt({ name: "AES-GCM", iv: buf.subarray(0, 12) }, this.key, buf.subarray(12)),
       );
-      const key = await importAes(raw);
-      raw.fill(0);
-      return key;
     } catch {
       throw new DecryptionError("data key could not be unwrapped");
     }

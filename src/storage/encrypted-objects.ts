@@ -1,5 +1,5 @@
 import type { StorageBackend } from "./backend";
-import { decryptSegments, encryptedRangeFor, encryptSegments, type MasterKey, SEGMENT_SIZE, TAG_SIZE } from "./crypto";
+import { decryptSegments, encryptedRangeFor, encryptSegments, SEGMENT_SIZE, TAG_SIZE } from "./crypto";
 import { GcPacer } from "./gc-pacer";
 import { iteratorToStream } from "./streams";
 
@@ -42,6 +42,12 @@ const downloadGc = new GcPacer(64 * 1024 * 1024);
  * Streams plaintext through envelope encryption into a backend and back. Plaintext exists only
  * in memory, one segment at a time; backends only ever see ciphertext.
  */
+/** What wraps and unwraps per-object data keys: a MasterKey, or the MasterKeyring of a rotation. */
+export interface DataKeyWrapper {
+  newDataKey(): Promise<{ key: CryptoKey; wrapped: string; keyId: string }>;
+  unwrap(wrapped: string, keyId: string): Promise<CryptoKey>;
+}
+
 /** Byte counts for metrics: plaintext stored by writes and plaintext sent by reads. */
 export interface ObjectsObserver {
   bytesWritten(n: number): void;
@@ -51,7 +57,7 @@ export interface ObjectsObserver {
 export class EncryptedObjects {
   constructor(
     readonly backend: StorageBackend,
-    private readonly masterKey: MasterKey,
+    private readonly masterKey: DataKeyWrapper,
     private readonly observer?: ObjectsObserver,
   ) {}
 
@@ -63,7 +69,7 @@ export class EncryptedObjects {
     maxSize?: number;
     signal?: AbortSignal;
   }): Promise<StoredObjectInfo> {
-    const { key: dataKey, wrapped } = await this.masterKey.newDataKey();
+    const { key: dataKey, wrapped, keyId } = await this.masterKey.newDataKey();
     const hasher = new Bun.CryptoHasher("sha256");
     let head: Uint8Array | null = null;
     let size = 0;
@@ -83,7 +89,7 @@ export class EncryptedObjects {
     this.observer?.bytesWritten(size);
     return {
       wrappedKey: wrapped,
-      keyId: this.masterKey.id,
+      keyId,
       segmentSize: SEGMENT_SIZE,
       sha256: hasher.digest("hex"),
       size,

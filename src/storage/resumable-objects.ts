@@ -1,7 +1,6 @@
 import type { StorageBackend, StoredPart } from "./backend";
 import {
   encryptedSize,
-  type MasterKey,
   openBlob,
   SEGMENT_SIZE,
   SizeMismatchError,
@@ -10,7 +9,7 @@ import {
   segmentCount,
   TAG_SIZE,
 } from "./crypto";
-import type { EncryptedObjects, StoredObjectInfo } from "./encrypted-objects";
+import type { DataKeyWrapper, EncryptedObjects, StoredObjectInfo } from "./encrypted-objects";
 import { GcPacer } from "./gc-pacer";
 
 const STRIDE = SEGMENT_SIZE + TAG_SIZE;
@@ -75,18 +74,18 @@ export class ResumableObjects {
 
   constructor(
     private readonly backend: StorageBackend,
-    private readonly masterKey: MasterKey,
+    private readonly masterKey: DataKeyWrapper,
     private readonly objects: EncryptedObjects,
   ) {}
 
   /** Starts an upload of `length` bytes: a fresh data key and a backend assembly. */
   async begin(key: string, length: number) {
-    const { wrapped } = await this.masterKey.newDataKey();
+    const { wrapped, keyId } = await this.masterKey.newDataKey();
     const segments = segmentCount(length);
     const minSegments = Math.ceil(this.backend.minPartSize / STRIDE);
     const segmentsPerPart = Math.max(1, minSegments, Math.ceil(segments / this.backend.maxParts));
     const uploadId = await this.backend.beginParts(key);
-    return { uploadId, wrappedKey: wrapped, keyId: this.masterKey.id, segmentsPerPart };
+    return { uploadId, wrappedKey: wrapped, keyId, segmentsPerPart };
   }
 
   /**

@@ -21,7 +21,58 @@ export function createOpsRepo(db: Db) {
   const oldestDeletedQ = sqlite.query<{ oldest: number | null }, []>(
     "SELECT min(deleted_at) AS oldest FROM files WHERE deleted_at IS NOT NULL AND purged_at IS NULL",
   );
+  const rewrapPageQ = sqlite.query<{ id: string; wrapped: string; keyId: string }, [string, string, number]>(
+    "SELECT id, wrapped_key AS wrapped, key_id AS keyId FROM files WHERE id > ? AND wrapped_key IS NOT NULL AND key_id IS NOT ? ORDER BY id LIMIT ?",
+  );
+  const rewrapCountQ = sqlite.query<{ n: number }, [string]>(
+    "SELECT count(*) AS n FROM files WHERE wrapped_key IS NOT NULL AND key_id IS NOT ?",
+  );
+  const setWrappedQ = sqlite.query<unknown, [string, string, string, string]>(
+    "UPDATE files SET wrapped_key = ?, key_id = ? WHERE id = ? AND key_id = ?",
+  );
+  const tusRewrapQ = sqlite.query<{ id: string; wrapped: string; keyId: string }, [string, string, number]>(
+    "SELECT file_id AS id, wrapped_key AS wrapped, key_id AS keyId FROM tus_uploads WHERE file_id > ? AND key_id IS NOT ? ORDER BY file_id LIMIT ?",
+  );
+  const setTusWrappedQ = sqlite.query<unknown, [string, string, string, string]>(
+    "UPDATE tus_uploads SET wrapped_key = ?, key_id = ? WHERE file_id = ? AND key_id = ?",
+  );
+  const inFlightQ = sqlite.query<{ n: number }, [number]>(
+    "SELECT count(*) AS n FROM files WHERE processing_status = 'processing' AND upload_started_at <= ?",
+  );
   return {
+    /** Master key rotation: files whose data key is wrapped by a key other than `keyId`, by id. */
+    filesToRewrap(keyId: string, afterId: string, limit: number) {
+      return rewrapPageQ.all(afterId, keyId, limit);
+    },
+    countToRewrap(keyId: string): number {
+      return rewrapCountQ.get(keyId)?.n ?? 0;
+    },
+    /**
+     * Stores re-wrapped data keys in one transaction. Each update applies only if the row still
+     * has the key id it was read with (a concurrent writer wins); returns how many applied.
+     */
+    setWrappedKeys(rows: { id: string; fromKeyId: string; wrapped: string; keyId: string }[]): number {
+      let n = 0;
+      sqlite.transaction(() => {
+        for (const r of rows) n += setWrappedQ.run(r.wrapped, r.keyId, r.id, r.fromKeyId).changes;
+      })();
+      return n;
+    },
+    /** Unfinished resumable (tus) uploads whose data key is wrapped by a key other than `keyId`. */
+    tusUploadsToRewrap(keyId: string, afterId: string, limit: number) {
+      return tusRewrapQ.all(afterId, keyId, limit);
+    },
+    setTusWrappedKeys(rows: { id: string; fromKeyId: string; wrapped: string; keyId: string }[]): number {
+      let n = 0;
+      sqlite.transaction(() => {
+        for (const r of rows) n += setTusWrappedQ.run(r.wrapped, r.keyId, r.id, r.fromKeyId).changes;
+      })();
+      return n;
+    },
+    /** Uploads mid-PUT that started at or before `t` (their data key may be wrapped by an older key). */
+    uploadsInFlightSince(t: number): number {
+      return inFlightQ.get(t)?.n ?? 0;
+    },
     tenantUsage() {
       return usageQ.all();
     },
