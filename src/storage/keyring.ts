@@ -1,5 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { DecryptionError, MasterKey } from "./crypto";
 
@@ -11,8 +21,10 @@ import { DecryptionError, MasterKey } from "./crypto";
  *   master.key.next            exists only while a rotation runs: the new key. It wraps every
  *                              new data key from the moment it appears, so the set of files
  *                              left to re-wrap only shrinks.
- *   master.key.retired-<id>    the replaced key after a rotation finished; never loaded again.
- *                              Needed only to restore a backup taken before the rotation.
+ *   master.key.retired-<id>    the replaced key after a rotation finished; loaded for unwrapping
+ *                              only (a straggler settled with it stays readable, and the next
+ *                              rotation re-wraps it). Needed to restore a backup taken before
+ *                              the rotation; delete it once neither applies.
  *
  * Every key ever loaded stays in memory for unwrapping (by the key id each file row records), so
  * reads work with both keys throughout a rotation. A serving process notices a rotation started
@@ -46,6 +58,7 @@ export class MasterKeyring {
     const primary = envKey ? await MasterKey.fromRaw(Buffer.from(envKey, "base64")) : await readKey(files.primary);
     const next = existsSync(files.next) ? await readKey(files.next) : null;
     const ring = new MasterKeyring(dataDir, envKey, primary, next?.id === primary.id ? null : next);
+    await ring.loadRetired();
     ring.signature = ring.fileSignature();
     ring.checkedAt = Date.now();
     return ring;
@@ -107,6 +120,7 @@ export class MasterKeyring {
     if (this.next?.id === this.primary.id) this.next = null;
     this.remember(this.primary);
     if (this.next) this.remember(this.next);
+    await this.loadRetired();
     this.signature = sig;
   }
 
@@ -139,6 +153,23 @@ export class MasterKeyring {
     renameSync(files.next, files.primary);
     await this.refresh(true);
     return { retiredPath, newKeyPath: files.primary };
+  }
+
+  private async loadRetired() {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dataDir).filter((n) => n.startsWith("master.key.retired-"));
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (this.keys.has(n.slice("master.key.retired-".length))) continue;
+      try {
+        this.remember(await readKey(join(this.dataDir, n)));
+      } catch {
+        // an unreadable retired key only matters to rows that still use it; they fail with its id
+      }
+    }
   }
 
   private remember(k: MasterKey) {
