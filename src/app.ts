@@ -85,7 +85,14 @@ export function createServices(deps: AppDeps) {
     webhooks.enqueueFileEvent(f);
     deps.metrics.uploadSettled(f);
   };
-  const pipeline = createUploadPipeline({ repos, objects, clock, logger, onSettled: onFileSettled });
+  const pipeline = createUploadPipeline({
+    repos,
+    objects,
+    clock,
+    logger,
+    onSettled: onFileSettled,
+    idleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
+  });
   const uploads = createUploadsService({
     repos,
     objects,

@@ -66,7 +66,9 @@ async function serve(config: Config) {
     // Uploads stream; this only caps what Bun accepts at all (the largest file either upload path
     // takes, plus slack for headers/multipart). Each path checks its own limit.
     maxRequestBodySize: Math.max(MAX_FILE_SIZE_BYTES, config.TUS_MAX_SIZE) + 1024 * 1024,
-    idleTimeout: 120,
+    // Seconds (Bun caps it at 255); above the upload idle timeout, so a stalled upload body is
+    // dropped by our timer (which returns its reservation and logs it), not silently by the socket.
+    idleTimeout: Math.min(255, Math.max(120, Math.ceil(config.UPLOAD_IDLE_TIMEOUT_MS / 1000) + 10)),
   });
   logger.info("listening", {
     url: `http://${server.hostname}:${server.port}`,

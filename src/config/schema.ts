@@ -39,6 +39,7 @@ export const configSchema = z
     WEBHOOK_BACKOFF_MS: int(0, 86_400_000).default(1000),
     WEBHOOK_TIMEOUT_MS: int(1, 600_000).default(10_000),
     UPLOAD_EXPIRY_SECONDS: int(1, 7 * 86_400).default(900),
+    UPLOAD_IDLE_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
     /** Largest tus upload (Upload-Length); the two-step upload keeps its 100 MiB. S3 allows 5 TiB. */
     TUS_MAX_SIZE: int(1, 5 * 1024 ** 4).default(5 * 1024 ** 3),
     /** How long a tus upload may take from creation to its last byte (Upload-Expires). */

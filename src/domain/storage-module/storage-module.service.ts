@@ -279,7 +279,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
           createdAt: now,
         });
       });
-      const body = deps.pipeline.countReceived(input.body);
+      const body = deps.pipeline.receiveBody(input.body);
       let stored: StoredObjectInfo;
       try {
         stored = await deps.objects.write({

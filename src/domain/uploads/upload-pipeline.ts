@@ -2,6 +2,7 @@ import type { Repos } from "../../db/repos";
 import type { FileRow } from "../../db/schema";
 import type { Logger } from "../../logger";
 import type { EncryptedObjects, StoredObjectInfo } from "../../storage/encrypted-objects";
+import { iteratorToStream } from "../../storage/streams";
 import { checkMagicBytes } from "../files/type-check";
 import type { Clock } from "../shared/clock";
 import { AppError, BodyInterruptedError, fileNotFound, present } from "../shared/errors";
@@ -13,6 +14,11 @@ export interface UploadPipelineDeps {
   logger: Logger;
   /** Called inside the transaction that settles an upload (the webhook outbox hooks in here). */
   onSettled?: (file: FileRow) => void;
+  /**
+   * UPLOAD_IDLE_TIMEOUT_MS: an upload body that sends nothing for this long is dropped, so a stalled
+   * client can't hold its reservation (and its connection) until the upload expires.
+   */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -94,18 +100,37 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
       .delete(f.storageKey)
       .catch((err) => logger.warn("object delete failed", { key: f.storageKey, err: String(err) }));
 
-  /** Passes the body through unchanged, counting the bytes the client has sent so far. */
-  function countReceived(body: ReadableStream<Uint8Array>) {
+  const idleMs = deps.idleTimeoutMs ?? 60_000;
+
+  /**
+   * The client's body as the store reads it, counting the bytes received. The idle timer runs only
+   * while we wait for the client (pull-based), so a slow store downstream never counts as a stalled
+   * client; when it fires, the body fails with BodyInterruptedError and the upload unwinds like any
+   * interrupted one (nothing stored, reservation returned).
+   */
+  function receiveBody(body: ReadableStream<Uint8Array>) {
     let received = 0;
-    const counted = body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, out) {
-          received += chunk.byteLength;
-          out.enqueue(chunk);
-        },
-      }),
-    );
-    return { body: counted, received: () => received };
+    const reader = body.getReader();
+    async function* read() {
+      try {
+        for (;;) {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const idle = new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new BodyInterruptedError(`No data from the client for ${idleMs} ms`)),
+              idleMs,
+            );
+          });
+          const r = await Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
+          if (r.done) return;
+          received += r.value.byteLength;
+          yield r.value;
+        }
+      } finally {
+        reader.cancel().catch(() => {});
+      }
+    }
+    return { body: iteratorToStream(read()), received: () => received };
   }
 
   /**
@@ -123,6 +148,7 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
     logger.warn("upload aborted by client", {
       fileId: f.id,
       tenantId: f.tenantId,
+      reason: err instanceof BodyInterruptedError ? err.message : "connection closed",
       bytesReceived: o.received,
       ...(o.expected !== undefined ? { bytesExpected: o.expected } : {}),
     });
@@ -135,7 +161,7 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
     reserve,
     settle,
     deleteObject,
-    countReceived,
+    receiveBody,
     clientAbort,
     /** After the bytes are stored: verify the type by magic bytes and settle accordingly. */
     async verifyAndSettle(f: FileRow, stored: StoredObjectInfo): Promise<FileRow> {

@@ -209,7 +209,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       if (!claimed) throw new AppError("CONFLICT", "Upload is no longer pending");
       const f = present(repos.files.byId(f0.id), "file");
 
-      const body = pipeline.countReceived(opts.body);
+      const body = pipeline.receiveBody(opts.body);
       let stored: StoredObjectInfo;
       try {
         stored = await objects.write({
