@@ -155,7 +155,7 @@ describe("downloads through the fault proxy", () => {
           return (await r.arrayBuffer()).byteLength;
         })
         .catch(() => "error");
-      expect(got).not.toBe(body.length); // never reported as a complete download
+      expect(got as unknown).not.toBe(body.length); // never reported as a complete download
       if (kind === "stall") proxy = await startFaultProxy({ port: s.port });
       proxy.setFault({ kind: "none" });
       await eventually(() => s.fdCount() <= baseline, 10_000, `fd count back to ${baseline}`);
