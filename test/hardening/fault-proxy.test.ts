@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 const MiB = 1024 * 1024;
-const pdf = (size: number) => {
+const pdf = (size: number): Uint8Array<ArrayBuffer> => {
   const b = new Uint8Array(size);
   for (let i = 0; i < size; i++) b[i] = (i * 7 + 3) & 0xff;
   b.set([0x25, 0x50, 0x44, 0x46, 0x2d]);
@@ -125,7 +125,7 @@ describe("uploads through the fault proxy", () => {
 
 describe("downloads through the fault proxy", () => {
   let fileId: string;
-  let body: Uint8Array;
+  let body: Uint8Array<ArrayBuffer>;
   beforeAll(async () => {
     body = pdf(8 * MiB);
     const up = await requestUpload(body.length);
