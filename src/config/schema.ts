@@ -45,6 +45,9 @@ export const configSchema = z
     /** How long a tus upload may take from creation to its last byte (Upload-Expires). */
     TUS_EXPIRY_SECONDS: int(60, 30 * 86_400).default(86_400),
     DELETED_RETENTION_SECONDS: int(0, 10 * 365 * 86_400).default(604_800),
+    // How often the expiry and purge jobs wake (each run drains everything due, see src/jobs).
+    UPLOAD_EXPIRY_INTERVAL_SECONDS: int(1, 86_400).default(30),
+    PURGE_INTERVAL_SECONDS: int(1, 86_400).default(600),
     CORS_ORIGINS: z.string().default("*"),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })

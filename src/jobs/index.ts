@@ -1,5 +1,6 @@
 import type { Services } from "../app";
 import type { Runtime } from "../runtime";
+import { type Backlog, type JobName, measureBacklogs } from "./backlog";
 import { purgeDeleted } from "./purge";
 import { Scheduler } from "./scheduler";
 import { expireUploads, recoverInterruptedUploads } from "./upload-expiry";
@@ -10,8 +11,19 @@ export function stallGraceMs(uploadExpirySeconds: number): number {
   return Math.max(uploadExpirySeconds * 1000, 60 * 60 * 1000);
 }
 
-/** Starts the background jobs of a serving process; returns the scheduler to stop on shutdown. */
-export function startJobs(rt: Runtime, services: Services): Scheduler {
+/** The running background jobs of a serving process. */
+export interface Jobs {
+  /** Stops scheduling and waits for runs in progress (shutdown). */
+  stop(): Promise<void>;
+  /**
+   * Due work per job right now (count, oldest overdue age): what a metrics exporter or health
+   * check reads to see a job falling behind. Each call runs three indexed count queries.
+   */
+  backlog(): Record<JobName, Backlog>;
+}
+
+/** Starts the background jobs of a serving process. */
+export function startJobs(rt: Runtime, services: Services): Jobs {
   const { repos, clock, logger, config } = rt;
   const backend = rt.objects.backend;
   const recovered = recoverInterruptedUploads(repos, clock, services.onFileSettled);
@@ -32,7 +44,7 @@ export function startJobs(rt: Runtime, services: Services): Scheduler {
         onAttempt: rt.metrics.webhookAttempt,
       }),
     )
-    .every("upload-expiry", 30_000, async () => {
+    .every("upload-expiry", config.UPLOAD_EXPIRY_INTERVAL_SECONDS * 1000, async () => {
       await expireUploads({
         repos,
         backend,
@@ -45,9 +57,17 @@ export function startJobs(rt: Runtime, services: Services): Scheduler {
       // and drop the staging data (parts, tail) of every one that is over.
       await services.tus.sweep();
     })
-    .every("purge", 10 * 60_000, () =>
+    .every("purge", config.PURGE_INTERVAL_SECONDS * 1000, () =>
       purgeDeleted({ repos, backend, clock, logger, retentionSeconds: config.DELETED_RETENTION_SECONDS }),
     );
   services.webhookWaker.wake = () => scheduler.poke("webhooks");
-  return scheduler;
+  return {
+    stop: () => scheduler.stop(),
+    backlog: () =>
+      measureBacklogs(repos, {
+        now: clock.now(),
+        stallGraceMs: stallGraceMs(config.UPLOAD_EXPIRY_SECONDS),
+        retentionSeconds: config.DELETED_RETENTION_SECONDS,
+      }),
+  };
 }

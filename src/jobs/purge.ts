@@ -2,6 +2,7 @@ import type { Repos } from "../db/repos";
 import type { Clock } from "../domain/shared/clock";
 import type { Logger } from "../logger";
 import type { StorageBackend } from "../storage/backend";
+import { logBacklog, purgeBacklog, yieldToEventLoop } from "./backlog";
 
 export interface PurgeDeps {
   repos: Repos;
@@ -15,14 +16,22 @@ export interface PurgeDeps {
  * Removes the objects of files soft-deleted longer than the retention, then marks their rows
  * purged. The order makes it crash-safe: the row is marked only after its object is gone, so a
  * crash in between just repeats an idempotent delete on the next run; an object is never left
- * without a row that points at it.
+ * without a row that points at it. Drains like the expiry job: batches until nothing due is left,
+ * yielding between batches, the backlog logged when more than one batch is due. A batch with a
+ * failed delete ends the run (the backend is likely down; the next run retries).
  */
 export async function purgeDeleted(deps: PurgeDeps, batch = 200): Promise<number> {
   const { repos, clock } = deps;
   let purged = 0;
+  let batches = 0;
+  const started = performance.now();
   for (;;) {
-    const due = repos.files.purgeDue(clock.now() - deps.retentionSeconds * 1000, batch);
+    const now = clock.now();
+    const due = repos.files.purgeDue(now - deps.retentionSeconds * 1000, batch);
     if (due.length === 0) break;
+    if (batches === 0 && due.length === batch)
+      logBacklog(deps.logger, "purge", purgeBacklog(repos, now, deps.retentionSeconds));
+    batches++;
     const done: string[] = [];
     for (const f of due) {
       try {
@@ -35,7 +44,8 @@ export async function purgeDeleted(deps: PurgeDeps, batch = 200): Promise<number
     repos.files.markPurged(done, clock.now());
     purged += done.length;
     if (done.length < due.length || due.length < batch) break;
+    await yieldToEventLoop();
   }
-  if (purged) deps.logger.info("files purged", { count: purged });
+  if (purged) deps.logger.info("files purged", { count: purged, batches, ms: Math.round(performance.now() - started) });
   return purged;
 }

@@ -4,6 +4,7 @@ import type { Clock } from "../domain/shared/clock";
 import { present } from "../domain/shared/errors";
 import type { Logger } from "../logger";
 import type { StorageBackend } from "../storage/backend";
+import { expiryBacklog, logBacklog, yieldToEventLoop } from "./backlog";
 
 export interface UploadExpiryDeps {
   repos: Repos;
@@ -19,25 +20,45 @@ export interface UploadExpiryDeps {
 /**
  * Expires uploads whose PUT never came (pending past `expiresAt`) or stalled mid-PUT: status
  * `failed` with reason `expired`, reservation released (one transaction); then removes the
- * objects of failed uploads (see sweepFailedObjects). Idempotent: an object delete that fails or
- * is cut short by a crash is redone on the next run, because the row stays unpurged until its
- * object is gone (deleting a missing key is a no-op).
+ * objects of failed uploads (see sweepFailedObjects). Drains: batches of `batch` run until nothing
+ * due is left, yielding to the event loop between batches, so a run keeps up with any abandon rate
+ * its batches can absorb (one batch per run fell behind: 500 per 30 s is ~17/s, and dead uploads
+ * kept their quota reserved for minutes). A run that finds more than one batch due logs the
+ * backlog (count, oldest overdue age). Idempotent: an object delete that fails or is cut short by
+ * a crash is redone on the next run, because the row stays unpurged until its object is gone
+ * (deleting a missing key is a no-op).
  */
 export async function expireUploads(deps: UploadExpiryDeps, batch = 500): Promise<number> {
   const { repos, clock } = deps;
-  const now = clock.now();
-  const due = repos.files.expiredUploads(now, now - deps.stallGraceMs, batch);
   let expired = 0;
-  for (const f of due) {
-    const done = repos.tx(() => {
-      if (!repos.files.expire(f.id, f.processingStatus, f.reservedBytes, clock.now())) return false;
-      repos.quota.adjust(f, -f.reservedBytes, 0);
-      deps.onSettled?.(present(repos.files.byId(f.id), "file"));
-      return true;
-    });
-    if (done) expired++;
+  let batches = 0;
+  const started = performance.now();
+  for (;;) {
+    const now = clock.now();
+    const due = repos.files.expiredUploads(now, now - deps.stallGraceMs, batch);
+    if (due.length === 0) break;
+    if (batches === 0 && due.length === batch)
+      logBacklog(deps.logger, "upload-expiry", expiryBacklog(repos, now, deps.stallGraceMs));
+    batches++;
+    let progressed = 0;
+    for (const f of due) {
+      const done = repos.tx(() => {
+        if (!repos.files.expire(f.id, f.processingStatus, f.reservedBytes, clock.now())) return false;
+        repos.quota.adjust(f, -f.reservedBytes, 0);
+        deps.onSettled?.(present(repos.files.byId(f.id), "file"));
+        return true;
+      });
+      if (done) progressed++;
+    }
+    expired += progressed;
+    // A short batch was the last one; a batch where every row changed under us (claimed by a PUT
+    // meanwhile) is left to the next run rather than spun on.
+    if (due.length < batch || progressed === 0) break;
+    await yieldToEventLoop();
   }
-  if (expired) deps.logger.info("uploads expired", { count: expired });
+  if (expired) {
+    deps.logger.info("uploads expired", { count: expired, batches, ms: Math.round(performance.now() - started) });
+  }
   await sweepFailedObjects(deps, batch);
   return expired;
 }
@@ -45,23 +66,31 @@ export async function expireUploads(deps: UploadExpiryDeps, batch = 500): Promis
 /**
  * Deletes what a failed upload may have left in storage (a partial or rejected object) and marks
  * the row purged once the object is gone. Failed is final, so nothing will write that key again.
- * A delete that fails keeps the row unpurged, to be retried on the next run.
+ * A delete that fails keeps the row unpurged, to be retried on the next run. Runs batches until
+ * none is left (every expired upload lands here, so it must keep up with the expiry).
  */
 export async function sweepFailedObjects(
   deps: Pick<UploadExpiryDeps, "repos" | "backend" | "clock" | "logger">,
   batch = 500,
 ): Promise<number> {
-  const done: string[] = [];
-  for (const f of deps.repos.files.failedUnpurged(batch)) {
-    try {
-      await deps.backend.delete(f.storageKey);
-      done.push(f.id);
-    } catch (err) {
-      deps.logger.warn("failed upload: object delete failed; will retry", { fileId: f.id, err: String(err) });
+  let swept = 0;
+  for (;;) {
+    const due = deps.repos.files.failedUnpurged(batch);
+    const done: string[] = [];
+    for (const f of due) {
+      try {
+        await deps.backend.delete(f.storageKey);
+        done.push(f.id);
+      } catch (err) {
+        deps.logger.warn("failed upload: object delete failed; will retry", { fileId: f.id, err: String(err) });
+      }
     }
+    deps.repos.files.markPurged(done, deps.clock.now());
+    swept += done.length;
+    // Drains like the expiry above; a failed delete ends the run (the backend is likely down).
+    if (due.length < batch || done.length < due.length) return swept;
+    await yieldToEventLoop();
   }
-  deps.repos.files.markPurged(done, deps.clock.now());
-  return done.length;
 }
 
 /**

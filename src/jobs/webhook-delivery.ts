@@ -4,6 +4,7 @@ import type { Clock } from "../domain/shared/clock";
 import { hmacHex } from "../domain/shared/secrets";
 import { BlockedAddressError, type Resolver, resolveTarget } from "../domain/webhooks/ssrf-guard";
 import type { Logger } from "../logger";
+import { logBacklog, webhookBacklog } from "./backlog";
 import { postPinned } from "./webhook-post";
 
 export interface WebhookSenderDeps {
@@ -108,7 +109,9 @@ async function deliverOne(deps: WebhookSenderDeps, d: WebhookDeliveryRow): Promi
 /**
  * Sends due deliveries through a pool of `concurrency` requests: a free slot takes the next due
  * delivery at once, so one slow receiver holds one slot (at most WEBHOOK_TIMEOUT_MS), never the
- * others' deliveries. Returns when nothing is in flight or due; the count of attempts made.
+ * others' deliveries. Drains: returns only when nothing is in flight or due, so one wake sends
+ * every due delivery however many there are (each await on the pool yields to the event loop).
+ * Returns the count of attempts made.
  */
 export async function deliverDueWebhooks(deps: WebhookSenderDeps): Promise<number> {
   const concurrency = deps.concurrency ?? 8;
@@ -117,6 +120,11 @@ export async function deliverDueWebhooks(deps: WebhookSenderDeps): Promise<numbe
   for (;;) {
     const free = concurrency - inFlight.size;
     const batch = free > 0 ? deps.repos.webhooks.claimDue(deps.clock.now(), free) : [];
+    // More due than the pool takes at once: a backlog (this run drains it, slot by slot).
+    if (total === 0 && batch.length === concurrency) {
+      const backlog = webhookBacklog(deps.repos, deps.clock.now());
+      if (backlog.count > 0) logBacklog(deps.logger, "webhooks", backlog);
+    }
     for (const d of batch) {
       // Never rejects: a failure to record an outcome is logged; the row stays 'delivering' and is
       // re-queued at the next start-up (at-least-once).

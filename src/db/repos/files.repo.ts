@@ -476,6 +476,43 @@ export function createFilesRepo(db: Db) {
         .all();
       return [...pending, ...stalled].slice(0, limit);
     },
+    /**
+     * How much expiry work is due now, for backlog reports: the count of uploads `expiredUploads`
+     * would return without a limit, the earliest `expiresAt` among pending ones and the earliest
+     * PUT start among stalled ones (same partial indexes, so it costs one index range per kind).
+     */
+    expiryBacklog(
+      now: number,
+      stalledBefore: number,
+    ): { count: number; oldestExpiresAt: number | null; oldestStalledStart: number | null } {
+      const pending = db
+        .select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${files.uploadExpiresAt})` })
+        .from(files)
+        .where(
+          and(
+            sql`${files.processingStatus} IN ('pending', 'processing')`,
+            sql`${files.processingStatus} = 'pending'`,
+            lte(files.uploadExpiresAt, now),
+            isNull(files.deletedAt),
+          ),
+        )
+        .get()!;
+      const stalled = db
+        .select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${files.uploadStartedAt})` })
+        .from(files)
+        .where(and(PROCESSING, lte(files.uploadStartedAt, stalledBefore), isNull(files.deletedAt)))
+        .get()!;
+      return { count: pending.n + stalled.n, oldestExpiresAt: pending.oldest, oldestStalledStart: stalled.oldest };
+    },
+    /** How many files `purgeDue` would return without a limit, and the earliest deletion among them. */
+    purgeBacklog(deletedBefore: number): { count: number; oldestDeletedAt: number | null } {
+      const r = db
+        .select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${files.deletedAt})` })
+        .from(files)
+        .where(and(isNotNull(files.deletedAt), isNull(files.purgedAt), lte(files.deletedAt, deletedBefore)))
+        .get()!;
+      return { count: r.n, oldestDeletedAt: r.oldest };
+    },
     /** Soft-deleted files whose retention has passed and whose object may still exist. */
     purgeDue(deletedBefore: number, limit: number): FileRow[] {
       return db

@@ -80,6 +80,15 @@ export function createWebhooksRepo(db: Db) {
         .run();
     },
     /** After a crash, deliveries that were mid-attempt go back to pending (at-least-once). */
+    /** Pending deliveries due now that no sender has claimed yet, and the earliest due time among them. */
+    dueBacklog(now: number): { count: number; oldestDueAt: number | null } {
+      const r = db
+        .select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${webhookDeliveries.nextAttemptAt})` })
+        .from(webhookDeliveries)
+        .where(and(eq(webhookDeliveries.status, "pending"), lte(webhookDeliveries.nextAttemptAt, now)))
+        .get()!;
+      return { count: r.n, oldestDueAt: r.oldest };
+    },
     resetDelivering(now: number): number {
       return db
         .update(webhookDeliveries)
