@@ -17,6 +17,7 @@ import { createAccessService } from "./domain/tenants/access.service";
 import { createAdminAuthService } from "./domain/tenants/admin-auth.service";
 import { createTenantsService } from "./domain/tenants/tenants.service";
 import { recalculateUsage } from "./domain/tenants/usage";
+import { webhookSecretBox } from "./domain/tenants/webhook-secrets";
 import { createTusService } from "./domain/uploads/tus.service";
 import { createUploadPipeline } from "./domain/uploads/upload-pipeline";
 import { createUploadsService } from "./domain/uploads/uploads.service";
@@ -68,6 +69,7 @@ export function createServices(deps: AppDeps) {
       for await (const key of objects.backend.list(tenantObjectPrefix(id))) await objects.backend.delete(key);
     },
     recalculateUsage: (id) => recalculateUsage(repos, id),
+    secrets: webhookSecretBox(deps.masterKey),
     clock,
   });
   const workspaces = createWorkspacesService({ repos, clock });

@@ -6,6 +6,7 @@ import { migrate } from "./db/migrate";
 import { createRepos, type Repos } from "./db/repos";
 import { ADMIN_KEY_SETTING } from "./db/repos/settings.repo";
 import { ADMIN_KEY_PREFIX, generateApiKey, hashKey } from "./domain/shared/secrets";
+import { ensurePrivateDir } from "./private-files";
 import type { StorageBackend } from "./storage/backend";
 import { MasterKeyring } from "./storage/keyring";
 import { LocalBackend } from "./storage/local.backend";
@@ -48,7 +49,7 @@ export async function createStorageBackend(config: Config): Promise<StorageBacke
 
 /** Opens the database, applies migrations and returns the repositories. */
 export function openRepos(config: Config): { db: Db; repos: Repos; applied: string[] } {
-  if (config.databasePath !== ":memory:") mkdirSync(config.DATA_DIR, { recursive: true });
+  if (config.databasePath !== ":memory:") ensurePrivateDir(config.DATA_DIR);
   const db = openDatabase(config.databasePath);
   const applied = migrate(db.$client);
   return { db, repos: createRepos(db), applied };

@@ -1,7 +1,8 @@
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
 import type { Config } from "./config/schema";
 import { LATEST_SCHEMA_VERSION, schemaVersion } from "./db/migrate";
 import { createLogger } from "./logger";
+import { ensurePrivateDir } from "./private-files";
 import { openRuntime, type Runtime } from "./runtime";
 
 /**
@@ -16,7 +17,7 @@ export async function runDoctor(config: Config): Promise<boolean> {
   };
   report("config", true, `backend=${config.STORAGE_BACKEND} dataDir=${config.DATA_DIR} port=${config.PORT}`);
   try {
-    mkdirSync(config.DATA_DIR, { recursive: true });
+    ensurePrivateDir(config.DATA_DIR);
     accessSync(config.DATA_DIR, constants.W_OK | constants.R_OK);
     report("data dir", true, `${config.DATA_DIR} is writable`);
   } catch (err) {

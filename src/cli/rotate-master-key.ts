@@ -1,4 +1,5 @@
 import type { AuditService } from "../domain/audit/audit.service";
+import { resealWebhookSecrets, webhookSecretBox } from "../domain/tenants/webhook-secrets";
 import type { Runtime } from "../runtime";
 import { createProgress } from "./progress";
 
@@ -127,6 +128,9 @@ export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: Ro
     return false;
   }
 
+  // Webhook secrets are sealed under a sub-key of the master key: re-seal them under the new one
+  // before the old key is retired.
+  await resealWebhookSecrets(rt.repos, webhookSecretBox(ring), rt.clock);
   const { retiredPath, newKeyPath } = await ring.finishRotation();
   rt.repos.settings.set(STATE_KEY, "null");
   audit.record({ actor: { type: "cli" }, action: "master-key.rotate.finish", details: { from: from.id, to: to.id } });

@@ -41,6 +41,7 @@ export function startJobs(rt: Runtime, services: Services): Jobs {
         backoffMs: config.WEBHOOK_BACKOFF_MS,
         timeoutMs: config.WEBHOOK_TIMEOUT_MS,
         allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+        webhookSecretOf: services.tenants.webhookSecretOf,
         onAttempt: rt.metrics.webhookAttempt,
       }),
     )

@@ -1,5 +1,5 @@
 import type { Repos } from "../db/repos";
-import type { WebhookDeliveryRow } from "../db/schema";
+import type { TenantRow, WebhookDeliveryRow } from "../db/schema";
 import type { Clock } from "../domain/shared/clock";
 import { hmacHex } from "../domain/shared/secrets";
 import { BlockedAddressError, type Resolver, resolveTarget } from "../domain/webhooks/ssrf-guard";
@@ -17,6 +17,8 @@ export interface WebhookSenderDeps {
   allowPrivateNetworks: boolean;
   /** DNS for webhook hosts (default: the system resolver); asked once per attempt. */
   resolve?: Resolver;
+  /** The tenant's signing secret in clear (it is stored sealed): TenantsService.webhookSecretOf. */
+  webhookSecretOf: (tenant: TenantRow) => Promise<string>;
   /** Parallel requests at most: a slow receiver can't take more sockets than this. */
   concurrency?: number;
   /** Each attempt's outcome once recorded (metrics). */
@@ -59,7 +61,7 @@ async function attempt(
         "x-storagebrain-event": d.event,
         "x-storagebrain-delivery": d.id,
         "x-storagebrain-timestamp": String(timestamp),
-        "x-storagebrain-signature": signPayload(tenant.webhookSecret, timestamp, d.payload),
+        "x-storagebrain-signature": signPayload(await deps.webhookSecretOf(tenant), timestamp, d.payload),
       },
     });
     // A redirect (3xx) is a failed attempt, never followed: it could point inside.

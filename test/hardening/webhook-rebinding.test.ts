@@ -64,6 +64,7 @@ const send = (resolve: Resolver, allowPrivateNetworks: boolean) =>
     timeoutMs: 5000,
     allowPrivateNetworks,
     resolve,
+    webhookSecretOf: h.services.tenants.webhookSecretOf,
   });
 
 test("the request goes to the address that was resolved and checked, never to a second answer", async () => {

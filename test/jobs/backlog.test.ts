@@ -192,6 +192,7 @@ describe("webhook sender drains its backlog", () => {
         backoffMs: 1000,
         timeoutMs: 5000,
         allowPrivateNetworks: true,
+        webhookSecretOf: h.services.tenants.webhookSecretOf,
       });
       expect(sent).toBe(n);
       expect(rx.received.map((r) => JSON.parse(r.body).n).sort((a, b) => a - b)).toEqual(

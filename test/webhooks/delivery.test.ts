@@ -23,6 +23,7 @@ const sender = (extra: Partial<Parameters<typeof deliverDueWebhooks>[0]> = {}) =
     backoffMs: 1000,
     timeoutMs: 2000,
     allowPrivateNetworks: true,
+    webhookSecretOf: h.services.tenants.webhookSecretOf,
     ...extra,
   });
 
@@ -321,6 +322,7 @@ describe("SSRF guard", () => {
         backoffMs: 1000,
         timeoutMs: 1000,
         allowPrivateNetworks: false,
+        webhookSecretOf: strict.services.tenants.webhookSecretOf,
       });
       expect(rx.received.length).toBe(0);
       const d = (await strict.json("GET", "/api/v1/webhooks/deliveries", { key: st.apiKey })).body.deliveries[0];

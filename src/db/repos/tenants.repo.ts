@@ -64,6 +64,25 @@ export function createTenantsRepo(db: Db) {
         .returning()
         .get();
     },
+    /** Tenants whose stored webhook secret does not start with `prefix` (not sealed under the current key). */
+    webhookSecretsNotSealedWith(prefix: string): { id: string; webhookSecret: string }[] {
+      return db
+        .select({ id: tenants.id, webhookSecret: tenants.webhookSecret })
+        .from(tenants)
+        .where(sql`substr(${tenants.webhookSecret}, 1, ${prefix.length}) <> ${prefix}`)
+        .all();
+    },
+    /** Compare-and-set of the stored webhook secret (a concurrent rotate wins). */
+    replaceWebhookSecret(id: string, from: string, to: string, now: number): boolean {
+      return (
+        db
+          .update(tenants)
+          .set({ webhookSecret: to, updatedAt: now })
+          .where(and(eq(tenants.id, id), eq(tenants.webhookSecret, from)))
+          .returning({ one: sql`1` })
+          .all().length > 0
+      );
+    },
     delete(id: string): boolean {
       return db.delete(tenants).where(eq(tenants.id, id)).returning({ one: sql`1` }).all().length > 0;
     },

@@ -5,6 +5,7 @@ import { allowedTypesOf, DEFAULT_FILE_TYPES } from "../files/file-types";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
 import { AppError, notFound, present } from "../shared/errors";
+import type { SecretBox } from "../shared/secret-box";
 import { displayPrefix, generateApiKey, hashKey, randomSecret } from "../shared/secrets";
 import type { UsageDrift } from "./usage";
 
@@ -50,6 +51,8 @@ export interface TenantsServiceDeps {
   deleteTenantObjects: (tenantId: string) => Promise<void>;
   /** Recomputes usage counters from the files table (one tenant, or all without an id). */
   recalculateUsage: (tenantId?: string) => UsageDrift;
+  /** Seals webhook secrets before they are stored (tenants/webhook-secrets.ts). */
+  secrets: SecretBox;
   clock: Clock;
 }
 
@@ -79,15 +82,16 @@ export function createTenantsService(deps: TenantsServiceDeps) {
     create(input: { name: string; quotaBytes?: number; allowedFileTypes?: string[] | null }) {
       assertNameFree(input.name);
       const apiKey = generateApiKey();
+      const id = randomUUID();
       const row = tenants.insert({
-        id: randomUUID(),
+        id,
         name: input.name,
         apiKeyHash: hashKey(apiKey),
         keyPrefix: displayPrefix(apiKey),
         quotaBytes: input.quotaBytes ?? DEFAULT_TENANT_QUOTA,
         // Omitted = the default six, stored explicitly; null = any type (an explicit opt-in).
         allowedFileTypes: input.allowedFileTypes === undefined ? [...DEFAULT_FILE_TYPES] : input.allowedFileTypes,
-        webhookSecret: `whsec_${randomSecret()}`,
+        webhookSecret: deps.secrets.seal(`whsec_${randomSecret()}`, id),
         createdAt: clock.now(),
       });
       return { tenant: row, apiKey };
@@ -120,8 +124,12 @@ export function createTenantsService(deps: TenantsServiceDeps) {
     },
     rotateWebhookSecret(id: string): string {
       const webhookSecret = `whsec_${randomSecret()}`;
-      tenants.update(id, { webhookSecret }, clock.now());
+      tenants.update(id, { webhookSecret: deps.secrets.seal(webhookSecret, id) }, clock.now());
       return webhookSecret;
+    },
+    /** The tenant's webhook signing secret in clear (stored sealed). */
+    webhookSecretOf(t: Pick<TenantRow, "id" | "webhookSecret">): Promise<string> {
+      return deps.secrets.open(t.webhookSecret, t.id);
     },
     update(id: string, patch: TenantPatch): TenantRow {
       get(id);

@@ -21,13 +21,13 @@ export function tenantRoutes(deps: { tenants: TenantsService; access: AccessServ
       )
       .get(
         "/info",
-        ({ tenant }) => ({
+        async ({ tenant }) => ({
           id: tenant.id,
           name: tenant.name,
           allowedFileTypes: allowedTypesOf(tenant),
           createdAt: new Date(tenant.createdAt).toISOString(),
           keyPrefix: tenant.keyPrefix,
-          webhookSecret: tenant.webhookSecret,
+          webhookSecret: await deps.tenants.webhookSecretOf(tenant),
         }),
         { detail: { summary: "Tenant info (includes the webhook signing secret)", ...bearer } },
       )
