@@ -28,8 +28,15 @@ const emit = (json: Record<string, unknown>) => process.stdout.write(`${JSON.str
 
 const tmp = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), "storage-brain-bench-"));
 const binary = join(ROOT, "dist", "storage-brain");
-const useBinary = existsSync(binary) && !process.argv.includes("--source") && !profile;
-const serverCmd = useBinary ? [binary, "serve"] : [BUN, join(ROOT, "src", "main.ts"), "serve"];
+/** `--server <binary>`: measure that build instead (bench/compare.ts passes each build in turn). */
+const serverArg = process.argv.indexOf("--server");
+const otherBinary = serverArg > 0 ? process.argv[serverArg + 1] : undefined;
+const useBinary = (otherBinary !== undefined || existsSync(binary)) && !process.argv.includes("--source") && !profile;
+const serverCmd = otherBinary
+  ? [otherBinary, "serve"]
+  : useBinary
+    ? [binary, "serve"]
+    : [BUN, join(ROOT, "src", "main.ts"), "serve"];
 const adminKey = `sk_admin_bench${crypto.randomUUID().replaceAll("-", "")}`;
 const servers = new Set<Server>();
 let logN = 0;
@@ -86,10 +93,10 @@ function describeBuild(): string {
     ),
   );
   const stale =
-    useBinary && statSync(binary).mtimeMs < newestSrc
+    useBinary && !otherBinary && statSync(binary).mtimeMs < newestSrc
       ? " — WARNING: dist/storage-brain is older than src/ (rebuild, or pass --source)"
       : "";
-  const what = useBinary ? "dist/storage-brain" : "bun src/main.ts";
+  const what = otherBinary ?? (useBinary ? "dist/storage-brain" : "bun src/main.ts");
   return `${what}, commit ${git("rev-parse", "--short", "HEAD") || "?"}${dirty ? " + uncommitted changes" : ""}, bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs${stale}`;
 }
 
@@ -196,6 +203,7 @@ async function main() {
   emit(api.json);
   rows.push(...api.rows);
 
+  emit({ scenario: "summary", build, rows });
   process.stdout.write(`\nStorage Brain bench (${quick ? "quick" : "full"}): ${build}\n`);
   printTable(rows);
   log("done");
