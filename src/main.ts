@@ -1,6 +1,8 @@
 #!/usr/bin/env bun
 import { createApp, createServices, withAccessLog } from "./app";
 import { intFlag, parseCommandArgs, UsageError } from "./cli/args";
+import { backup } from "./cli/backup";
+import { RestoreError, restore } from "./cli/restore";
 import { rotateMasterKey } from "./cli/rotate-master-key";
 import { ConfigError, loadConfig } from "./config/load";
 import type { Config } from "./config/schema";
@@ -29,6 +31,9 @@ Commands:
                                           re-wrap every file's data key under a new master key
                                           (resumable; both keys work until it finishes)
   doctor                                  check config, data dir, database, storage; exit 1 on failure
+  backup <dir> [--include-master-key]     online, consistent backup (database + local objects + manifest)
+  restore <dir> --data-dir <dir> [--force] [--include-master-key]
+                                          verify a backup's checksums, then restore it into a data dir
   healthcheck                             exit 0 if the local server answers /health (for Docker)
   version                                 print the version
   --help                                  this text
@@ -181,6 +186,37 @@ async function main(argv: string[]) {
       );
     case "admin":
       return admin(config, rest);
+    case "backup": {
+      const { values, positionals } = parseCommandArgs(rest, {
+        options: { "include-master-key": { type: "boolean" } },
+        positionals: { min: 1, max: 1, names: "<dir>" },
+      });
+      return withRuntime(config, async (rt) => {
+        const manifest = await backup(rt, createServices(rt).audit, {
+          dir: positionals[0]!,
+          includeMasterKey: values["include-master-key"] === true,
+        });
+        if (manifest.counts.missingObjects > 0) process.exitCode = 1;
+      });
+    }
+    case "restore": {
+      const { values, positionals } = parseCommandArgs(rest, {
+        options: {
+          "data-dir": { type: "string" },
+          force: { type: "boolean" },
+          "include-master-key": { type: "boolean" },
+        },
+        positionals: { min: 1, max: 1, names: "<dir>" },
+      });
+      if (typeof values["data-dir"] !== "string") throw new UsageError("restore needs --data-dir <dir>");
+      await restore({
+        from: positionals[0]!,
+        dataDir: values["data-dir"],
+        force: values.force === true,
+        includeMasterKey: values["include-master-key"] === true,
+      });
+      return;
+    }
     case "healthcheck": {
       // For container HEALTHCHECKs (the image has no curl): GET /health on the local port.
       const res = await fetch(`http://127.0.0.1:${config.PORT}/health`).catch(() => null);
@@ -193,16 +229,16 @@ async function main(argv: string[]) {
   }
 }
 
-const COMMANDS = new Set(["serve", "migrate", "admin", "healthcheck", "doctor"]);
+const COMMANDS = new Set(["serve", "migrate", "admin", "healthcheck", "doctor", "backup", "restore"]);
 /** Commands that parse their own flags. */
-const FLAGGED = new Set<string>([]);
+const FLAGGED = new Set<string>(["backup", "restore"]);
 
 main(process.argv.slice(2)).catch((err) => {
   if (err instanceof UsageError) {
     console.error(`${err.message}\n\n${HELP}`);
     process.exit(2);
   }
-  if (err instanceof ConfigError) console.error(err.message);
+  if (err instanceof ConfigError || err instanceof RestoreError) console.error(err.message);
   else if (err instanceof AppError) console.error(`error: ${err.message}`);
   else console.error(`fatal: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

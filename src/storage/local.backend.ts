@@ -5,6 +5,9 @@ import { dirname, join, relative, sep } from "node:path";
 import { assertSafeKey, type ByteRange, type StorageBackend, type StoredPart } from "./backend";
 import { iteratorToStream } from "./streams";
 
+/** A temp file untouched this long belongs to no live upload (a stalled PUT is expired after an hour too). */
+const STALE_TMP_MS = 60 * 60 * 1000;
+
 /**
  * Objects as files under `root`. Writes go to `root/.tmp/<uuid>` then fsync + rename, so a
  * crash or an aborted upload never leaves a half object at the real key (the .tmp dir is
@@ -23,10 +26,19 @@ export class LocalBackend implements StorageBackend {
     this.partsDir = join(root, ".parts");
   }
 
-  /** Creates the directories and removes temp files left by a crash (not `.parts`: those resume). */
+  /**
+   * Creates the directories and removes temp files left by a crash (not `.parts`: those resume).
+   * Only temp files untouched for an hour go: CLI commands (backup, doctor, admin ...) open the
+   * backend while the server runs, and must not pull the files of uploads in flight from under it.
+   */
   async init(): Promise<void> {
-    await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+    const staleBefore = Date.now() - STALE_TMP_MS;
+    for (const name of await readdir(this.tmpDir)) {
+      const path = join(this.tmpDir, name);
+      const st = await stat(path).catch(() => null);
+      if (st && st.mtimeMs < staleBefore) await rm(path, { recursive: true, force: true });
+    }
     await mkdir(this.partsDir, { recursive: true, mode: 0o700 });
   }
 
