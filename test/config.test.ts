@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ConfigError, loadConfig, parseConfig } from "../src/config/load";
 
 describe("config", () => {
-  test("defaults match CONTRACT.md", () => {
+  test("defaults match the README's configuration table", () => {
     const c = parseConfig({});
     expect(c).toMatchObject({
       PORT: 3000,

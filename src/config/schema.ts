@@ -1,8 +1,8 @@
 import { z } from "zod";
 
 /**
- * The whole runtime configuration, one zod schema. Every name in CONTRACT.md's
- * configuration table is read here, even where a later feature is the one to use it.
+ * The whole runtime configuration, one zod schema. Every name in the README's configuration
+ * table is read here, even where a later feature is the one to use it.
  * Values arrive as strings (env) or typed values (config file); both are coerced.
  */
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);

@@ -27,7 +27,7 @@ export interface WebhookSenderDeps {
 
 const REPOLL_MS = 250;
 
-/** `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, as CONTRACT.md specifies for receivers. */
+/** `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, as docs/api.md ("Webhooks") tells receivers to verify. */
 export function signPayload(secret: string, timestamp: number, body: string): string {
   return `sha256=${hmacHex(secret, `${timestamp}.${body}`)}`;
 }

@@ -21,7 +21,9 @@ import { iteratorToStream, sliceStream } from "./streams";
 /**
  * The S3 path makes more garbage per byte than local disk (part buffers, HTTP copies, small
  * socket chunks). Measured with bench/s3.ts on 100 MiB: without pacing here, peak RSS ~236 MiB
- * during uploads and ~300 MiB during downloads; see the closing numbers in the commit.
+ * (and rising with size) during uploads and ~300 MiB during downloads; with a collection per
+ * part and per 32 MiB read, uploads plateau at ~170 MiB whatever the size (10 MiB: 124, 50: 169,
+ * 100: 170). docs/decisions.md ("Paced garbage collection") has the local-disk numbers.
  */
 const partGc = new GcPacer(8 * 1024 * 1024);
 const readGc = new GcPacer(32 * 1024 * 1024);
@@ -59,7 +61,7 @@ function unavailable(op: string, err: unknown): Error {
  * Objects in an S3-compatible bucket (AWS S3, MinIO, R2, Garage...). Uploads stream through
  * multipart with bounded part buffers; a failed or aborted upload aborts the multipart upload, so
  * no half object remains. Reads are ranged GETs whose body is cancelled when the consumer stops,
- * which releases the socket (the original service leaked sockets here).
+ * which releases the socket (a reader that stops early must not pin one of the pool's few sockets).
  */
 export class S3Backend implements StorageBackend {
   readonly name = "s3";

@@ -5,7 +5,7 @@ import { sampleContent, tempDir } from "../support/harness";
 import { BUN, type Spawned, spawnServer } from "../support/spawn-server";
 
 /**
- * Every call of the original project's newest admin client (its `StorageBrainAdmin`), sent the
+ * Every call of the newest upstream admin client (its `StorageBrainAdmin`), sent the
  * way it sends them: JSON content type and Bearer admin key on every request (GET and DELETE
  * included, with no body), against a running server. Each answer is checked for the fields the
  * client reads, with their types.

@@ -40,7 +40,7 @@ async function upload(
 
 const stored = (fileId: string) => objectExists(h.rt.objects.backend, h.rt.repos.files.byId(fileId)!.storageKey);
 
-describe("upload flow (the seed's)", () => {
+describe("upload flow (docs/api.md, Uploads)", () => {
   test("request → PUT → completed, listed, downloadable; bytes on disk are ciphertext", async () => {
     const content = sampleContent("image/png", 3 * SEGMENT_SIZE + 123);
     const r = await requestUpload(t.apiKey, {

@@ -154,7 +154,7 @@ describe("workspaces", () => {
     t = await h.createTenant({ quotaBytes: 100_000 });
   });
 
-  test("create, list, get, patch (the seed's shapes)", async () => {
+  test("create, list, get, patch (the documented shapes)", async () => {
     const c = await h.json("POST", "/api/v1/workspaces", {
       key: t.apiKey,
       body: { name: "Marketing", slug: "marketing", quotaBytes: 50_000, metadata: { team: "m" } },
@@ -168,7 +168,7 @@ describe("workspaces", () => {
       metadata: { team: "m" },
     });
     expect(Number.isInteger(c.body.createdAt)).toBe(true);
-    expect(c.body.createdAt).toBeLessThan(1e11); // epoch seconds, as the seed shows
+    expect(c.body.createdAt).toBeLessThan(1e11); // epoch seconds (docs/api.md, "Timestamps")
     const list = await h.json("GET", "/api/v1/workspaces", { key: t.apiKey });
     expect(list.body.workspaces.map((w: any) => w.slug)).toContain("marketing");
     const p = await h.json("PATCH", `/api/v1/workspaces/${c.body.id}`, {

@@ -55,7 +55,7 @@ const verify = (secret: string, headers: Headers, body: string) =>
 const senderTest = inProcessOnly("drives the webhook sender by hand on a ManualClock");
 
 describe("webhook delivery", () => {
-  senderTest("success on the first try: the seed's payload, signed headers", async () => {
+  senderTest("success on the first try: the documented payload, signed headers", async () => {
     const rx = startReceiver();
     try {
       const fileId = await uploadWithHook(rx.url);

@@ -1,6 +1,6 @@
 import { validation } from "../shared/errors";
 
-/** The API reference allows 1-255 characters; counted after NFC, in UTF-16 units like the schemas. */
+/** 1-255 characters (docs/api.md, "File names"); counted after NFC, in UTF-16 units like the schemas. */
 export const MAX_FILE_NAME_LENGTH = 255;
 
 /**

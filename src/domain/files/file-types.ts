@@ -1,5 +1,5 @@
 /**
- * File types: the API reference's six are the default set of a new tenant; an admin may set a
+ * File types: these six are the default set of a new tenant (docs/api.md, "Uploads"); an admin may set a
  * tenant's `allowedFileTypes` to any list of well-formed MIME types, or to null = any
  * well-formed type. Content is checked by magic bytes wherever the declared type has a signature
  * `file-type` knows (see type-check.ts); types without one are accepted as declared.

@@ -1,6 +1,6 @@
 import type { FileRow } from "../../db/schema";
 
-/** The file object of the API reference (list items, get, webhook payloads). */
+/** The file object of docs/api.md (list items, get, webhook payloads). */
 export function fileView(f: FileRow) {
   return {
     id: f.id,

@@ -14,7 +14,7 @@ export const DEFAULT_TENANT_QUOTA = 524_288_000;
 /** Quota numbers as every quota endpoint shows them. */
 export function quotaView(t: { quotaBytes: number; usedBytes: number; reservedBytes: number }) {
   const availableBytes = Math.max(0, t.quotaBytes - t.usedBytes - t.reservedBytes);
-  // Whole percent, as the API reference shows (10 MiB of 500 MiB → 2).
+  // Whole percent (docs/api.md, "Quota": 10 MiB of 500 MiB → 2).
   const usagePercent = t.quotaBytes > 0 ? Math.round((t.usedBytes / t.quotaBytes) * 100) : t.usedBytes > 0 ? 100 : 0;
   return {
     quotaBytes: t.quotaBytes,

@@ -219,7 +219,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
           signal: opts.signal,
         });
       } catch (err) {
-        // A rejected PUT holds no quota (CONTRACT.md); a retry reserves again at its claim. Only if
+        // A rejected PUT holds no quota (docs/api.md, "Uploads"); a retry reserves again at its claim. Only if
         // the row is still ours: a delete or expiry during the PUT has released it already.
         repos.tx(() => {
           if (!repos.files.releaseClaim(f.id, clock.now())) return;

@@ -18,7 +18,7 @@ export interface MoveFilesInput {
   onlyUnassigned?: boolean;
 }
 
-/** The workspace object of the API reference (timestamps in epoch seconds, as the seed shows). */
+/** The workspace object (timestamps in epoch seconds, the one exception: docs/api.md, "Timestamps"). */
 export function workspaceView(w: WorkspaceRow) {
   return {
     id: w.id,
