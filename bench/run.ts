@@ -17,6 +17,7 @@ import { median, round } from "./lib/stats";
 import { apiLatencyScenario } from "./scenarios/api-latency";
 import { downloadScenario } from "./scenarios/download";
 import { smallFilesScenario } from "./scenarios/small-files";
+import { tusUploadScenario } from "./scenarios/tus-upload";
 import { BIG, CEILING_BIG_NAME, MID, uploadScenario } from "./scenarios/upload";
 
 const quick = process.argv.includes("--quick");
@@ -185,6 +186,12 @@ async function main() {
   );
 
   Bun.spawnSync(["sync"]); // uploads fsync their files, but flush everything else before the next scenario too
+
+  log("1b. tus upload vs two-step");
+  const tus = await tusUploadScenario(ctx);
+  emit(tus.json);
+  rows.push(...tus.rows);
+  Bun.spawnSync(["sync"]);
 
   log("2. download");
   const down = await downloadScenario(ctx, up.bigFileId, CEILING_BIG_NAME);
