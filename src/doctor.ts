@@ -1,4 +1,6 @@
 import { accessSync, constants } from "node:fs";
+import { createServices } from "./app";
+import { opsChecks } from "./cli/doctor-ops";
 import type { Config } from "./config/schema";
 import { LATEST_SCHEMA_VERSION, schemaVersion } from "./db/migrate";
 import { createLogger } from "./logger";
@@ -7,9 +9,11 @@ import { openRuntime, type Runtime } from "./runtime";
 
 /**
  * Checks config (already parsed by the caller), data dir, database and storage backend with a
- * write/read/delete probe. Prints one line per check; returns false if any failed.
+ * write/read/delete probe, then the operations checks (cli/doctor-ops.ts: disk, master key
+ * file, backend, outbox, orphans; `fix` repairs orphans). Prints one line per check; returns
+ * false if any failed.
  */
-export async function runDoctor(config: Config): Promise<boolean> {
+export async function runDoctor(config: Config, opts: { fix?: boolean } = {}): Promise<boolean> {
   let ok = true;
   const report = (name: string, pass: boolean, info: string) => {
     ok &&= pass;
@@ -51,6 +55,11 @@ export async function runDoctor(config: Config): Promise<boolean> {
     );
   } catch (err) {
     report("storage", false, `${rt.objects.backend.name}: ${(err as Error).message}`);
+  }
+  try {
+    await opsChecks(rt, createServices(rt), report, { fix: opts.fix ?? false });
+  } catch (err) {
+    report("operations checks", false, (err as Error).message);
   } finally {
     rt.close();
   }

@@ -30,7 +30,9 @@ Commands:
   admin rotate-master-key [--batch-size N] [--pause-ms MS]
                                           re-wrap every file's data key under a new master key
                                           (resumable; both keys work until it finishes)
-  doctor                                  check config, data dir, database, storage; exit 1 on failure
+  doctor [--fix]                          check config, data dir, database, storage, disk, keys, outbox
+                                          and orphans; exit 1 on failure. --fix deletes orphan objects
+                                          older than an hour and fails rows whose object is gone
   backup <dir> [--include-master-key]     online, consistent backup (database + local objects + manifest)
   restore <dir> --data-dir <dir> [--force] [--include-master-key]
                                           verify a backup's checksums, then restore it into a data dir
@@ -223,7 +225,8 @@ async function main(argv: string[]) {
       return process.exit(res?.ok ? 0 : 1);
     }
     case "doctor": {
-      const ok = await runDoctor(config);
+      const { values } = parseCommandArgs(rest, { options: { fix: { type: "boolean" } } });
+      const ok = await runDoctor(config, { fix: values.fix === true });
       return process.exit(ok ? 0 : 1);
     }
   }
@@ -231,7 +234,7 @@ async function main(argv: string[]) {
 
 const COMMANDS = new Set(["serve", "migrate", "admin", "healthcheck", "doctor", "backup", "restore"]);
 /** Commands that parse their own flags. */
-const FLAGGED = new Set<string>(["backup", "restore"]);
+const FLAGGED = new Set<string>(["backup", "restore", "doctor"]);
 
 main(process.argv.slice(2)).catch((err) => {
   if (err instanceof UsageError) {

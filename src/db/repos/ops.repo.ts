@@ -36,6 +36,21 @@ export function createOpsRepo(db: Db) {
   const setTusWrappedQ = sqlite.query<unknown, [string, string, string, string]>(
     "UPDATE tus_uploads SET wrapped_key = ?, key_id = ? WHERE file_id = ? AND key_id = ?",
   );
+  const ownerQ = sqlite.query<{ key: string; purgedAt: number | null }, [string]>(
+    "SELECT storage_key AS key, purged_at AS purgedAt FROM files WHERE id = ?",
+  );
+  const tusExistsQ = sqlite.query<{ one: number }, [string]>("SELECT 1 AS one FROM tus_uploads WHERE file_id = ?");
+  const completedPageQ = sqlite.query<
+    { id: string; key: string; tenantId: string; workspaceId: string | null; charged: number },
+    [string, number]
+  >(
+    "SELECT id, storage_key AS key, tenant_id AS tenantId, workspace_id AS workspaceId, charged_bytes AS charged FROM files WHERE id > ? AND processing_status = 'completed' AND deleted_at IS NULL AND purged_at IS NULL ORDER BY id LIMIT ?",
+  );
+  const markMissingQ = sqlite.query<unknown, [number, string, number]>(
+    `UPDATE files SET processing_status = 'failed', charged_bytes = 0, updated_at = ?1,
+       metadata = json_set(CASE WHEN json_valid(metadata) AND json_type(metadata) = 'object' THEN metadata ELSE '{}' END, '$.failureReason', 'object_missing')
+     WHERE id = ?2 AND processing_status = 'completed' AND charged_bytes = ?3`,
+  );
   const inFlightQ = sqlite.query<{ n: number }, [number]>(
     "SELECT count(*) AS n FROM files WHERE processing_status = 'processing' AND upload_started_at <= ?",
   );
@@ -68,6 +83,28 @@ export function createOpsRepo(db: Db) {
         for (const r of rows) n += setTusWrappedQ.run(r.wrapped, r.keyId, r.id, r.fromKeyId).changes;
       })();
       return n;
+    },
+    /**
+     * Whether a stored object belongs to a live row: keys are `t/<tenant>/<xx>/<fileId>` (the
+     * file's row, unless purged) or `t/<tenant>/tus/<fileId>...` (an unfinished tus upload).
+     */
+    objectIsOwned(key: string): boolean {
+      const tus = /^t\/[^/]+\/tus\/([^/]+)/.exec(key);
+      if (tus) return tusExistsQ.get(tus[1] as string) !== null;
+      const owner = ownerQ.get(key.slice(key.lastIndexOf("/") + 1));
+      return owner !== null && owner.key === key && owner.purgedAt === null;
+    },
+    /** Live completed files by id, for the missing-object check. */
+    completedFiles(afterId: string, limit: number) {
+      return completedPageQ.all(afterId, limit);
+    },
+    /**
+     * A completed file whose object is gone: marked failed (reason object_missing) with its
+     * charged bytes released; call inside a transaction with the quota adjustment. False if the
+     * row changed meanwhile.
+     */
+    markObjectMissing(id: string, charged: number, now: number): boolean {
+      return markMissingQ.run(now, id, charged).changes === 1;
     },
     /** Uploads mid-PUT that started at or before `t` (their data key may be wrapped by an older key). */
     uploadsInFlightSince(t: number): number {
