@@ -1,4 +1,6 @@
 #!/usr/bin/env bun
+import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
 import { createApp, createServices, withAccessLog } from "./app";
 import { intFlag, parseCommandArgs, UsageError } from "./cli/args";
 import { backup } from "./cli/backup";
@@ -6,6 +8,7 @@ import { RestoreError, restore } from "./cli/restore";
 import { rotateMasterKey } from "./cli/rotate-master-key";
 import { ConfigError, loadConfig } from "./config/load";
 import type { Config } from "./config/schema";
+import { assertKnownSchema, pendingMigrations } from "./db/migrate";
 import { runDoctor } from "./doctor";
 import { MAX_FILE_SIZE_BYTES } from "./domain/files/file-types";
 import { AppError } from "./domain/shared/errors";
@@ -21,7 +24,7 @@ Usage: storage-brain [command]
 
 Commands:
   serve                                   start the HTTP server (default)
-  migrate                                 apply database migrations and exit
+  migrate [--dry-run]                     apply database migrations and exit (--dry-run: list pending ones)
   admin create-tenant --name N [--quota-bytes B]
                                           create a tenant; prints its API key once
   admin regenerate-key <tenantId> [--grace-seconds S]
@@ -180,12 +183,15 @@ async function main(argv: string[]) {
   switch (cmd) {
     case "serve":
       return serve(config);
-    case "migrate":
+    case "migrate": {
+      const { values } = parseCommandArgs(rest, { options: { "dry-run": { type: "boolean" } } });
+      if (values["dry-run"]) return migrateDryRun(config);
       return withRuntime(config, (rt) =>
         console.log(
           rt.migrationsApplied.length ? `applied: ${rt.migrationsApplied.join(", ")}` : "database is up to date",
         ),
       );
+    }
     case "admin":
       return admin(config, rest);
     case "backup": {
@@ -234,7 +240,25 @@ async function main(argv: string[]) {
 
 const COMMANDS = new Set(["serve", "migrate", "admin", "healthcheck", "doctor", "backup", "restore"]);
 /** Commands that parse their own flags. */
-const FLAGGED = new Set<string>(["backup", "restore", "doctor"]);
+const FLAGGED = new Set<string>(["backup", "restore", "doctor", "migrate"]);
+
+/** `migrate --dry-run`: lists pending migrations; opens the database read-only, changes nothing. */
+function migrateDryRun(config: Config) {
+  if (config.databasePath !== ":memory:" && !existsSync(config.databasePath)) {
+    console.log(
+      `no database at ${config.databasePath} yet; would apply: ${pendingMigrations(new Database(":memory:")).join(", ")}`,
+    );
+    return;
+  }
+  const sqlite = new Database(config.databasePath, { readonly: true });
+  try {
+    assertKnownSchema(sqlite, VERSION);
+    const pending = pendingMigrations(sqlite);
+    console.log(pending.length ? `pending: ${pending.join(", ")}` : "database is up to date");
+  } finally {
+    sqlite.close();
+  }
+}
 
 main(process.argv.slice(2)).catch((err) => {
   if (err instanceof UsageError) {

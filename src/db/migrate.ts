@@ -8,6 +8,7 @@ import m0006 from "../../migrations/0006_operations.sql" with { type: "text" };
 import m0007 from "../../migrations/0007_tus_uploads.sql" with { type: "text" };
 import m0009 from "../../migrations/0009_any_type_tenants_auth_workspace.sql" with { type: "text" };
 import m0010 from "../../migrations/0010_failed_object_sweep.sql" with { type: "text" };
+import { VERSION } from "../version";
 
 /** Ordered list of migrations; append only. */
 const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
@@ -23,12 +24,57 @@ const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
 
 export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
+/** Settings key naming the program version that last applied migrations (for the message below). */
+const WRITTEN_BY = "schema_written_by";
+
+/** The database was migrated by a newer version: this binary must not touch it. */
+export class SchemaTooNewError extends Error {
+  override name = "SchemaTooNewError";
+}
+
+function appliedMigrations(sqlite: Database): { version: number; name: string }[] {
+  const table = sqlite.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (!table) return [];
+  return sqlite.query("SELECT version, name FROM schema_migrations ORDER BY version").all() as {
+    version: number;
+    name: string;
+  }[];
+}
+
+/**
+ * Refuses a database holding a migration this binary doesn't know (a newer version applied
+ * it): running old code on a newer schema could corrupt data silently. The message names the
+ * schema versions and, where recorded, the program version that wrote it.
+ */
+export function assertKnownSchema(sqlite: Database, appVersion: string): void {
+  const known = new Set(MIGRATIONS.map((m) => m.version));
+  const unknown = appliedMigrations(sqlite).filter((m) => !known.has(m.version));
+  if (unknown.length === 0) return;
+  const newest = unknown[unknown.length - 1] as { version: number; name: string };
+  const hasSettings = sqlite.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settings'").get();
+  const by = hasSettings
+    ? (sqlite.query("SELECT value FROM settings WHERE key = ?").get(WRITTEN_BY) as { value: string } | null)?.value
+    : undefined;
+  throw new SchemaTooNewError(
+    `the database was migrated by a newer Storage Brain${by ? ` (${by})` : ""}: it has schema v${newest.version} (${newest.name}), ` +
+      `this is Storage Brain ${appVersion}, which knows schema up to v${LATEST_SCHEMA_VERSION}. ` +
+      "Run the newer version, or restore a backup taken before the upgrade.",
+  );
+}
+
+/** Names of the migrations `migrate` would apply (changes nothing; for `migrate --dry-run`). */
+export function pendingMigrations(sqlite: Database): string[] {
+  const done = new Set(appliedMigrations(sqlite).map((m) => m.version));
+  return MIGRATIONS.filter((m) => !done.has(m.version)).map((m) => m.name);
+}
+
 /**
  * Applies pending migrations, each in its own transaction, and returns the names applied.
  * Safe to run concurrently from two processes: BEGIN IMMEDIATE serialises them and the
- * version check is repeated inside the transaction.
+ * version check is repeated inside the transaction. Refuses a newer database first.
  */
-export function migrate(sqlite: Database): string[] {
+export function migrate(sqlite: Database, appVersion = VERSION): string[] {
+  assertKnownSchema(sqlite, appVersion);
   sqlite.exec(
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
   );
@@ -50,6 +96,8 @@ export function migrate(sqlite: Database): string[] {
       throw err;
     }
   }
+  if (applied.length)
+    sqlite.query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)").run(WRITTEN_BY, appVersion);
   return applied;
 }
 
