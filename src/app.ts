@@ -7,12 +7,16 @@ import type { Repos } from "./db/repos";
 import type { FileRow } from "./db/schema";
 import { createAuditService } from "./domain/audit/audit.service";
 import { createFilesService } from "./domain/files/files.service";
+import { MemoryRateLimitStore } from "./domain/limits/rate-limit-store";
+import { createRateLimits, rateLimitSettings } from "./domain/limits/rate-limits";
+import { UploadSlots } from "./domain/limits/upload-slots";
 import type { Metrics } from "./domain/ops/metrics";
 import type { Clock } from "./domain/shared/clock";
 import { ERROR_STATUS } from "./domain/shared/errors";
 import { createHealthService } from "./domain/shared/health.service";
 import { UrlSigner } from "./domain/shared/url-signer";
 import { createStorageModuleService } from "./domain/storage-module/storage-module.service";
+import type { Principal } from "./domain/tenants/access.service";
 import { createAccessService } from "./domain/tenants/access.service";
 import { createAdminAuthService } from "./domain/tenants/admin-auth.service";
 import { createTenantsService } from "./domain/tenants/tenants.service";
@@ -23,7 +27,9 @@ import { createUploadPipeline } from "./domain/uploads/upload-pipeline";
 import { createUploadsService } from "./domain/uploads/uploads.service";
 import { createWebhooksService } from "./domain/webhooks/webhooks.service";
 import { createWorkspacesService } from "./domain/workspaces/workspaces.service";
+import { rateLimitAddress } from "./http/client-address";
 import { errorHandler } from "./http/error-handler";
+import { rateLimitGate } from "./http/plugins/rate-limit";
 import { routeTemplateRecorder } from "./http/request-metrics";
 import { adminRoutes } from "./http/routes/admin.routes";
 import { adminPlansRoutes } from "./http/routes/admin-plans.routes";
@@ -126,6 +132,30 @@ export function createServices(deps: AppDeps) {
     publicBase: config.PUBLIC_URL ? config.publicUrl : null,
     onSettled: onFileSettled,
   });
+  // One slot per streaming upload, taken before its body is read (domain/limits/upload-slots.ts);
+  // wrapped here so the three upload paths share one count per tenant.
+  const uploadSlots = new UploadSlots(config.MAX_CONCURRENT_UPLOADS_PER_TENANT);
+  const slotted = {
+    uploads: {
+      ...uploads,
+      receive: (o: Parameters<typeof uploads.receive>[0]) => uploadSlots.run(o.tenantId, () => uploads.receive(o)),
+    },
+    storage: {
+      ...storage,
+      upload: (p: Principal, i: Parameters<typeof storage.upload>[1]) =>
+        uploadSlots.run(p.tenant.id, () => storage.upload(p, i)),
+    },
+    tus: {
+      ...tus,
+      append: (p: Principal, id: string, i: Parameters<typeof tus.append>[2]) =>
+        uploadSlots.run(p.tenant.id, () => tus.append(p, id, i)),
+    },
+  };
+  const rateLimits = createRateLimits({
+    store: new MemoryRateLimitStore(),
+    clock,
+    settings: rateLimitSettings(config),
+  });
   const health = createHealthService({ repos, backend: objects.backend });
   const adminAuth = createAdminAuthService({ settings: repos.settings });
   return {
@@ -136,7 +166,9 @@ export function createServices(deps: AppDeps) {
     tenants,
     workspaces,
     files,
-    uploads,
+    uploads: slotted.uploads,
+    uploadSlots,
+    rateLimits,
     webhooks,
     webhookWaker,
     onFileSettled,
@@ -144,9 +176,9 @@ export function createServices(deps: AppDeps) {
     metricsToken: config.METRICS_TOKEN ?? null,
     pipeline,
     access,
-    storage,
+    storage: slotted.storage,
     audit,
-    tus,
+    tus: slotted.tus,
   };
 }
 export type Services = ReturnType<typeof createServices>;
@@ -206,7 +238,11 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
   // TypeBox normalization: see routeConfig in http/schemas.ts (Elysia's default accepts "x" for an object).
   return (
     new Elysia({ normalize: "typebox" })
-      .use(errorHandler(logger))
+      .use(
+        errorHandler(logger, {
+          onUnauthorized: (request) => services.rateLimits.failed(rateLimitAddress(request, config.TRUST_PROXY)),
+        }),
+      )
       .use(routeTemplateRecorder())
       .onRequest(({ request, set }) => {
         // A caller's id (a proxy's) is kept if sane, so logs line up across hops.
@@ -214,6 +250,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
         set.headers["x-request-id"] = given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
         // Bodies are read only after authentication, capped by bytes read: see http/body-reader.ts.
       })
+      .use(rateLimitGate(services.rateLimits, config.TRUST_PROXY))
       .use(tusDiscovery(config.TUS_MAX_SIZE))
       .use(
         cors({

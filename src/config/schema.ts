@@ -48,6 +48,14 @@ export const configSchema = z
     // How often the expiry and purge jobs wake (each run drains everything due, see src/jobs).
     UPLOAD_EXPIRY_INTERVAL_SECONDS: int(1, 86_400).default(30),
     PURGE_INTERVAL_SECONDS: int(1, 86_400).default(600),
+    // Rate limits (docs/security.md): per API key off by default; failed authentications per
+    // client address on, generously; concurrent uploads per tenant capped.
+    RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(0),
+    RATE_LIMIT_BURST: int(0, 1_000_000).default(0),
+    AUTH_FAILURE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(600),
+    AUTH_FAILURE_BURST: int(1, 1_000_000).default(300),
+    TRUST_PROXY: bool.default(false),
+    MAX_CONCURRENT_UPLOADS_PER_TENANT: int(0, 100_000).default(100),
     CORS_ORIGINS: z.string().default("*"),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })

@@ -14,3 +14,16 @@ export function noteClientAddress(request: Request, server: { requestIP(r: Reque
 export function clientAddress(request: Request): string | null {
   return addresses.get(request) ?? null;
 }
+
+/**
+ * The address rate limits count against. The socket's, unless `trustProxy` (TRUST_PROXY) says a
+ * reverse proxy in front sets X-Forwarded-For: then its last entry, the one that proxy added
+ * (earlier entries come from the client and can be anything).
+ */
+export function rateLimitAddress(request: Request, trustProxy: boolean): string | null {
+  if (trustProxy) {
+    const last = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
+    if (last) return last;
+  }
+  return clientAddress(request);
+}

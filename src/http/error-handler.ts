@@ -45,9 +45,11 @@ export function toAppError(code: string | number, error: unknown): AppError {
  * The one error handler: every error, Elysia's own included, leaves as
  * `{"error":{"code","message","details"}}` with the status from the error table.
  */
-export function errorHandler(logger: Logger) {
+export function errorHandler(logger: Logger, hooks: { onUnauthorized?: (request: Request) => void } = {}) {
   return new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
     const appError = toAppError(code, error);
+    // Every failed authentication passes here: the per-address failure budget is spent here.
+    if (appError.status === 401) hooks.onUnauthorized?.(request);
     if (appError.status >= 500) {
       logger.error("request failed", {
         method: request.method,
@@ -56,7 +58,20 @@ export function errorHandler(logger: Logger) {
       });
     }
     const headers: Record<string, string> = {};
-    if (appError.code === "RATE_LIMITED") headers["retry-after"] = String(appError.details.retryAfterSeconds ?? 1);
+    if (appError.code === "RATE_LIMITED") {
+      const d = appError.details as {
+        retryAfterSeconds?: number;
+        limit?: number;
+        remaining?: number;
+        resetSeconds?: number;
+      };
+      headers["retry-after"] = String(d.retryAfterSeconds ?? 1);
+      if (d.limit !== undefined) {
+        headers["ratelimit-limit"] = String(d.limit);
+        headers["ratelimit-remaining"] = String(d.remaining ?? 0);
+        headers["ratelimit-reset"] = String(d.resetSeconds ?? d.retryAfterSeconds ?? 1);
+      }
+    }
     return errorResponse(appError, headers);
   });
 }
