@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ERROR_STATUS } from "../../src/domain/shared/errors";
+import { type ApiScenario, runApiScenarios } from "../support/api-scenario";
 import { ADMIN_KEY, createHarness, type Harness } from "../support/harness";
 
 let h: Harness;
@@ -12,19 +12,8 @@ afterAll(() => h.close());
 
 const UNKNOWN = "00000000-0000-4000-8000-000000000000";
 
-interface Scenario {
-  name: string;
-  method: string;
-  url: string | (() => string);
-  key?: "admin" | "tenant" | "none" | "bogus";
-  body?: unknown;
-  rawBody?: string;
-  status: number;
-  code?: keyof typeof ERROR_STATUS;
-  expect?: (body: any) => void;
-}
-
-const scenarios: Scenario[] = [
+type Key = "admin" | "tenant" | "none" | "bogus";
+const scenarios: ApiScenario<Key>[] = [
   {
     name: "health",
     method: "GET",
@@ -302,36 +291,19 @@ const scenarios: Scenario[] = [
   },
 ];
 
-describe("API scenarios", () => {
-  for (const s of scenarios) {
-    test(s.name, async () => {
-      const keys = {
-        admin: ADMIN_KEY,
-        tenant: tenant.apiKey,
-        none: null,
-        bogus: "sk_live_bogusbogusbogusbogusbogusbogusbogusbogus12",
-      };
-      const url = typeof s.url === "function" ? s.url() : s.url;
-      const res =
-        s.rawBody !== undefined
-          ? await h.req(s.method, url, {
-              key: keys[s.key ?? "tenant"],
-              body: s.rawBody,
-              headers: { "content-type": "application/json" },
-            })
-          : await h.req(s.method, url, { key: keys[s.key ?? "tenant"], body: s.body });
-      const body = (await res.json()) as any;
-      expect(res.status).toBe(s.status);
-      if (s.code) {
-        expect(body.error.code).toBe(s.code);
-        expect(typeof body.error.message).toBe("string");
-        expect(body.error.details).toBeObject();
-        expect(ERROR_STATUS[s.code] as number).toBe(s.status);
-      }
-      s.expect?.(body);
-    });
-  }
-});
+runApiScenarios(
+  "API scenarios",
+  () => ({
+    h,
+    keys: {
+      admin: ADMIN_KEY,
+      tenant: tenant.apiKey,
+      none: null,
+      bogus: "sk_live_bogusbogusbogusbogusbogusbogusbogusbogus12",
+    },
+  }),
+  scenarios,
+);
 
 describe("tenant lifecycle", () => {
   test("regenerate-key: old key stops working at once, new one works", async () => {
