@@ -71,7 +71,11 @@ test("against a running server: delivered fast; a pending delivery survives kill
       );
       await Bun.sleep(20);
     }
-    expect(delivery).toMatchObject({ status: "delivered", attempts: 2 });
+    // The failed first attempt is recorded after the receiver answered; a kill -9 can land before
+    // that commit, and the restart then re-queues the delivery as never attempted. Either way it
+    // is the same delivery (same id, above), delivered once the server is back.
+    expect(delivery.status).toBe("delivered");
+    expect([1, 2]).toContain(delivery.attempts);
   } finally {
     await s.stop();
     rx.stop();
