@@ -79,7 +79,7 @@ export function createServices(deps: AppDeps) {
     clock,
   });
   const workspaces = createWorkspacesService({ repos, clock });
-  const files = createFilesService({ repos, objects, signer, clock, publicUrl: config.publicUrl });
+  const files = createFilesService({ repos, objects, signer, clock, publicUrl: config.publicUrl, logger });
   // The webhook sender is started by jobs/; until then (tests, CLI) waking it is a no-op.
   const webhookWaker = { wake: () => {} };
   const webhooks = createWebhooksService({

@@ -1,6 +1,9 @@
 import type { Repos } from "../../db/repos";
 import type { FileRow } from "../../db/schema";
+import type { Logger } from "../../logger";
+import { DecryptionError } from "../../storage/crypto";
 import type { EncryptedObjects } from "../../storage/encrypted-objects";
+import { iteratorToStream } from "../../storage/streams";
 import type { Clock } from "../shared/clock";
 import { keysetPage } from "../shared/cursor";
 import { AppError, fileNotFound, present } from "../shared/errors";
@@ -40,6 +43,8 @@ export interface FilesServiceDeps {
   signer: UrlSigner;
   clock: Clock;
   publicUrl: string;
+  /** Integrity failures of stored objects are logged here, with the file they belong to. */
+  logger?: Logger;
 }
 
 /** Reading, renaming, deleting and signing access to a tenant's files. */
@@ -54,6 +59,42 @@ export function createFilesService(deps: FilesServiceDeps) {
 
   const downloadUrl = (f: FileRow, expires: number) =>
     `${deps.publicUrl}/api/v1/files/${f.id}/download?token=${signer.sign("download", f.tenantId, f.id, expires)}&expires=${expires}`;
+
+  /**
+   * A stored object that fails authentication (tampered ciphertext, a damaged wrapped key, a foreign
+   * master key) is an operator's emergency: log it at error with the file id, once, wherever it is
+   * found. Returns `err` unchanged, for rethrowing.
+   */
+  const integrityFailure = (f: FileRow, err: unknown) => {
+    if (err instanceof DecryptionError)
+      deps.logger?.error("stored object failed its integrity check", {
+        fileId: f.id,
+        tenantId: f.tenantId,
+        reason: err.message,
+      });
+    return err;
+  };
+
+  /**
+   * Later segments fail while the 200 is already streaming: the stream errors (so the server aborts
+   * the connection instead of ending the body short) and the failure is logged here, since no error
+   * handler sees it once the headers are sent.
+   */
+  function watchIntegrity(f: FileRow, stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const reader = stream.getReader();
+    async function* pass() {
+      try {
+        for (;;) {
+          const r = await reader.read().catch((err) => Promise.reject(integrityFailure(f, err)));
+          if (r.done) return;
+          yield r.value;
+        }
+      } finally {
+        reader.cancel().catch(() => {});
+      }
+    }
+    return iteratorToStream(pass());
+  }
 
   return {
     getRow,
@@ -126,9 +167,11 @@ export function createFilesService(deps: FilesServiceDeps) {
         sha256: f.sha256 ?? "",
         lastModified: new Date(f.uploadedAt ?? f.createdAt),
         async open(range) {
-          const stream = await storageCall(deps.objects.read(ref, range));
+          const stream = await storageCall(
+            deps.objects.read(ref, range).catch((err) => Promise.reject(integrityFailure(f, err))),
+          );
           if (!stream) throw new AppError("FILE_NOT_FOUND", "File content is missing from storage", { fileId: f.id });
-          return stream;
+          return watchIntegrity(f, stream);
         },
       };
     },
