@@ -21,10 +21,14 @@ export function displayPrefix(key: string, prefix = TENANT_KEY_PREFIX): string {
   return key.slice(0, at + 4);
 }
 
+/**
+ * Constant-time equality of two secrets (tokens, HMACs, key hashes). Both sides are hashed first,
+ * so the comparison is always of 32 bytes: neither the content nor the length of the expected
+ * value leaks through timing (an early return on unequal lengths would tell the length).
+ */
 export function safeEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return ab.length === bb.length && timingSafeEqual(ab, bb);
+  const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+  return timingSafeEqual(digest(a), digest(b));
 }
 
 export function hmacHex(secret: string | Uint8Array, data: string): string {

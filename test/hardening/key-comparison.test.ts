@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { hashKey } from "../../src/domain/shared/secrets";
+import { ADMIN_KEY, createHarness, type Harness } from "../support/harness";
+
+// API keys are never compared as strings: a presented key is hashed (SHA-256) and looked up by its
+// hash (tenant and user keys), or its hash compared in constant time (admin key). Nothing stores a
+// raw key. docs/api.md "Security" states this; these tests hold the code to it.
+
+const SRC = join(import.meta.dir, "../../src");
+const sources = readdirSync(SRC, { recursive: true })
+  .map(String)
+  .filter((f) => f.endsWith(".ts"))
+  .map((f) => ({ file: relative(SRC, join(SRC, f)), text: readFileSync(join(SRC, f), "utf8") }));
+
+const CREDENTIAL = /\b(key|apiKey|rawKey|token|secret|authorization|bearer|password|adminKey|metricsToken)\b/i;
+const HARMLESS = /^(undefined|null|""|''|\d+)$/;
+
+test("no source compares a credential with ==/!=/===/!== (only with undefined or null)", () => {
+  const offending: string[] = [];
+  for (const { file, text } of sources) {
+    text.split("\n").forEach((line, i) => {
+      if (/^\s*(\/\/|\*)/.test(line)) return;
+      for (const m of line.matchAll(/([\w.$?[\]"'()]+)\s*(!==|===|!=|==)\s*([\w.$?[\]"'()]+)/g)) {
+        const [a = "", b = ""] = [m[1]!, m[3]!].map((x) => x.replace(/^[(!]+|[);,]+$/g, ""));
+        const credentialSide = CREDENTIAL.test(a) || CREDENTIAL.test(b);
+        if (credentialSide && !HARMLESS.test(a) && !HARMLESS.test(b))
+          offending.push(`${file}:${i + 1}: ${line.trim()}`);
+      }
+      if (/\.(localeCompare|startsWith|endsWith|includes)\(\s*(key|apiKey|token|secret)\b/.test(line))
+        offending.push(`${file}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  expect(offending).toEqual([]);
+});
+
+test("constant-time comparison lives in one helper, and it compares digests (no length leak)", () => {
+  const users = sources.filter((s) => s.text.includes("timingSafeEqual(")).map((s) => s.file);
+  expect(users).toEqual(["domain/shared/secrets.ts"]);
+  const secrets = sources.find((s) => s.file === "domain/shared/secrets.ts")!.text;
+  const safeEqual = secrets.slice(secrets.indexOf("export function safeEqual"));
+  expect(safeEqual.slice(0, safeEqual.indexOf("\n}"))).toMatch(/digest/);
+});
+
+test("tenant, user and admin keys are looked up by hash: the database never holds a raw key", async () => {
+  const h: Harness = await createHarness();
+  try {
+    const t = await h.createTenant();
+    const user = await h.json("POST", "/api/v1/tenant/keys", {
+      key: t.apiKey,
+      body: { userId: "alice", scopes: ["read"] },
+    });
+    expect(user.status).toBe(201);
+    const userKey = user.body.apiKey as string;
+    // Each key works (so it is stored somehow)...
+    expect((await h.req("GET", "/api/v1/tenant/quota", { key: t.apiKey })).status).toBe(200);
+    expect((await h.req("GET", "/api/v1/admin/tenants", { key: ADMIN_KEY })).status).toBe(200);
+    // ...and a key one character off is just unknown.
+    const off = t.apiKey.slice(0, -1) + (t.apiKey.endsWith("A") ? "B" : "A");
+    expect((await h.req("GET", "/api/v1/tenant/quota", { key: off })).status).toBe(401);
+    // ...but only as its SHA-256: no raw key anywhere in the database files.
+    h.rt.sqlite.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    const db = readdirSync(h.dir)
+      .filter((f) => f.startsWith("storage-brain.db"))
+      .map((f) => readFileSync(join(h.dir, f)).toString("latin1"))
+      .join("");
+    for (const k of [t.apiKey, userKey, ADMIN_KEY]) {
+      expect(db.includes(k)).toBe(false);
+      expect(db.includes(hashKey(k))).toBe(true);
+    }
+  } finally {
+    h.close();
+  }
+});
