@@ -149,7 +149,8 @@ describe("downloads through the fault proxy", () => {
             // The client stops getting bytes; then it gives up (the proxy closes its sockets).
             const reader = r.body!.getReader();
             await reader.read();
-            setTimeout(() => proxy.close(), 500);
+            const stalled = proxy; // this proxy, not the one that replaces it below
+            setTimeout(() => stalled.close(), 500);
             for (;;) if ((await reader.read()).done) return "ended";
           }
           return (await r.arrayBuffer()).byteLength;
