@@ -14,7 +14,10 @@ const sources = readdirSync(SRC, { recursive: true })
   .filter((f) => f.endsWith(".ts"))
   .map((f) => ({ file: relative(SRC, join(SRC, f)), text: readFileSync(join(SRC, f), "utf8") }));
 
-const CREDENTIAL = /\b(key|apiKey|rawKey|token|secret|authorization|bearer|password|adminKey|metricsToken)\b/i;
+const CREDENTIAL = /\b(apiKey|rawKey|token|secret|authorization|bearer|password|adminKey|metricsToken)\b/i;
+// A bare `key` is a credential only where requests are authenticated (elsewhere it is a storage key).
+const AUTH_FILES = /auth|tenants|secrets|access|metrics|console|plugins/;
+const AUTH_KEY = /\bkey\b/i;
 const HARMLESS = /^(undefined|null|true|false|""|\d+)$/;
 
 test("no source compares a credential with ==/!=/===/!== (only with undefined or null)", () => {
@@ -26,7 +29,8 @@ test("no source compares a credential with ==/!=/===/!== (only with undefined or
       const line = raw.replace(/"[^"]*"|'[^']*'|`[^`]*`/g, '""');
       for (const m of line.matchAll(/([\w.$?[\]"'()]+)\s*(!==|===|!=|==)\s*([\w.$?[\]"'()]+)/g)) {
         const [a = "", b = ""] = [m[1]!, m[3]!].map((x) => x.replace(/^[(!]+|[);,]+$/g, ""));
-        const credentialSide = CREDENTIAL.test(a) || CREDENTIAL.test(b);
+        const isCredential = (x: string) => CREDENTIAL.test(x) || (AUTH_FILES.test(file) && AUTH_KEY.test(x));
+        const credentialSide = isCredential(a) || isCredential(b);
         if (credentialSide && !HARMLESS.test(a) && !HARMLESS.test(b)) offending.push(`${file}:${i + 1}: ${raw.trim()}`);
       }
       if (/\.(localeCompare|startsWith|endsWith|includes)\(\s*(key|apiKey|token|secret)\b/.test(line))
