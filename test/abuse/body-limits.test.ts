@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ADMIN_KEY, createHarness, type Harness } from "../support/harness";
+import { ADMIN_KEY, createHarness, type Harness, TEST_TARGET } from "../support/harness";
 
 /**
  * Bodies are read only after the key is accepted, and capped by the bytes actually read
@@ -25,6 +25,9 @@ beforeAll(async () => {
   tenantKey = (await h.createTenant({ name: "body-limits" })).apiKey;
 });
 afterAll(() => h.close());
+// Over real HTTP the client and the kernel buffer ahead of the server: how much the server read is
+// measured by memory instead (memory-attack.test.ts); in-process the pulled bytes are exact.
+const IN_PROCESS = TEST_TARGET === "in-process";
 
 function bodyRoutes() {
   const seen = new Set<string>();
@@ -65,13 +68,7 @@ async function send(
   body: RequestInit["body"],
   headers: Record<string, string>,
 ) {
-  const res = await h.app.handle(
-    new Request(`http://localhost${path}`, {
-      method,
-      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
-      body,
-    }),
-  );
+  const res = await h.req(method, path, { key, headers, body: body as unknown });
   return {
     status: res.status,
     body: (await res.json().catch(() => null)) as { error?: { code: string }; metadata?: unknown } | null,
@@ -98,7 +95,7 @@ describe("body limits, generated from the route table", () => {
       expect(`${r.method} ${r.path} ${res.status} ${res.body?.error?.code}`).toBe(
         `${r.method} ${r.path} 413 PAYLOAD_TOO_LARGE`,
       );
-      expect(stats.pulled).toBeLessThanOrEqual(CAP + 2 * CHUNK);
+      if (IN_PROCESS) expect(stats.pulled).toBeLessThanOrEqual(CAP + 2 * CHUNK);
     }
   });
 
@@ -134,7 +131,7 @@ describe("body limits, generated from the route table", () => {
         expect(`${r.method} ${r.path} key=${key}: ${res.status} ${res.body?.error?.code}`).toBe(
           `${r.method} ${r.path} key=${key}: 401 UNAUTHORIZED`,
         );
-        expect(stats.pulled).toBeLessThanOrEqual(CHUNK);
+        if (IN_PROCESS) expect(stats.pulled).toBeLessThanOrEqual(CHUNK);
       }
       const malformed = await send(r.method, concrete(r.path), null, '{"name":', {
         "content-type": "application/json",
@@ -150,7 +147,7 @@ describe("body limits, generated from the route table", () => {
       "content-length": String(8 * 1024 * 1024),
     });
     expect(res.status).toBe(401);
-    expect(stats.pulled).toBeLessThanOrEqual(CHUNK);
+    if (IN_PROCESS) expect(stats.pulled).toBeLessThanOrEqual(CHUNK);
   });
 
   test("a valid body under the cap still works (JSON parsed, effect visible)", async () => {

@@ -64,7 +64,7 @@ test("webhook secrets are stored encrypted: never in the database files in clear
     expect(onDisk.includes("whsec_")).toBe(false);
     expect(h.rt.repos.tenants.byId(t.id)?.webhookSecret).toStartWith("enc1:");
   } finally {
-    h.close();
+    await h.close();
   }
 });
 

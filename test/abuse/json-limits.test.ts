@@ -15,13 +15,7 @@ const nested = (levels: number) => `${'{"a":'.repeat(levels - 1)}{"a":1}${"}".re
 const withMetadata = (slug: string, metadataJson: string) => `{"name":"W","slug":"${slug}","metadata":${metadataJson}}`;
 
 async function post(path: string, key: string, raw: string, method = "POST") {
-  const res = await h.app.handle(
-    new Request(`http://localhost${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: raw,
-    }),
-  );
+  const res = await h.req(method, path, { key, body: raw, headers: { "content-type": "application/json" } });
   return { status: res.status, body: (await res.json()) as { error?: { code: string }; id?: string } };
 }
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ADMIN_KEY, tempDir } from "../support/harness";
-import { BUN, type Spawned, spawnServer } from "../support/spawn-server";
+import { productCommand, type Spawned, spawnServer } from "../support/spawn-server";
 
 /**
  * Unauthenticated memory exhaustion, against the real server process: many concurrent large
@@ -18,7 +18,7 @@ let server: Spawned;
 let dir: string;
 beforeAll(async () => {
   dir = tempDir("sb-mem-");
-  server = await spawnServer([BUN, join(import.meta.dir, "../../src/main.ts"), "serve"], {
+  server = await spawnServer(productCommand("serve"), {
     env: { DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY },
   });
 });

@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { ADMIN_KEY, tempDir } from "../support/harness";
-import { BUN, type Spawned, spawnServer } from "../support/spawn-server";
+import { productCommand, type Spawned, spawnServer } from "../support/spawn-server";
 
 /** The failed-authentication limit counts the socket's address on a real server (no TRUST_PROXY). */
 let server: Spawned;
 let dir: string;
 beforeAll(async () => {
   dir = tempDir("sb-rl-");
-  server = await spawnServer([BUN, join(import.meta.dir, "../../src/main.ts"), "serve"], {
+  server = await spawnServer(productCommand("serve"), {
     env: { DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY, AUTH_FAILURE_LIMIT_PER_MINUTE: "1", AUTH_FAILURE_BURST: "3" },
   });
 });

@@ -21,7 +21,7 @@ export function webhookSecretBox(ring: {
   return new SecretBox({
     current: () => ({ id: ring.current.id, key: ring.current.derive(PURPOSE) }),
     byId: (id) => ring.key(id)?.derive(PURPOSE),
-    refresh: ring.refresh ? () => ring.refresh!(true) : undefined,
+    refresh: async () => ring.refresh?.(true),
   });
 }
 
@@ -33,20 +33,10 @@ export function webhookSecretBox(ring: {
  */
 export async function resealWebhookSecrets(repos: Repos, box: SecretBox, clock: Clock): Promise<number> {
   const due = repos.tenants.webhookSecretsNotSealedWith(box.currentPrefix());
-  const sealed: { id: string; webhookSecret: string }[] = [];
-  for (const t of due) sealed.push({ id: t.id, webhookSecret: box.seal(await box.open(t.webhookSecret, t.id), t.id) });
-  return repos.tx(() => {
-    let n = 0;
-    for (const t of sealed)
-      if (
-        repos.tenants.replaceWebhookSecret(
-          t.id,
-          due.find((d) => d.id === t.id)!.webhookSecret,
-          t.webhookSecret,
-          clock.now(),
-        )
-      )
-        n++;
-    return n;
-  });
+  const resealed: { id: string; from: string; to: string }[] = [];
+  for (const t of due)
+    resealed.push({ id: t.id, from: t.webhookSecret, to: box.seal(await box.open(t.webhookSecret, t.id), t.id) });
+  return repos.tx(
+    () => resealed.filter((r) => repos.tenants.replaceWebhookSecret(r.id, r.from, r.to, clock.now())).length,
+  );
 }
