@@ -5,6 +5,8 @@ import type { Config } from "./config/schema";
 import { createMetrics } from "./domain/ops/metrics";
 import { type Clock, systemClock } from "./domain/shared/clock";
 import { resealWebhookSecrets, webhookSecretBox } from "./domain/tenants/webhook-secrets";
+import { stallGraceMs } from "./jobs";
+import { measureBacklogs } from "./jobs/backlog";
 import type { Logger } from "./logger";
 import { EncryptedObjects } from "./storage/encrypted-objects";
 import { instrumentBackend } from "./storage/instrumented.backend";
@@ -43,7 +45,12 @@ export async function openRuntime(
       version: VERSION,
       backend: backend.name,
       database: "sqlite",
-      deletedRetentionSeconds: config.DELETED_RETENTION_SECONDS,
+      backlogs: () =>
+        measureBacklogs(repos, {
+          now: clock.now(),
+          stallGraceMs: stallGraceMs(config.UPLOAD_EXPIRY_SECONDS),
+          retentionSeconds: config.DELETED_RETENTION_SECONDS,
+        }),
     });
     const objects = new EncryptedObjects(instrumentBackend(backend, metrics.backendError), masterKey, {
       bytesWritten: metrics.bytesUploaded,

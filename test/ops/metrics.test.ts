@@ -57,7 +57,10 @@ describe("GET /metrics against a running server", () => {
     expect(sampleValue(after, "storage_tenant_used_bytes", { tenant: t.id })).toBe(bytes.byteLength);
     expect(sampleValue(after, "storage_tenant_reserved_bytes", { tenant: t.id })).toBe(0);
     expect(sampleValue(after, "webhook_queue_depth")).toBe(0);
-    expect(sampleValue(after, "storage_job_lag_seconds", { job: "upload-expiry" })).toBe(0);
+    for (const job of ["upload-expiry", "purge", "webhooks"]) {
+      expect(sampleValue(after, "storage_job_lag_seconds", { job })).toBe(0);
+      expect(sampleValue(after, "storage_job_backlog_items", { job })).toBe(0);
+    }
     expect(sampleValue(after, "storage_brain_build_info", { backend: "local", database: "sqlite" })).toBe(1);
     expect(sampleValue(after, "process_resident_memory_bytes")).toBeGreaterThan(1_000_000);
     expect(sampleValue(after, "nodejs_heap_size_used_bytes")).toBeGreaterThan(0);

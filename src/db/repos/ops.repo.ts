@@ -15,12 +15,6 @@ export function createOpsRepo(db: Db) {
   const pendingWebhooksQ = sqlite.query<{ n: number }, []>(
     "SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending'",
   );
-  const oldestExpiryQ = sqlite.query<{ oldest: number | null }, []>(
-    "SELECT min(upload_expires_at) AS oldest FROM files WHERE processing_status IN ('pending', 'processing')",
-  );
-  const oldestDeletedQ = sqlite.query<{ oldest: number | null }, []>(
-    "SELECT min(deleted_at) AS oldest FROM files WHERE deleted_at IS NOT NULL AND purged_at IS NULL",
-  );
   const rewrapPageQ = sqlite.query<{ id: string; wrapped: string; keyId: string }, [string, string, number]>(
     "SELECT id, wrapped_key AS wrapped, key_id AS keyId FROM files WHERE id > ? AND wrapped_key IS NOT NULL AND key_id IS NOT ? ORDER BY id LIMIT ?",
   );
@@ -117,14 +111,6 @@ export function createOpsRepo(db: Db) {
     webhookQueue(now: number) {
       const due = webhookQueueQ.get(now);
       return { pending: pendingWebhooksQ.get()?.n ?? 0, due: due?.n ?? 0, oldestDueAt: due?.oldest ?? null };
-    },
-    /** Earliest expiry among uploads still open (pending or mid-PUT). */
-    oldestUploadExpiry(): number | null {
-      return oldestExpiryQ.get()?.oldest ?? null;
-    },
-    /** Deletion time of the oldest soft-deleted file whose object is not purged yet. */
-    oldestUnpurgedDeletion(): number | null {
-      return oldestDeletedQ.get()?.oldest ?? null;
     },
   };
 }

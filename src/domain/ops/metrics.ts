@@ -19,8 +19,8 @@ export interface MetricsDeps {
   version: string;
   backend: string;
   database: string;
-  /** Soft-deleted files are purged this long after deletion (the purge job's lag is measured from then). */
-  deletedRetentionSeconds: number;
+  /** Each background job's due-but-undone work (jobs/backlog.ts), measured at scrape time. */
+  backlogs: () => Record<string, { count: number; oldestOverdueMs: number }>;
 }
 
 export function createMetrics(deps: MetricsDeps) {
@@ -106,18 +106,29 @@ export function createMetrics(deps: MetricsDeps) {
       this.set(deps.ops.webhookQueue(deps.clock.now()).pending);
     },
   });
+  // One backlog measurement per scrape feeds both gauges (the second collect reuses the first's).
+  let backlog: { at: number; value: ReturnType<MetricsDeps["backlogs"]> } | null = null;
+  const backlogs = () => {
+    const now = performance.now();
+    if (!backlog || now - backlog.at > 1000) backlog = { at: now, value: deps.backlogs() };
+    return backlog.value;
+  };
   new client.Gauge({
     name: "storage_job_lag_seconds",
-    help: "Per job, how overdue its oldest due item is (0 when caught up)",
+    help: "Per job, how long its oldest due item has been overdue (0 when caught up)",
     labelNames: ["job"],
     registers: r,
     collect() {
-      const now = deps.clock.now();
-      const lag = (dueAt: number | null) => (dueAt === null ? 0 : Math.max(0, (now - dueAt) / 1000));
-      this.set({ job: "webhooks" }, lag(deps.ops.webhookQueue(now).oldestDueAt));
-      this.set({ job: "upload-expiry" }, lag(deps.ops.oldestUploadExpiry()));
-      const deleted = deps.ops.oldestUnpurgedDeletion();
-      this.set({ job: "purge" }, lag(deleted === null ? null : deleted + deps.deletedRetentionSeconds * 1000));
+      for (const [job, b] of Object.entries(backlogs())) this.set({ job }, b.oldestOverdueMs / 1000);
+    },
+  });
+  new client.Gauge({
+    name: "storage_job_backlog_items",
+    help: "Per job, items due and not yet done",
+    labelNames: ["job"],
+    registers: r,
+    collect() {
+      for (const [job, b] of Object.entries(backlogs())) this.set({ job }, b.count);
     },
   });
 
