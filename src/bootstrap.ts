@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Config } from "./config/schema";
 import { type Db, openDatabase } from "./db/client";

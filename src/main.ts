@@ -141,7 +141,7 @@ async function admin(config: Config, args: string[]) {
           options: { "grace-seconds": { type: "string" } },
           positionals: { min: 1, max: 1, names: "<tenantId>" },
         });
-        const id = positionals[0]!;
+        const id = String(positionals[0]);
         const grace = intFlag(values["grace-seconds"], "--grace-seconds", 0, 2_592_000);
         const out = services.tenants.regenerateKey(id, grace);
         cliAudit("tenant.key.regenerate", id, grace ? { graceSeconds: grace } : null);
@@ -201,7 +201,7 @@ async function main(argv: string[]) {
       });
       return withRuntime(config, async (rt) => {
         const manifest = await backup(rt, createServices(rt).audit, {
-          dir: positionals[0]!,
+          dir: String(positionals[0]),
           includeMasterKey: values["include-master-key"] === true,
         });
         if (manifest.counts.missingObjects > 0) process.exitCode = 1;
@@ -218,7 +218,7 @@ async function main(argv: string[]) {
       });
       if (typeof values["data-dir"] !== "string") throw new UsageError("restore needs --data-dir <dir>");
       await restore({
-        from: positionals[0]!,
+        from: String(positionals[0]),
         dataDir: values["data-dir"],
         force: values.force === true,
         includeMasterKey: values["include-master-key"] === true,

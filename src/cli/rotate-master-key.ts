@@ -73,7 +73,7 @@ export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: Ro
     for (;;) {
       const rows = rt.repos.ops.tusUploadsToRewrap(to.id, after, opts.batchSize);
       if (rows.length === 0) return;
-      after = rows[rows.length - 1]!.id;
+      after = rows[rows.length - 1]?.id ?? after;
       rt.repos.ops.setTusWrappedKeys(await rewrapRows(rows));
     }
   };
@@ -85,7 +85,7 @@ export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: Ro
     for (;;) {
       const rows = rt.repos.ops.filesToRewrap(to.id, after, opts.batchSize);
       if (rows.length === 0) break;
-      after = rows[rows.length - 1]!.id;
+      after = rows[rows.length - 1]?.id ?? after;
       const updates: { id: string; fromKeyId: string; wrapped: string; keyId: string }[] = [];
       for (const r of rows) {
         const owner = ring.key(r.keyId);

@@ -206,6 +206,6 @@ async function readKey(path: string): Promise<MasterKey> {
 
 /** Writes a new key file, never over an existing one, readable by the owner only. */
 function writeKeyFile(path: string, raw: Uint8Array) {
-  writeFileSync(path, Buffer.from(raw).toString("base64") + "\n", { mode: 0o600, flag: "wx" });
+  writeFileSync(path, `${Buffer.from(raw).toString("base64")}\n`, { mode: 0o600, flag: "wx" });
   chmodSync(path, 0o600);
 }
