@@ -10,7 +10,7 @@
  * in-run ratio, and B/A: >1 means the working tree measured higher on that metric (which is
  * better for rates, worse for latencies and memory). Nothing is asserted.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Row } from "./lib/context";

@@ -3,6 +3,7 @@ import type { Clock } from "../domain/shared/clock";
 import type { Logger } from "../logger";
 import type { StorageBackend } from "../storage/backend";
 import { logBacklog, purgeBacklog, yieldToEventLoop } from "./backlog";
+import { deleteObjects } from "./delete-objects";
 
 export interface PurgeDeps {
   repos: Repos;
@@ -32,15 +33,7 @@ export async function purgeDeleted(deps: PurgeDeps, batch = 200): Promise<number
     if (batches === 0 && due.length === batch)
       logBacklog(deps.logger, "purge", purgeBacklog(repos, now, deps.retentionSeconds));
     batches++;
-    const done: string[] = [];
-    for (const f of due) {
-      try {
-        await deps.backend.delete(f.storageKey);
-        done.push(f.id);
-      } catch (err) {
-        deps.logger.warn("purge: object delete failed; will retry", { fileId: f.id, err: String(err) });
-      }
-    }
+    const done = await deleteObjects(deps, due, "purge");
     repos.files.markPurged(done, clock.now());
     purged += done.length;
     if (done.length < due.length || due.length < batch) break;

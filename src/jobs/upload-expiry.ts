@@ -5,6 +5,7 @@ import { present } from "../domain/shared/errors";
 import type { Logger } from "../logger";
 import type { StorageBackend } from "../storage/backend";
 import { expiryBacklog, logBacklog, yieldToEventLoop } from "./backlog";
+import { deleteObjects } from "./delete-objects";
 
 export interface UploadExpiryDeps {
   repos: Repos;
@@ -76,15 +77,7 @@ export async function sweepFailedObjects(
   let swept = 0;
   for (;;) {
     const due = deps.repos.files.failedUnpurged(batch);
-    const done: string[] = [];
-    for (const f of due) {
-      try {
-        await deps.backend.delete(f.storageKey);
-        done.push(f.id);
-      } catch (err) {
-        deps.logger.warn("failed upload: object delete failed; will retry", { fileId: f.id, err: String(err) });
-      }
-    }
+    const done = await deleteObjects(deps, due, "failed upload");
     deps.repos.files.markPurged(done, deps.clock.now());
     swept += done.length;
     // Drains like the expiry above; a failed delete ends the run (the backend is likely down).

@@ -1,6 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { tempDir } from "../support/harness";
 import { productCommand, spawnServer } from "../support/spawn-server";
 

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { createHarness, type Harness, sampleContent, tempDir } from "../support/harness";
 import { sharedS3 } from "../support/s3";
 import { inheritedEnv, productCommand } from "../support/spawn-server";

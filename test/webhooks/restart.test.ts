@@ -1,6 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { sampleContent, tempDir } from "../support/harness";
 import { startReceiver } from "../support/receiver";
 import { productCommand, spawnServer } from "../support/spawn-server";

@@ -433,11 +433,6 @@ export function createFilesRepo(db: Db) {
         .where(and(eq(files.workspaceId, workspaceId), isNull(files.deletedAt)))
         .all();
     },
-    /**
-     * Uploads whose PUT never came (pending past expiry) or stalled mid-PUT past the grace period.
-     * Status conditions are literal SQL so SQLite can use the partial indexes (a bound parameter
-     * can't prove a partial index's WHERE clause).
-     */
     /** One tenant's uploads still waiting for their PUT past their expiry (they hold quota for nothing). */
     duePendingUploads(tenantId: string, now: number, limit: number): FileRow[] {
       return db
@@ -454,6 +449,11 @@ export function createFilesRepo(db: Db) {
         .limit(limit)
         .all();
     },
+    /**
+     * Uploads whose PUT never came (pending past expiry) or stalled mid-PUT past the grace period.
+     * Status conditions are literal SQL so SQLite can use the partial indexes (a bound parameter
+     * can't prove a partial index's WHERE clause).
+     */
     expiredUploads(now: number, stalledBefore: number, limit: number): FileRow[] {
       const pending = db
         .select()
