@@ -29,7 +29,7 @@ interface Ids {
     userKey: string;
     storedName: string;
     tusId: string;
-    content: Uint8Array;
+    content: Uint8Array<ArrayBuffer>;
   };
 }
 let ids: Ids;
