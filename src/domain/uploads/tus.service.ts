@@ -11,6 +11,7 @@ import { AppError, fileNotFound, validation } from "../shared/errors";
 import { storageCall } from "../shared/storage-errors";
 import { storedNameFor } from "../storage-module/stored-name";
 import type { Principal } from "../tenants/access.service";
+import { liveWorkspace } from "../workspaces/live-workspace";
 import { parseTusChecksum, parseTusMetadata } from "./tus-metadata";
 import type { UploadPipeline } from "./upload-pipeline";
 import { validateUploadInput } from "./uploads.service";
@@ -226,8 +227,7 @@ export function createTusService(deps: TusServiceDeps) {
       const workspaceId = meta.workspaceId ?? input.workspaceHeader ?? p.workspaceId ?? null;
       if (p.workspaceId !== null && workspaceId !== p.workspaceId)
         throw new AppError("FORBIDDEN", "This key is limited to another workspace", { workspaceId });
-      if (workspaceId && !repos.workspaces.liveById(p.tenant.id, workspaceId))
-        throw new AppError("NOT_FOUND", "Workspace not found", { workspaceId });
+      if (workspaceId) liveWorkspace(repos, p.tenant.id, workspaceId);
 
       const id = randomUUID();
       const key = objectKeyFor(p.tenant.id, id);
