@@ -45,6 +45,7 @@ const BACKEND = args.backend;
 if (BACKEND !== "local" && BACKEND !== "s3") throw new Error("--backend is local or s3");
 const EXPIRY_S = 5;
 const RETENTION_S = 10;
+const TUS_EXPIRY_S = 60; // the smallest TUS_EXPIRY_SECONDS allows
 const EXPIRY_INTERVAL_S = Number(args["expiry-interval"]);
 const log = (m: string) => process.stderr.write(`[soak] ${m}\n`);
 
@@ -61,6 +62,7 @@ const env: Record<string, string> = {
   UPLOAD_EXPIRY_INTERVAL_SECONDS: String(EXPIRY_INTERVAL_S),
   DELETED_RETENTION_SECONDS: String(RETENTION_S),
   PURGE_INTERVAL_SECONDS: "5",
+  TUS_EXPIRY_SECONDS: String(TUS_EXPIRY_S),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true",
   ...s3?.env,
 };
@@ -138,8 +140,8 @@ const progress = setInterval(() => {
     `${Math.round((performance.now() - t0) / 1000)} s: ${t.count} requests, ${ledger.abandoned} abandoned, ${t.s5xx} 5xx, ${t.net} net errors, ${t.mismatches} mismatches, RSS ${Math.round(server.rssMiB())} MiB`,
   );
 }, 30_000);
-const ctx = { base, tenants, ledger, minSize: 1024, maxSize: 8 * 1024 * 1024 };
-await Promise.all(Array.from({ length: WORKERS }, () => worker(ctx, until)));
+const ctx = { base, tenants, ledger, minSize: 1024, maxSize: 8 * 1024 * 1024, until, tusExpirySeconds: TUS_EXPIRY_S };
+await Promise.all(Array.from({ length: WORKERS }, () => worker(ctx)));
 const loadSeconds = (performance.now() - t0) / 1000;
 clearInterval(progress);
 clearInterval(sampler);

@@ -21,6 +21,10 @@ export interface WorkloadCtx {
   ledger: Ledger;
   minSize: number;
   maxSize: number;
+  /** performance.now() time the load ends */
+  until: number;
+  /** TUS_EXPIRY_SECONDS of the server: a tus upload is left unfinished only if it can expire before the load ends */
+  tusExpirySeconds: number;
 }
 
 type Op = (c: WorkloadCtx) => Promise<void>;
@@ -135,6 +139,68 @@ const cut: Op = async (c) => {
   } catch (err) {
     c.ledger.netError("cut:put", performance.now() - t0, err);
   }
+};
+
+const b64 = (v: string) => Buffer.from(v).toString("base64");
+const TUS_CHUNK = 2 * 1024 * 1024;
+
+/**
+ * A tus 1.0 upload in chunks of 2 MiB: most finish (and join the ledger, their bytes checked by
+ * later downloads), some are terminated halfway (DELETE releases the reservation at once), and
+ * some are left halfway for the expiry to end, while their expiry still falls inside the load.
+ */
+const tus: Op = async (c) => {
+  const tenant = pickTenant(c);
+  const t = c.tenants[tenant]!;
+  const size = logUniformSize(c.minSize, c.maxSize);
+  const ws = Math.random() < 0.5 ? t.workspaces[Math.floor(Math.random() * t.workspaces.length)] : undefined;
+  const meta = [`filename ${b64("soak.png")}`, `filetype ${b64("image/png")}`];
+  if (ws) meta.push(`workspaceId ${b64(ws.id)}`);
+  const h = { ...auth(t), "tus-resumable": "1.0.0" };
+  const created = await call(c, "tus:create", `${c.base}/api/v1/uploads/tus`, {
+    method: "POST",
+    headers: { ...h, "upload-length": String(size), "upload-metadata": meta.join(",") },
+  });
+  if (created?.status !== 201) return;
+  const location = created.res?.headers.get("location") ?? "";
+  const fileId = location.slice(location.lastIndexOf("/") + 1);
+  const r = Math.random();
+  const canExpire = performance.now() + (c.tusExpirySeconds + 5) * 1000 < c.until;
+  const stopAt = r < 0.15 || (r < 0.25 && canExpire) ? size >> 1 : size;
+  const seed = (Math.random() * 2 ** 31) | 0;
+  for (let offset = 0; offset < stopAt; ) {
+    const end = Math.min(stopAt, offset + TUS_CHUNK);
+    const a = await call(c, "tus:patch", rel(c, location), {
+      method: "PATCH",
+      headers: { ...h, "content-type": "application/offset+octet-stream", "upload-offset": String(offset) },
+      body: contentRange(seed, offset, end),
+    });
+    if (a?.status !== 204) return;
+    c.ledger.bytesUp += end - offset;
+    offset = end;
+  }
+  if (stopAt < size) {
+    if (r < 0.15) await call(c, "tus:terminate", rel(c, location), { method: "DELETE", headers: h });
+    else c.ledger.abandoned++;
+    return;
+  }
+  const f = await call(c, "tus:file", `${c.base}/api/v1/files/${fileId}`, { headers: auth(t) });
+  if (f?.status !== 200) return;
+  if (f.body.processingStatus !== "completed" || f.body.sizeBytes !== size) {
+    c.ledger.mismatch("tus:file", `file ${fileId}: ${JSON.stringify(f.body).slice(0, 200)}`);
+    return;
+  }
+  const hasher = new Bun.CryptoHasher("sha256");
+  for (let o = 0; o < size; o += TUS_CHUNK) hasher.update(contentRange(seed, o, Math.min(size, o + TUS_CHUNK)));
+  c.ledger.files.push({
+    id: fileId,
+    tenant,
+    workspaceId: ws?.id ?? null,
+    size,
+    seed,
+    sha256: hasher.digest("hex"),
+    state: "live",
+  });
 };
 
 /** GETs a file (whole or a range) and compares it with what was uploaded. */
@@ -276,6 +342,7 @@ export const MIX: [string, Op, number][] = [
   ["upload", upload, 20],
   ["abandon", abandon, 36],
   ["cut", cut, 8],
+  ["tus", tus, 6],
   ["download", download, 12],
   ["range", range, 12],
   ["signed", signed, 6],
@@ -285,7 +352,7 @@ export const MIX: [string, Op, number][] = [
 ];
 
 /** One worker: runs the mix until `until` (performance.now() time). */
-export async function worker(c: WorkloadCtx, until: number): Promise<void> {
+export async function worker(c: WorkloadCtx): Promise<void> {
   const weights = MIX.map((m) => m[2]);
-  while (performance.now() < until) await MIX[pickWeighted(weights)]![1](c);
+  while (performance.now() < c.until) await MIX[pickWeighted(weights)]![1](c);
 }

@@ -1,6 +1,6 @@
 import type { Services } from "../app";
 import type { Runtime } from "../runtime";
-import { type Backlog, type JobName, measureBacklogs } from "./backlog";
+import { type Backlog, type JobName, measureBacklogs, yieldToEventLoop } from "./backlog";
 import { purgeDeleted } from "./purge";
 import { Scheduler } from "./scheduler";
 import { expireUploads, recoverInterruptedUploads } from "./upload-expiry";
@@ -10,6 +10,8 @@ import { deliverDueWebhooks } from "./webhook-delivery";
 export function stallGraceMs(uploadExpirySeconds: number): number {
   return Math.max(uploadExpirySeconds * 1000, 60 * 60 * 1000);
 }
+
+const TUS_SWEEP_BATCH = 100;
 
 /** The running background jobs of a serving process. */
 export interface Jobs {
@@ -56,7 +58,8 @@ export function startJobs(rt: Runtime, services: Services): Jobs {
       });
       // tus uploads: expire overdue ones, settle any whose last byte came just before a crash,
       // and drop the staging data (parts, tail) of every one that is over.
-      await services.tus.sweep();
+      // Drained like the others: a full batch ended means more may be waiting.
+      while ((await services.tus.sweep(TUS_SWEEP_BATCH)) === TUS_SWEEP_BATCH) await yieldToEventLoop();
     })
     .every("purge", config.PURGE_INTERVAL_SECONDS * 1000, () =>
       purgeDeleted({ repos, backend, clock, logger, retentionSeconds: config.DELETED_RETENTION_SECONDS }),
