@@ -5,6 +5,7 @@
  *
  *   bun bench/soak.ts [--seconds 60] [--workers 16] [--backend local|s3] [--no-build] [--keep]
  *                     [--expiry-interval 30] [--min-abandon-rate 0] [--rss-slack-mib 128]
+ *                     [--mix abandon=60,tus=0]   (weights by operation; see MIX in soak/workload.ts)
  *
  * `npm run soak -- --seconds 480 --backend s3` for a long one (README "Reliability"). Throughput
  * is printed, never judged (the machine may be shared); only the invariants decide the exit code.
@@ -37,6 +38,7 @@ const { values: args } = parseArgs({
     "expiry-interval": { type: "string", default: "30" },
     "min-abandon-rate": { type: "string", default: "0" },
     "rss-slack-mib": { type: "string", default: "128" },
+    mix: { type: "string", default: "" },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -140,7 +142,22 @@ const progress = setInterval(() => {
     `${Math.round((performance.now() - t0) / 1000)} s: ${t.count} requests, ${ledger.abandoned} abandoned, ${t.s5xx} 5xx, ${t.net} net errors, ${t.mismatches} mismatches, RSS ${Math.round(server.rssMiB())} MiB`,
   );
 }, 30_000);
-const ctx = { base, tenants, ledger, minSize: 1024, maxSize: 8 * 1024 * 1024, until, tusExpirySeconds: TUS_EXPIRY_S };
+const weights = Object.fromEntries(
+  (args.mix ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((kv) => [kv.split("=")[0], Number(kv.split("=")[1])]),
+);
+const ctx = {
+  base,
+  tenants,
+  ledger,
+  minSize: 1024,
+  maxSize: 8 * 1024 * 1024,
+  until,
+  tusExpirySeconds: TUS_EXPIRY_S,
+  weights,
+};
 await Promise.all(Array.from({ length: WORKERS }, () => worker(ctx)));
 const loadSeconds = (performance.now() - t0) / 1000;
 clearInterval(progress);

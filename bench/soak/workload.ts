@@ -23,6 +23,8 @@ export interface WorkloadCtx {
   maxSize: number;
   /** performance.now() time the load ends */
   until: number;
+  /** overrides of the mix's weights by operation name (--mix abandon=60,tus=0) */
+  weights: Record<string, number>;
   /** TUS_EXPIRY_SECONDS of the server: a tus upload is left unfinished only if it can expire before the load ends */
   tusExpirySeconds: number;
 }
@@ -338,7 +340,7 @@ const quota: Op = async (c) => {
 };
 
 /** The mix: relative weights per operation. */
-export const MIX: [string, Op, number][] = [
+const MIX: [string, Op, number][] = [
   ["upload", upload, 20],
   ["abandon", abandon, 36],
   ["cut", cut, 8],
@@ -353,6 +355,6 @@ export const MIX: [string, Op, number][] = [
 
 /** One worker: runs the mix until `until` (performance.now() time). */
 export async function worker(c: WorkloadCtx): Promise<void> {
-  const weights = MIX.map((m) => m[2]);
+  const weights = MIX.map(([name, , w]) => c.weights[name] ?? w);
   while (performance.now() < c.until) await MIX[pickWeighted(weights)]![1](c);
 }
