@@ -112,6 +112,16 @@ export class S3Backend implements StorageBackend {
     } catch (err) {
       await upload.abort().catch(() => {});
       await counted.cancel().catch(() => {});
+      // abort() only ends a multipart upload. A body small enough for one PutObject that broke off
+      // mid-request can still have been stored, truncated, by a lenient server (s3rver keeps what
+      // arrived before a cut or reset): remove it, best effort. Keys are one per file and a retry
+      // starts only after this returns, so this can't delete a good object. (Orphans it misses are
+      // what doctor's orphan sweep is for.)
+      await this.opts.client
+        .send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: objectKey }), {
+          abortSignal: AbortSignal.timeout(2000), // a store that is down must not delay the answer long
+        })
+        .catch(() => {});
       // Errors from our own stream (size mismatch, client disconnect) pass through unchanged.
       if (err instanceof Error && !("$metadata" in err) && err.name !== "TimeoutError") throw err;
       throw unavailable("upload", err);

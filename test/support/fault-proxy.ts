@@ -4,7 +4,8 @@ import net from "node:net";
  * A TCP proxy for fault tests, in the spirit of tusd's end-to-end suite: put it between a client and
  * a server (or between the server and its S3 peer) and make the next connections misbehave.
  *
- * Faults apply per connection, counted in bytes in one direction ("up" = client → target,
+ * A fault applies to every connection, open ones included (a client's pooled keep-alive socket
+ * too), counting bytes in one direction from the moment it is set ("up" = client → target,
  * "down" = target → client):
  * - `cut`: after `afterBytes`, both sides are closed cleanly (FIN): a truncated stream;
  * - `rst`: after `afterBytes`, both sides are reset (RST): a broken connection;
@@ -22,7 +23,7 @@ export interface Fault {
 export interface FaultProxy {
   port: number;
   url: string;
-  /** The fault for connections accepted from now on (existing ones keep theirs). */
+  /** The fault from now on, for open and new connections (a connection that already failed stays so). */
   setFault(f: Fault): void;
   /** Connections accepted so far, and how many of them triggered their fault. */
   stats(): { connections: number; triggered: number; open: number };
@@ -35,9 +36,10 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
   let triggered = 0;
   const open = new Set<net.Socket>();
 
+  let generation = 0; // bumped by setFault: byte counts restart from the moment a fault is set
+
   const server = net.createServer({ pauseOnConnect: true }, (client) => {
     connections++;
-    const f = { ...fault };
     const upstream = net.connect(target.port, target.host ?? "127.0.0.1");
     for (const s of [client, upstream]) {
       open.add(s);
@@ -45,7 +47,7 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
       s.on("error", () => {});
     }
     let fired = false;
-    const fire = () => {
+    const fire = (f: Fault) => {
       if (fired) return;
       fired = true;
       triggered++;
@@ -60,18 +62,25 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
         upstream.pause();
       }
     };
+    const limitFor = (f: Fault, dir: "up" | "down") =>
+      f.kind !== "none" && (f.direction ?? "up") === dir ? (f.afterBytes ?? 0) : Infinity;
     const pipe = (from: net.Socket, to: net.Socket, dir: "up" | "down") => {
       let sent = 0;
-      const limit = f.kind !== "none" && (f.direction ?? "up") === dir ? (f.afterBytes ?? 0) : Infinity;
-      if (limit === 0) queueMicrotask(fire);
+      let seen = generation;
       from.on("data", (chunk: Buffer) => {
         if (fired) return;
+        if (seen !== generation) {
+          seen = generation;
+          sent = 0;
+        }
+        const f = fault;
+        const limit = limitFor(f, dir);
         const take = Math.min(chunk.length, limit - sent);
         if (take > 0) {
           to.write(take === chunk.length ? chunk : chunk.subarray(0, take));
           sent += take;
         }
-        if (sent >= limit) return fire();
+        if (sent >= limit) return fire(f);
         if (f.bytesPerSecond) {
           // Pause long enough that the average stays under the cap.
           from.pause();
@@ -83,6 +92,7 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
     upstream.on("connect", () => {
       pipe(client, upstream, "up");
       pipe(upstream, client, "down");
+      if (limitFor(fault, "up") === 0 || limitFor(fault, "down") === 0) fire(fault);
       client.resume();
     });
     upstream.on("error", () => client.destroy());
@@ -96,6 +106,7 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
     url: `http://127.0.0.1:${port}`,
     setFault(f) {
       fault = f;
+      generation++;
     },
     stats: () => ({ connections, triggered, open: open.size }),
     async close() {
