@@ -3,7 +3,7 @@ import { createHarness, type Harness, sampleContent } from "../support/harness";
 import { multipartBody } from "../support/multipart";
 
 // One file-name rule (src/domain/files/file-name.ts, docs/api.md "File names") at every place a
-// name enters: the upload request, the rename, and the storage module's multipart upload.
+// name enters: the upload request, the rename, the storage module's multipart upload and tus.
 
 const refused: [string, string][] = [
   ["RLO faking an extension", "invoice\u202Efdp.exe"],
@@ -50,82 +50,121 @@ const accepted: [string, string, string][] = [
 
 let h: Harness;
 let tenant: { id: string; apiKey: string };
+let renamed: string;
 const liveFiles = () => h.rt.repos.files.total({ tenantId: tenant.id });
+/** The newest file of the tenant (the clock moves 1 ms per send, so "newest" is unambiguous). */
+const newestName = () => h.rt.repos.files.page({ tenantId: tenant.id }, 1)[0]?.originalName;
 
 beforeAll(async () => {
   h = await createHarness();
   tenant = await h.createTenant({ quotaBytes: 50 * 1024 * 1024 });
+  const r = await h.json("POST", "/api/v1/upload/request", {
+    key: tenant.apiKey,
+    body: { fileName: "original.png", fileType: "image/png", fileSizeBytes: 16 },
+  });
+  renamed = r.body.fileId;
 });
 afterAll(() => h.close());
 
-const requestUpload = (fileName: string) =>
-  h.json("POST", "/api/v1/upload/request", {
-    key: tenant.apiKey,
-    body: { fileName, fileType: "image/png", fileSizeBytes: 16 },
-  });
+interface EntryPoint {
+  name: string;
+  /** Sends `fileName` the way a client would; returns the status and, if refused, the error code. */
+  send(fileName: string): Promise<{ status: number; code?: string }>;
+  /** Accepted: the status that means so, and the name as now stored. */
+  ok: number;
+  stored(): string | undefined;
+  /** Refused: what must not have changed (no file created, or the old name kept). */
+  snapshot(): unknown;
+  reset?(): Promise<void>;
+}
 
-const storageUpload = (name: string) => {
-  const { body, contentType } = multipartBody(
-    {},
-    { name, type: "image/png", bytes: sampleContent("image/png", 64), extended: true },
-  );
-  return h.json("POST", "/api/v1/storage/upload", {
-    key: tenant.apiKey,
-    body,
-    headers: { "content-type": contentType },
-  });
+const answer = async (res: Response) => {
+  const text = await res.text();
+  const body = text ? JSON.parse(text) : null;
+  return { status: res.status, code: body?.error?.code as string | undefined };
 };
 
-describe("POST /api/v1/upload/request", () => {
-  test.each(refused)("refuses %s", async (_why, name) => {
-    const before = liveFiles();
-    const r = await requestUpload(name);
-    expect(r.status).toBe(400);
-    expect(r.body.error.code).toBe("VALIDATION_ERROR");
-    expect(liveFiles()).toBe(before);
-  });
-  test.each(accepted)("accepts %s", async (_why, name, stored) => {
-    const r = await requestUpload(name);
-    expect(r.status).toBe(200);
-    const f = await h.json("GET", `/api/v1/files/${r.body.fileId}`, { key: tenant.apiKey });
-    expect(f.body.originalName).toBe(stored);
-  });
-});
+const entryPoints: EntryPoint[] = [
+  {
+    name: "POST /api/v1/upload/request",
+    send: async (fileName) =>
+      answer(
+        await h.req("POST", "/api/v1/upload/request", {
+          key: tenant.apiKey,
+          body: { fileName, fileType: "image/png", fileSizeBytes: 16 },
+        }),
+      ),
+    ok: 200,
+    stored: newestName,
+    snapshot: liveFiles,
+  },
+  {
+    name: "PATCH /api/v1/files/:id",
+    send: async (originalName) =>
+      answer(await h.req("PATCH", `/api/v1/files/${renamed}`, { key: tenant.apiKey, body: { originalName } })),
+    ok: 200,
+    stored: () => h.rt.repos.files.byId(renamed)?.originalName,
+    snapshot: () => h.rt.repos.files.byId(renamed)?.originalName,
+    reset: async () => {
+      await h.req("PATCH", `/api/v1/files/${renamed}`, { key: tenant.apiKey, body: { originalName: "original.png" } });
+    },
+  },
+  {
+    name: "POST /api/v1/storage/upload (multipart, filename*)",
+    send: async (name) => {
+      const part = { name, type: "image/png", bytes: sampleContent("image/png", 64), extended: true };
+      const { body, contentType } = multipartBody({}, part);
+      return answer(
+        await h.req("POST", "/api/v1/storage/upload", {
+          key: tenant.apiKey,
+          body,
+          headers: { "content-type": contentType },
+        }),
+      );
+    },
+    ok: 200,
+    stored: newestName,
+    snapshot: liveFiles,
+  },
+  {
+    name: "POST /api/v1/uploads/tus (Upload-Metadata filename)",
+    send: async (name) => {
+      const b64 = (v: string) => Buffer.from(v).toString("base64");
+      return answer(
+        await h.req("POST", "/api/v1/uploads/tus", {
+          key: tenant.apiKey,
+          headers: {
+            "tus-resumable": "1.0.0",
+            "upload-length": "16",
+            "upload-metadata": `filename ${b64(name)},filetype ${b64("image/png")}`,
+          },
+        }),
+      );
+    },
+    ok: 201,
+    stored: newestName,
+    snapshot: liveFiles,
+  },
+];
 
-describe("PATCH /api/v1/files/:id", () => {
-  let fileId: string;
-  beforeAll(async () => {
-    fileId = (await requestUpload("original.png")).body.fileId;
+for (const ep of entryPoints) {
+  describe(ep.name, () => {
+    test.each(refused)("refuses %s", async (_why, name) => {
+      const before = ep.snapshot();
+      h.clock.advance(1);
+      const r = await ep.send(name);
+      expect(r).toEqual({ status: 400, code: "VALIDATION_ERROR" });
+      expect(ep.snapshot()).toEqual(before);
+    });
+    test.each(accepted)("accepts %s", async (_why, name, stored) => {
+      h.clock.advance(1);
+      const r = await ep.send(name);
+      expect(r.status).toBe(ep.ok);
+      expect(ep.stored()).toBe(stored);
+      await ep.reset?.();
+    });
   });
-  test.each(refused)("refuses %s", async (_why, name) => {
-    const r = await h.json("PATCH", `/api/v1/files/${fileId}`, { key: tenant.apiKey, body: { originalName: name } });
-    expect(r.status).toBe(400);
-    expect(r.body.error.code).toBe("VALIDATION_ERROR");
-    expect(h.rt.repos.files.byId(fileId)?.originalName).toBe("original.png");
-  });
-  test.each(accepted)("accepts %s", async (_why, name, stored) => {
-    const r = await h.json("PATCH", `/api/v1/files/${fileId}`, { key: tenant.apiKey, body: { originalName: name } });
-    expect(r.status).toBe(200);
-    expect(r.body.originalName).toBe(stored);
-    expect(h.rt.repos.files.byId(fileId)?.originalName).toBe(stored);
-    await h.json("PATCH", `/api/v1/files/${fileId}`, { key: tenant.apiKey, body: { originalName: "original.png" } });
-  });
-});
-
-describe("POST /api/v1/storage/upload", () => {
-  test.each(refused)("refuses %s", async (_why, name) => {
-    const before = liveFiles();
-    const r = await storageUpload(name);
-    expect(r.status).toBe(400);
-    expect(r.body.error.code).toBe("VALIDATION_ERROR");
-    expect(liveFiles()).toBe(before);
-  });
-  test.each(accepted)("accepts %s", async (_why, name, stored) => {
-    const r = await storageUpload(name);
-    expect(r.status).toBe(200);
-    expect(r.body.originalName).toBe(stored);
-  });
-});
+}
 
 test("a plain UTF-8 filename (as browsers send it) keeps its characters", async () => {
   const { body, contentType } = multipartBody(
