@@ -99,4 +99,44 @@ describe("segment encryption", () => {
     await expect(other.unwrap(wrapped, other.id)).rejects.toThrow("unwrapped");
     await m.unwrap(wrapped, m.id);
   });
+
+  test("small payloads (node:crypto) and large ones (WebCrypto) are the same AES-256-GCM format", async () => {
+    // Everything sealed here is checked against WebCrypto directly, outside the module: the
+    // wrapped key (32 bytes), a one-segment small object, and a full 1 MiB segment.
+    const masterRaw = randomBytes(32);
+    const m = await MasterKey.fromRaw(masterRaw);
+    const importRaw = (raw: Uint8Array) =>
+      crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["encrypt", "decrypt"]);
+    const nonce = (index: number, final: boolean) => {
+      const n = new Uint8Array(12);
+      new DataView(n.buffer).setBigUint64(0, BigInt(index));
+      new DataView(n.buffer).setUint32(8, final ? 1 : 0);
+      return n;
+    };
+    const { key, wrapped } = await m.newDataKey();
+    const w = Buffer.from(wrapped, "base64");
+    const dataRaw = new Uint8Array(
+      await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: w.subarray(0, 12) },
+        await importRaw(masterRaw),
+        w.subarray(12),
+      ),
+    );
+    expect(dataRaw.byteLength).toBe(32);
+    const outside = await importRaw(dataRaw);
+    for (const size of [4096, 1024 * 1024]) {
+      const plain = new Uint8Array(randomBytes(size));
+      const sealed = await collect(encryptSegments({ input: chunks(plain, 4096), key, plainSize: size }));
+      const opened = await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce(0, true) }, outside, sealed);
+      expect(new Uint8Array(opened)).toEqual(plain);
+      // And the other way: WebCrypto's output read back through the module.
+      const theirs = new Uint8Array(
+        await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce(0, true) }, outside, plain),
+      );
+      const back = await collect(
+        decryptSegments({ input: chunks(theirs, 4096), key, plainSize: size, start: 0, end: size - 1 }),
+      );
+      expect(back).toEqual(plain);
+    }
+  });
 });
