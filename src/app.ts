@@ -272,6 +272,11 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
             "Content-Length",
             "Accept-Ranges",
             "X-Request-Id",
+            // Rate limits (docs/security.md): a browser client can back off too.
+            "Retry-After",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
             ...TUS_RESPONSE_HEADERS,
           ],
           maxAge: 600,

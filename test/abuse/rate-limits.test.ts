@@ -40,6 +40,14 @@ describe("per API key token bucket", () => {
       expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
       expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
       expect(limitHeaders(refused)).toEqual({ limit: "3", remaining: "0", reset: "2" });
+      // Exposed to browsers (CORS), so a web client can back off too.
+      const cors = await h.req("GET", "/api/v1/tenant/quota", {
+        key: b.apiKey,
+        headers: { origin: "https://app.example" },
+      });
+      const exposed = (cors.headers.get("access-control-expose-headers") ?? "").toLowerCase();
+      for (const name of ["retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"])
+        expect(exposed).toContain(name);
       // Another tenant's key has its own bucket.
       expect((await h.req("GET", "/api/v1/tenant/quota", { key: b.apiKey })).status).toBe(200);
       // 500 ms = one token at 2/s: one more request, then refused again.
