@@ -5,6 +5,8 @@ import { Elysia } from "elysia";
 import type { Config } from "./config/schema";
 import type { Repos } from "./db/repos";
 import type { FileRow } from "./db/schema";
+import { createAdminStatsService } from "./domain/admin/admin-stats.service";
+import { createConsoleSessionsService } from "./domain/admin/console-sessions.service";
 import { createAuditService } from "./domain/audit/audit.service";
 import { createFilesService } from "./domain/files/files.service";
 import { MemoryRateLimitStore } from "./domain/limits/rate-limit-store";
@@ -28,14 +30,18 @@ import { createUploadsService } from "./domain/uploads/uploads.service";
 import { createWebhooksService } from "./domain/webhooks/webhooks.service";
 import { createWorkspacesService } from "./domain/workspaces/workspaces.service";
 import { rateLimitAddress } from "./http/client-address";
+import { consoleSessionCheck } from "./http/console-session";
 import { errorHandler } from "./http/error-handler";
 import { rateLimitGate } from "./http/plugins/rate-limit";
 import { routeTemplateRecorder } from "./http/request-metrics";
 import { adminRoutes } from "./http/routes/admin.routes";
+import { adminInsightsRoutes } from "./http/routes/admin-insights.routes";
 import { adminPlansRoutes } from "./http/routes/admin-plans.routes";
+import { adminSessionRoutes } from "./http/routes/admin-session.routes";
 import { auditRoutes } from "./http/routes/audit.routes";
 import { filesRoutes } from "./http/routes/files.routes";
 import { healthRoutes } from "./http/routes/health.routes";
+import { consoleRoutes } from "./http/routes/console.routes";
 import { metricsRoutes } from "./http/routes/metrics.routes";
 import { storageRoutes } from "./http/routes/storage.routes";
 import { tenantRoutes } from "./http/routes/tenant.routes";
@@ -158,6 +164,14 @@ export function createServices(deps: AppDeps) {
   });
   const health = createHealthService({ repos, backend: objects.backend });
   const adminAuth = createAdminAuthService({ settings: repos.settings });
+  const consoleSessions = createConsoleSessionsService({ repos, clock });
+  const adminStats = createAdminStatsService({
+    repos,
+    clock,
+    version: VERSION,
+    startedAt: clock.now(),
+    backend: objects.backend,
+  });
   return {
     clock,
     signer,
@@ -179,6 +193,8 @@ export function createServices(deps: AppDeps) {
     storage: slotted.storage,
     audit,
     tus: slotted.tus,
+    consoleSessions,
+    adminStats,
   };
 }
 export type Services = ReturnType<typeof createServices>;
@@ -234,6 +250,8 @@ function errorSchema() {
 export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
   const { config, logger } = deps;
   const origins = config.corsOrigins.includes("*") ? true : [...config.corsOrigins];
+  // On admin routes the admin console's session cookie stands in for the admin key (CSRF-checked).
+  const routes = { ...services, adminSession: consoleSessionCheck(services.consoleSessions, config.publicUrl) };
 
   // TypeBox normalization: see routeConfig in http/schemas.ts (Elysia's default accepts "x" for an object).
   return (
@@ -297,7 +315,11 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
               { name: "workspaces", description: "Partitions of a tenant's files with their own quotas" },
               { name: "tenant", description: "The authenticated tenant" },
               { name: "webhooks", description: "Default endpoints and delivery log" },
-              { name: "admin", description: "Admin key only" },
+              {
+                name: "admin",
+                description:
+                  "Admin key only (or the admin console's session cookie from POST /api/v1/admin/session; state-changing cookie requests must come from the server's own origin)",
+              },
               {
                 name: "storage",
                 description:
@@ -322,18 +344,22 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
           },
         }),
       )
-      // Every route module takes the same thing: the services (each names the part it uses).
-      .use(healthRoutes(services))
-      .use(adminRoutes(services))
-      .use(tenantRoutes(services))
-      .use(workspacesRoutes(services))
-      .use(webhooksRoutes(services))
-      .use(adminPlansRoutes(services))
-      .use(auditRoutes(services))
-      .use(metricsRoutes(services))
-      .use(storageRoutes(services))
-      .use(uploadRoutes(services))
-      .use(tusRoutes(services))
-      .use(filesRoutes(services))
+      // Every route module takes the same thing: the services (each names the part it uses), plus
+      // the console session check for admin routes.
+      .use(healthRoutes(routes))
+      .use(consoleRoutes())
+      .use(adminSessionRoutes(routes))
+      .use(adminRoutes(routes))
+      .use(adminInsightsRoutes(routes))
+      .use(tenantRoutes(routes))
+      .use(workspacesRoutes(routes))
+      .use(webhooksRoutes(routes))
+      .use(adminPlansRoutes(routes))
+      .use(auditRoutes(routes))
+      .use(metricsRoutes(routes))
+      .use(storageRoutes(routes))
+      .use(uploadRoutes(routes))
+      .use(tusRoutes(routes))
+      .use(filesRoutes(routes))
   );
 }

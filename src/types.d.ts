@@ -11,3 +11,17 @@ declare module "s3rver" {
     close(): Promise<void>;
   }
 }
+
+// The admin console's generated files (scripts/build-console.ts), imported as text to be embedded.
+declare module "*/dist/console/index.html" {
+  const text: string;
+  export default text;
+}
+declare module "*/dist/console/app.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/dist/console/app.css" {
+  const text: string;
+  export default text;
+}

@@ -6,6 +6,7 @@ import m0003 from "../../migrations/0003_storage_module.sql" with { type: "text"
 import m0004 from "../../migrations/0004_job_indexes.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_operations.sql" with { type: "text" };
 import m0007 from "../../migrations/0007_tus_uploads.sql" with { type: "text" };
+import m0008 from "../../migrations/0008_console_sessions.sql" with { type: "text" };
 import m0009 from "../../migrations/0009_any_type_tenants_auth_workspace.sql" with { type: "text" };
 import m0010 from "../../migrations/0010_failed_object_sweep.sql" with { type: "text" };
 import { VERSION } from "../version";
@@ -18,6 +19,7 @@ const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 4, name: "0004_job_indexes", sql: m0004 },
   { version: 6, name: "0006_operations", sql: m0006 },
   { version: 7, name: "0007_tus_uploads", sql: m0007 },
+  { version: 8, name: "0008_console_sessions", sql: m0008 },
   { version: 9, name: "0009_any_type_tenants_auth_workspace", sql: m0009 },
   { version: 10, name: "0010_failed_object_sweep", sql: m0010 },
 ];

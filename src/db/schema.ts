@@ -194,3 +194,10 @@ export const tusUploadParts = sqliteTable(
 );
 
 export type TusUploadRow = typeof tusUploads.$inferSelect;
+
+/** Admin console sessions (see migrations/0008): only the SHA-256 of the cookie's id is stored. */
+export const consoleSessions = sqliteTable("console_sessions", {
+  idHash: text("id_hash").primaryKey(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});

@@ -2,6 +2,8 @@ import type { Db } from "../client";
 import { createAccessRepo } from "./access.repo";
 import { createAuditRepo } from "./audit.repo";
 import { createFileMovesRepo } from "./file-moves.repo";
+import { createAdminStatsRepo } from "./admin-stats.repo";
+import { createConsoleSessionsRepo } from "./console-sessions.repo";
 import { createFilesRepo } from "./files.repo";
 import { createOpsRepo } from "./ops.repo";
 import { createQuotaRepo } from "./quota.repo";
@@ -25,6 +27,8 @@ export function createRepos(db: Db) {
     audit: createAuditRepo(db),
     ops: createOpsRepo(db),
     tus: createTusRepo(db),
+    adminStats: createAdminStatsRepo(db),
+    consoleSessions: createConsoleSessionsRepo(db),
     /**
      * Runs `fn` in one IMMEDIATE transaction (the write lock is taken at BEGIN, so a
      * read-then-write inside can't race another writer). bun:sqlite is synchronous: `fn` must not await.

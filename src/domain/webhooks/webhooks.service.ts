@@ -129,6 +129,31 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       );
       return { deliveries: items.map(deliveryView), nextCursor };
     },
+    /**
+     * Queues a `webhook.test` event to every endpoint of the tenant (whatever events they
+     * subscribe to), signed and retried like real events, so an operator can check a receiver.
+     */
+    sendTestEvent(tenantId: string) {
+      const endpoints = repos.webhooks.endpoints(tenantId);
+      if (endpoints.length === 0) throw new AppError("CONFLICT", "The tenant has no webhook endpoints; add one first");
+      const now = clock.now();
+      const payload = JSON.stringify({ event: "webhook.test", tenantId, timestamp: new Date(now).toISOString() });
+      const ids = endpoints.map((e) => {
+        const id = randomUUID();
+        repos.webhooks.insertDelivery({
+          id,
+          tenantId,
+          event: "webhook.test",
+          fileId: null,
+          url: e.url,
+          payload,
+          createdAt: now,
+        });
+        return id;
+      });
+      deps.wake?.();
+      return { deliveries: ids.map((id) => deliveryView(repos.webhooks.byId(tenantId, id)!)) };
+    },
     /** Re-queues a dead delivery with a fresh attempt budget. */
     retryDelivery(tenantId: string, id: string) {
       const d = repos.webhooks.byId(tenantId, id);

@@ -5,6 +5,7 @@ import { type AccessService, isUserKey, type Principal } from "../../domain/tena
 import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 import { readBody } from "../body-reader";
+import type { AdminSessionCheck } from "../console-session";
 
 /** The key of `Authorization: Bearer <key>`, or null. */
 export function bearerKey(request: Request): string | null {
@@ -85,11 +86,14 @@ const ALL_SCOPES: ReadonlySet<KeyScope> = new Set(["read", "write", "delete"]);
 /**
  * Admin routes: the admin key, checked by the domain (constant-time hash compare) before the body
  * is read (parse hook) or, on routes without a body, in `onTransform`. A tenant key here is just a
- * wrong key: 401 UNAUTHORIZED.
+ * wrong key: 401 UNAUTHORIZED. With `session`, a request without a key may instead carry a live
+ * admin console session cookie (http/console-session.ts).
  */
-export function adminAuth(adminAuth: AdminAuthService) {
+export function adminAuth(adminAuth: AdminAuthService, session?: AdminSessionCheck) {
   const auth = authFirst((request) => {
-    adminAuth.verifyAdminKey(bearerKey(request));
+    const key = bearerKey(request);
+    if (!key && session?.(request)) return true;
+    adminAuth.verifyAdminKey(key);
     return true;
   });
   return auth.plugin().onTransform({ as: "scoped" }, ({ request }) => {

@@ -3,6 +3,7 @@ import type { AuditService } from "../../domain/audit/audit.service";
 import { MAX_FILE_SIZE_BYTES } from "../../domain/files/file-types";
 import type { AccessService } from "../../domain/tenants/access.service";
 import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
+import type { AdminSessionCheck } from "../console-session";
 import { adminAudit } from "../plugins/audit-trail";
 import { adminAuth } from "../plugins/auth";
 import { bearer, IdParams, routeConfig, Uuid } from "../schemas";
@@ -14,10 +15,15 @@ const PlanBody = {
 };
 
 /** Plans (e.g. free / pro / team): an organization's quota follows its plan. Admin key only. */
-export function adminPlansRoutes(deps: { adminAuth: AdminAuthService; access: AccessService; audit: AuditService }) {
+export function adminPlansRoutes(deps: {
+  adminAuth: AdminAuthService;
+  access: AccessService;
+  audit: AuditService;
+  adminSession?: AdminSessionCheck;
+}) {
   const d = (summary: string) => ({ detail: { summary, ...bearer } });
   return new Elysia(routeConfig({ prefix: "/api/v1/admin", tags: ["admin"] }))
-    .use(adminAuth(deps.adminAuth))
+    .use(adminAuth(deps.adminAuth, deps.adminSession))
     .use(adminAudit(deps.audit))
     .get("/plans", () => deps.access.listPlans(), d("List plans"))
     .post(

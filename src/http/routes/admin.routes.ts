@@ -5,6 +5,7 @@ import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
 import { quotaView, type TenantsService, tenantView } from "../../domain/tenants/tenants.service";
 import type { UploadsService } from "../../domain/uploads/uploads.service";
 import { MAX_MOVE_FILE_IDS, type WorkspacesService } from "../../domain/workspaces/workspaces.service";
+import type { AdminSessionCheck } from "../console-session";
 import { adminAudit } from "../plugins/audit-trail";
 import { adminAuth } from "../plugins/auth";
 import {
@@ -29,6 +30,8 @@ export interface AdminRoutesDeps {
   uploads: UploadsService;
   workspaces: WorkspacesService;
   audit: AuditService;
+  /** The admin console's session cookie as an alternative to the key (http/console-session.ts). */
+  adminSession?: AdminSessionCheck;
 }
 
 const TenantFileParams = t.Object({ id: Uuid, fileId: Uuid });
@@ -38,7 +41,7 @@ const detail = (summary: string) => ({ detail: { summary, ...bearer } });
 export function adminRoutes(deps: AdminRoutesDeps) {
   const { tenants, files } = deps;
   return new Elysia(routeConfig({ prefix: "/api/v1/admin", tags: ["admin"] }))
-    .use(adminAuth(deps.adminAuth))
+    .use(adminAuth(deps.adminAuth, deps.adminSession))
     .use(adminAudit(deps.audit))
     .post(
       "/tenants",
@@ -155,6 +158,15 @@ export function adminRoutes(deps: AdminRoutesDeps) {
         params: TenantFileParams,
         query: SignedUrlQuery,
         ...detail("Signed URL for a tenant's file"),
+      },
+    )
+    .patch(
+      "/tenants/:id/files/:fileId",
+      ({ params, body }) => files.rename(params.id, params.fileId, body.originalName),
+      {
+        params: TenantFileParams,
+        body: t.Object({ originalName: t.String({ minLength: 1, maxLength: 255 }) }),
+        ...detail("Rename a tenant's file (metadata only)"),
       },
     )
     .delete(

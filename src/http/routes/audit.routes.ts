@@ -1,14 +1,15 @@
 import { Elysia, t } from "elysia";
 import type { AuditService } from "../../domain/audit/audit.service";
 import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
+import type { AdminSessionCheck } from "../console-session";
 import { adminAuth } from "../plugins/auth";
 import { bearer, Cursor, Limit, routeConfig, Uuid } from "../schemas";
 
 const Time = t.Optional(t.String({ format: "date-time", description: "ISO 8601 time" }));
 
 /** GET /api/v1/admin/audit: the audit trail, newest first, keyset-paged, filterable. Admin key only. */
-export function auditRoutes(deps: { adminAuth: AdminAuthService; audit: AuditService }) {
-  return new Elysia(routeConfig({ prefix: "/api/v1/admin", tags: ["admin"] })).use(adminAuth(deps.adminAuth)).get(
+export function auditRoutes(deps: { adminAuth: AdminAuthService; audit: AuditService; adminSession?: AdminSessionCheck }) {
+  return new Elysia(routeConfig({ prefix: "/api/v1/admin", tags: ["admin"] })).use(adminAuth(deps.adminAuth, deps.adminSession)).get(
     "/audit",
     ({ query }) =>
       deps.audit.list(
