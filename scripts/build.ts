@@ -17,6 +17,13 @@ export const BUILD_FLAGS = ["--compile", "--minify-whitespace", "--minify-syntax
 const root = join(import.meta.dir, "..");
 
 export function buildBinary(outfile = join(root, "dist/storage-brain")): { ok: boolean; output: string } {
+  // The admin console first: the binary embeds its files (dist/console, see scripts/build-console.ts).
+  const ui = Bun.spawnSync([process.execPath, join(root, "scripts/build-console.ts")], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (ui.exitCode !== 0) return { ok: false, output: ui.stdout.toString() + ui.stderr.toString() };
   const r = Bun.spawnSync(
     [process.execPath, "build", join(root, "src/main.ts"), ...BUILD_FLAGS, "--outfile", outfile],
     {
@@ -25,7 +32,7 @@ export function buildBinary(outfile = join(root, "dist/storage-brain")): { ok: b
       stderr: "pipe",
     },
   );
-  return { ok: r.exitCode === 0, output: r.stdout.toString() + r.stderr.toString() };
+  return { ok: r.exitCode === 0, output: ui.stdout.toString() + r.stdout.toString() + r.stderr.toString() };
 }
 
 if (import.meta.main) {

@@ -1,7 +1,8 @@
 import { afterAll, expect, test } from "bun:test";
-import { copyFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { buildBinary } from "../../scripts/build";
+import { CONSOLE_OUT } from "../../scripts/build-console";
 import { tempDir } from "../support/harness";
 import { spawnServer } from "../support/spawn-server";
 
@@ -42,6 +43,13 @@ test("the compiled binary runs from another directory with no node_modules", asy
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("VALIDATION_ERROR");
     expect((await fetch(`${s.url}/docs/json`)).status).toBe(200);
+    // The admin console comes from inside the binary (this directory has no dist/ or console/).
+    const page = await fetch(`${s.url}/console/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toBe(readFileSync(join(CONSOLE_OUT, "index.html"), "utf8"));
+    expect(await (await fetch(`${s.url}/console/app.js`)).text()).toBe(
+      readFileSync(join(CONSOLE_OUT, "app.js"), "utf8"),
+    );
     expect(statSync(join(runDir, "data/storage-brain.db")).isFile()).toBe(true);
   } finally {
     await s.stop();

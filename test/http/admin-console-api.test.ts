@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { buildConsole, CONSOLE_OUT } from "../../scripts/build-console";
 import { CONSOLE_SESSION_TTL_MS } from "../../src/domain/admin/console-sessions.service";
 import { ADMIN_KEY, createHarness, type Harness, sampleContent } from "../support/harness";
 
@@ -106,6 +107,7 @@ describe("admin views", () => {
       body: { name: "Docs", slug: "docs", quotaBytes: 50_000 },
     });
     const a = await upload(t.apiKey, "holiday-photo.png", 1000, "albums");
+    h.clock.advance(1000); // "oldest first" below is then by time, not by id
     await upload(t.apiKey, "logo.png", 2000);
     const o = (await h.json("GET", "/api/v1/admin/overview", { key: ADMIN_KEY })).body;
     expect(o.tenants).toBe(before.tenants + 1);
@@ -186,9 +188,22 @@ describe("admin views", () => {
     );
   });
 
-  test("/console redirects to /console/", async () => {
-    const r = await h.req("GET", "/console");
-    expect(r.status).toBe(302);
-    expect(r.headers.get("location")).toBe("/console/");
+  test("the console page and its files are served with a strict CSP, gzipped when asked", async () => {
+    await buildConsole();
+    for (const path of ["/console", "/console/"]) {
+      const r = await h.req("GET", path);
+      expect(r.status).toBe(200);
+      expect(r.headers.get("content-type")).toStartWith("text/html");
+      expect(r.headers.get("content-security-policy")).toContain("script-src 'self'");
+      expect(r.headers.get("content-security-policy")).toContain("connect-src 'self'");
+      expect(await r.text()).toContain('<script type="module" src="/console/app.js">');
+    }
+    const js = await h.req("GET", "/console/app.js", { headers: { "accept-encoding": "gzip" } });
+    expect(js.headers.get("content-encoding")).toBe("gzip");
+    const plain = Bun.gunzipSync(new Uint8Array(await js.arrayBuffer()));
+    expect(new TextDecoder().decode(plain)).toBe(await Bun.file(`${CONSOLE_OUT}/app.js`).text());
+    const again = await h.req("GET", "/console/app.js", { headers: { "if-none-match": js.headers.get("etag")! } });
+    expect(again.status).toBe(304);
+    expect((await h.req("GET", "/console/nope.js")).status).toBe(404);
   });
 });

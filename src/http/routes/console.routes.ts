@@ -81,8 +81,10 @@ export function consoleRoutes() {
       return new Response(a.gzip, { headers: { ...headers, "content-encoding": "gzip" } });
     return new Response(a.body, { headers });
   };
-  return new Elysia({ normalize: "typebox" })
-    .get("/console", ({ redirect }) => redirect("/console/", 302), { detail: { hide: true } })
-    .get("/console/", ({ request }) => serve("index.html", request), { detail: { hide: true } })
-    .get("/console/:name", ({ request, params }) => serve(params.name, request), { detail: { hide: true } });
+  return (
+    new Elysia({ normalize: "typebox" })
+      // "/console" and "/console/" are one route in Elysia; the page links its files by absolute path.
+      .get("/console", ({ request }) => serve("index.html", request), { detail: { hide: true } })
+      .get("/console/:name", ({ request, params }) => serve(params.name, request), { detail: { hide: true } })
+  );
 }
