@@ -109,7 +109,7 @@ function Rename({ tenantId, file, onDone }: { tenantId: string; file: FileItem; 
 export function Files(props: {
   tenantId: string;
   workspaces: { id: string; name: string }[];
-  allowed: string[];
+  allowed: string[] | null;
   onChanged: () => void;
 }) {
   const { tenantId } = props;
@@ -156,12 +156,16 @@ export function Files(props: {
         </label>
         <label>
           Type
-          <select value={filters.fileType} onChange={set("fileType")}>
-            <option value="">Any</option>
-            {props.allowed.map((t) => (
-              <option key={t}>{t}</option>
-            ))}
-          </select>
+          {props.allowed === null ? (
+            <input value={filters.fileType} onInput={set("fileType")} placeholder="e.g. text/csv" />
+          ) : (
+            <select value={filters.fileType} onChange={set("fileType")}>
+              <option value="">Any</option>
+              {props.allowed.map((t) => (
+                <option key={t}>{t}</option>
+              ))}
+            </select>
+          )}
         </label>
         <label>
           Status

@@ -10,7 +10,8 @@ export interface Tenant {
   quotaBytes: number;
   usedBytes: number;
   reservedBytes: number;
-  allowedFileTypes: string[];
+  /** null = any well-formed MIME type. */
+  allowedFileTypes: string[] | null;
   createdAt: number;
 }
 
@@ -20,7 +21,12 @@ const typesToList = (s: string) =>
     .map((x) => x.trim().toLowerCase())
     .filter(Boolean);
 
-/** Create or edit: name, quota (MB), allowed types (empty on create = the default image/PDF set). */
+export const typesLabel = (types: string[] | null) => (types === null ? "any type" : types.join(", "));
+
+/**
+ * Create or edit: name, quota (MB), allowed types. On create, no types = the default image/PDF
+ * set; "any type" sends null. On edit, an empty list leaves the types as they are.
+ */
 export function TenantForm(props: { tenant?: Tenant; onDone: (created?: { apiKey: string; name: string }) => void }) {
   const t = props.tenant;
   const [error, setError] = useState<string | null>(null);
@@ -32,8 +38,8 @@ export function TenantForm(props: { tenant?: Tenant; onDone: (created?: { apiKey
       name: String(f.get("name")).trim(),
       quotaBytes: mbToBytes(String(f.get("quota"))),
     };
-    if (types.length) body.allowedFileTypes = types;
-    else if (t) body.allowedFileTypes = null;
+    if (f.get("any")) body.allowedFileTypes = null;
+    else if (types.length) body.allowedFileTypes = types;
     try {
       if (t) {
         await api("PATCH", admin(`/tenants/${t.id}`), body);
@@ -58,12 +64,19 @@ export function TenantForm(props: { tenant?: Tenant; onDone: (created?: { apiKey
         <input name="quota" type="number" min="0" step="any" required defaultValue={t ? bytesToMb(t.quotaBytes) : "500"} />
       </label>
       <label>
-        Allowed file types <span class="muted small">(MIME types, comma-separated; empty = images and PDF)</span>
+        Allowed file types{" "}
+        <span class="muted small">
+          (MIME types, comma-separated; {t ? "empty = unchanged" : "empty = common images and PDF"})
+        </span>
         <input
           name="types"
-          defaultValue={t?.allowedFileTypes.join(", ")}
+          defaultValue={t?.allowedFileTypes?.join(", ")}
           placeholder="image/png, image/jpeg, application/pdf"
         />
+      </label>
+      <label class="check">
+        <input type="checkbox" name="any" defaultChecked={t ? t.allowedFileTypes === null : false} /> Accept any file
+        type
       </label>
       <ErrorNote error={error} />
       <div class="row end">
@@ -183,7 +196,7 @@ export function Tenants() {
             </div>
             <QuotaBar used={t.usedBytes} quota={t.quotaBytes} label={`${t.name} quota`} />
             <p class="muted small">
-              Created {date(t.createdAt)} · types: {t.allowedFileTypes.join(", ")}
+              Created {date(t.createdAt)} · types: {typesLabel(t.allowedFileTypes)}
             </p>
             <div class="row wrap">
               <a class="button" href={`#/tenants/${t.id}/files`}>

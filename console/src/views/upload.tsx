@@ -20,7 +20,7 @@ let seq = 0;
 export function UploadPanel(props: {
   tenantId: string;
   workspaces: { id: string; name: string }[];
-  allowed: string[];
+  allowed: string[] | null;
   onUploaded: () => void;
 }) {
   const [items, setItems] = useState<Item[]>([]);
@@ -90,7 +90,7 @@ export function UploadPanel(props: {
         }}
       >
         <strong>Drop files here</strong>
-        <span class="muted">or click to choose · allowed: {props.allowed.join(", ")} · up to 100 MB each</span>
+        <span class="muted">or click to choose · allowed: {props.allowed === null ? "any type" : props.allowed.join(", ")} · up to 100 MB each</span>
         <input
           type="file"
           multiple

@@ -1,9 +1,9 @@
 import type { Db } from "../client";
 import { createAccessRepo } from "./access.repo";
-import { createAuditRepo } from "./audit.repo";
-import { createFileMovesRepo } from "./file-moves.repo";
 import { createAdminStatsRepo } from "./admin-stats.repo";
+import { createAuditRepo } from "./audit.repo";
 import { createConsoleSessionsRepo } from "./console-sessions.repo";
+import { createFileMovesRepo } from "./file-moves.repo";
 import { createFilesRepo } from "./files.repo";
 import { createOpsRepo } from "./ops.repo";
 import { createQuotaRepo } from "./quota.repo";
