@@ -128,4 +128,3 @@ export function createAdminStatsRepo(db: Db) {
     },
   };
 }
-export type AdminStatsRepo = ReturnType<typeof createAdminStatsRepo>;

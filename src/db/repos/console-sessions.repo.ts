@@ -25,4 +25,3 @@ export function createConsoleSessionsRepo(db: Db) {
     },
   };
 }
-export type ConsoleSessionsRepo = ReturnType<typeof createConsoleSessionsRepo>;
