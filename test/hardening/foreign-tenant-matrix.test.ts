@@ -191,6 +191,35 @@ function cases(): Record<string, Probe[]> {
     "PATCH /api/v1/admin/plans/:id": admin("PATCH", `/api/v1/admin/plans/${crypto.randomUUID()}`, { quotaBytes: 1 }),
     "PUT /api/v1/admin/tenants/:id/plan": admin("PUT", `/api/v1/admin/tenants/${t}/plan`, { planId: null }),
     "GET /api/v1/admin/audit": admin("GET", `/api/v1/admin/audit?tenantId=${t}`),
+    // The admin console: its static files hold no tenant data; its API is admin-only like the rest.
+    "GET /console": [asA("GET", "/console", { own: true })],
+    "GET /console/:name": [asA("GET", "/console/app.js", { own: true })],
+    "POST /api/v1/admin/session/": admin("POST", "/api/v1/admin/session"),
+    "GET /api/v1/admin/session/": [
+      ...admin("GET", "/api/v1/admin/session"),
+      { method: "GET", path: "/api/v1/admin/session", headers: { cookie: `sb_console=${a.key}` } },
+    ],
+    "DELETE /api/v1/admin/session/": admin("DELETE", "/api/v1/admin/session"),
+    "GET /api/v1/admin/overview": admin("GET", "/api/v1/admin/overview"),
+    "GET /api/v1/admin/usage": admin("GET", `/api/v1/admin/usage?tenantId=${t}`),
+    "PATCH /api/v1/admin/tenants/:id/files/:fileId": admin("PATCH", `/api/v1/admin/tenants/${t}/files/${b.fileId}`, {
+      originalName: "x.png",
+    }),
+    "GET /api/v1/admin/tenants/:id/files/search": admin("GET", `/api/v1/admin/tenants/${t}/files/search?q=${M}`),
+    "GET /api/v1/admin/tenants/:id/webhooks": admin("GET", `/api/v1/admin/tenants/${t}/webhooks`),
+    "POST /api/v1/admin/tenants/:id/webhooks": admin("POST", `/api/v1/admin/tenants/${t}/webhooks`, {
+      url: "http://127.0.0.1:9/x",
+    }),
+    "DELETE /api/v1/admin/tenants/:id/webhooks/:webhookId": admin(
+      "DELETE",
+      `/api/v1/admin/tenants/${t}/webhooks/${b.endpointId}`,
+    ),
+    "GET /api/v1/admin/tenants/:id/webhooks/deliveries": admin("GET", `/api/v1/admin/tenants/${t}/webhooks/deliveries`),
+    "POST /api/v1/admin/tenants/:id/webhooks/deliveries/:deliveryId/retry": admin(
+      "POST",
+      `/api/v1/admin/tenants/${t}/webhooks/deliveries/${b.deliveryId}/retry`,
+    ),
+    "POST /api/v1/admin/tenants/:id/webhooks/test": admin("POST", `/api/v1/admin/tenants/${t}/webhooks/test`),
     "GET /api/v1/tenant/info": [asA("GET", "/api/v1/tenant/info", { own: true })],
     "GET /api/v1/tenant/quota": [asA("GET", "/api/v1/tenant/quota", { own: true })],
     "POST /api/v1/tenant/keys": [

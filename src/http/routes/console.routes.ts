@@ -60,9 +60,10 @@ export function consoleRoutes() {
     const all = await assets;
     if (!all) assets = undefined; // try again once it has been built
     const a = all?.get(name);
+    // A checkout where the console was never built simply has none (the binary always has it).
     if (!all)
       return new Response("The console is not built: run `npm run build:console` (npm start and npm run build do).\n", {
-        status: 503,
+        status: 404,
         headers: { "content-type": "text/plain; charset=utf-8" },
       });
     if (!a) return new Response("Not found\n", { status: 404, headers: { "content-type": "text/plain" } });
