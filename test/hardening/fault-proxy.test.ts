@@ -13,7 +13,8 @@ let proxy: FaultProxy;
 let key: string;
 const IDLE_MS = 1500;
 beforeAll(async () => {
-  s = await startLiveServer({ UPLOAD_IDLE_TIMEOUT_MS: String(IDLE_MS) });
+  // One upload at a time per tenant, so the stalled PUT's slot is observable.
+  s = await startLiveServer({ UPLOAD_IDLE_TIMEOUT_MS: String(IDLE_MS), MAX_CONCURRENT_UPLOADS_PER_TENANT: "1" });
   proxy = await startFaultProxy({ port: s.port });
   key = (await s.createTenant()).apiKey;
 });
@@ -42,8 +43,10 @@ async function requestUpload(size: number) {
 }
 
 /** The upload left nothing behind: not completed, no object or temp file, no reservation. */
-async function expectNothingLeft(fileId: string) {
-  await eventually(async () => (await s.call("GET", "/api/v1/tenant/quota", { key })).body.reservedBytes === 0);
+async function expectNothingLeft(fileId: string, othersReserved = 0) {
+  await eventually(
+    async () => (await s.call("GET", "/api/v1/tenant/quota", { key })).body.reservedBytes === othersReserved,
+  );
   const f = await s.call("GET", `/api/v1/files/${fileId}`, { key });
   expect(f.body.processingStatus).not.toBe("completed");
   const objects = join(s.dir, "objects");
@@ -78,12 +81,28 @@ describe("uploads through the fault proxy", () => {
     });
   }
 
-  test("a PUT that stalls longer than UPLOAD_IDLE_TIMEOUT_MS is dropped and its reservation freed", async () => {
+  test("a PUT that stalls longer than UPLOAD_IDLE_TIMEOUT_MS is dropped, its slot and reservation freed", async () => {
     const body = pdf(2 * MiB);
     const up = await requestUpload(body.length);
     const from = s.logs().length;
     proxy.setFault({ kind: "stall", direction: "up", afterBytes: 512 * 1024 });
+    const other = await requestUpload(1000);
     const put = putThroughProxy(up.presignedUrl, body);
+    await eventually(
+      async () => {
+        const st = (await s.call("GET", `/api/v1/files/${up.fileId}`, { key })).body;
+        return st.processingStatus === "processing";
+      },
+      5000,
+      "the stalled PUT to be in progress",
+    );
+    // While it stalls it holds the tenant's only upload slot...
+    const blocked = await s.call("PUT", other.presignedUrl, { body: pdf(1000) });
+    const droppedMeanwhile = s
+      .logs()
+      .slice(from)
+      .some((l) => l.msg === "upload aborted by client");
+    if (!droppedMeanwhile) expect(blocked.status).toBe(429);
     // The client is still connected (the proxy holds its socket open); the server gives up on it.
     const line = await eventually(
       () =>
@@ -102,10 +121,12 @@ describe("uploads through the fault proxy", () => {
         .slice(from)
         .filter((l) => l.level === "error"),
     ).toEqual([]);
-    await expectNothingLeft(up.fileId);
+    await expectNothingLeft(up.fileId, 1000); // what `other` holds, nothing more
     await proxy.close(); // lets the stalled client go
     proxy = await startFaultProxy({ port: s.port });
     await put;
+    // ...and gives it back when dropped: both uploads now go through.
+    await uploadDirect(other, pdf(1000));
     await uploadDirect(up, body);
   });
 
@@ -160,7 +181,7 @@ describe("downloads through the fault proxy", () => {
       if (kind === "stall") proxy = await startFaultProxy({ port: s.port });
       proxy.setFault({ kind: "none" });
       await eventually(() => s.fdCount() <= baseline, 10_000, `fd count back to ${baseline}`);
-      const next = new Uint8Array(await (await download(proxy.url)).arrayBuffer());
+      const next = new Uint8Array(await (await download(s.url)).arrayBuffer());
       expect(next).toEqual(body);
     });
   }
