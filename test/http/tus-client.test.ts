@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { type HttpRequest, type HttpResponse, Upload } from "tus-js-client";
 import { sampleContent, tempDir } from "../support/harness";
 import { sharedS3 } from "../support/s3";
-import { BUN, type Spawned, spawnServer } from "../support/spawn-server";
+import { productCommand, type Spawned, spawnServer } from "../support/spawn-server";
 
 /**
  * The real tus-js-client (Node build, as a server-side uploader would use it) against a real
@@ -18,7 +18,6 @@ import { BUN, type Spawned, spawnServer } from "../support/spawn-server";
  * suite uses 48 MiB, which still spans several 16 MiB checkpoints and S3 parts.
  */
 const SIZE = process.env.TUS_BIG === "1" ? 300 * 1024 * 1024 : 48 * 1024 * 1024;
-const MAIN = join(import.meta.dir, "../../src/main.ts");
 const ADMIN = "sk_admin_tus_client_test_0123456789";
 const s3 = process.env.STORAGE_BACKEND === "s3";
 const dir = tempDir("sb-tus-client-");
@@ -33,7 +32,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const start = (dataDir: string) =>
-  spawnServer([BUN, MAIN, "serve"], {
+  spawnServer(productCommand("serve"), {
     env: { DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN, ...backendEnv },
     timeoutMs: 30_000,
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { expireUploads } from "../../src/jobs/upload-expiry";
 import { silentLogger } from "../../src/logger";
-import { createHarness, type Harness, sampleContent } from "../support/harness";
+import { createHarness, type Harness, inProcessOnly, sampleContent } from "../support/harness";
 
 /**
  * The tus protocol in process: creation, offsets, termination, expiry, checksums and the quota
@@ -155,9 +155,13 @@ describe("tus protocol", () => {
       },
     });
     await patch(t.apiKey, pathOf(c), 0, body).catch(() => {});
-    const hd = await head(t.apiKey, pathOf(c));
-    expect(hd.headers.get("upload-offset")).toBe(String(cut));
-    expect((await patch(t.apiKey, pathOf(c), cut, data.slice(cut))).status).toBe(204);
+    const offset = Number((await head(t.apiKey, pathOf(c))).headers.get("upload-offset"));
+    // In process the server sees every byte the body gave. Over a real socket (binary mode) how
+    // much the client flushes before its body errors varies, so there the check is the resume:
+    // continuing at the reported offset gives identical bytes (tus-client.test.ts cuts sockets).
+    if (process.env.SB_TEST_TARGET === "binary") expect(offset).toBeLessThanOrEqual(cut);
+    else expect(offset).toBe(cut);
+    expect((await patch(t.apiKey, pathOf(c), offset, data.slice(offset))).status).toBe(204);
     const id = c.headers.get("storage-brain-file-id")!;
     const d = await h.req("GET", `/api/v1/files/${id}/download`, { key: t.apiKey });
     expect(sha(new Uint8Array(await d.arrayBuffer()))).toBe(sha(data));
@@ -294,32 +298,35 @@ describe("tus protocol", () => {
     expect(await quota(t.apiKey)).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
   });
 
-  test("the key is checked before any body byte is read (POST, PATCH, DELETE)", async () => {
-    const t = await h.createTenant();
-    const c = await create(t.apiKey, 1000);
-    for (const [method, path] of [
-      ["POST", "/api/v1/uploads/tus"],
-      ["PATCH", pathOf(c)],
-      ["DELETE", pathOf(c)],
-    ] as const) {
-      let pulled = 0;
-      const body = new ReadableStream<Uint8Array>({
-        pull(ctl) {
-          if (pulled >= 8 * 1024 * 1024) return ctl.close();
-          pulled += 65536;
-          ctl.enqueue(new Uint8Array(65536));
-        },
-      });
-      const r = await h.req(method, path, {
-        key: "sk_live_wrong",
-        body,
-        headers: { ...TUS, "upload-offset": "0", "content-type": "application/offset+octet-stream" },
-      });
-      expect(r.status).toBe(401);
-      expect(pulled).toBeLessThanOrEqual(2 * 65536); // at most what the stream pre-buffers
-    }
-    expect((await head(t.apiKey, pathOf(c))).headers.get("upload-offset")).toBe("0");
-  });
+  inProcessOnly("counts the body chunks pulled, which a real socket pre-buffers")(
+    "the key is checked before any body byte is read (POST, PATCH, DELETE)",
+    async () => {
+      const t = await h.createTenant();
+      const c = await create(t.apiKey, 1000);
+      for (const [method, path] of [
+        ["POST", "/api/v1/uploads/tus"],
+        ["PATCH", pathOf(c)],
+        ["DELETE", pathOf(c)],
+      ] as const) {
+        let pulled = 0;
+        const body = new ReadableStream<Uint8Array>({
+          pull(ctl) {
+            if (pulled >= 8 * 1024 * 1024) return ctl.close();
+            pulled += 65536;
+            ctl.enqueue(new Uint8Array(65536));
+          },
+        });
+        const r = await h.req(method, path, {
+          key: "sk_live_wrong",
+          body,
+          headers: { ...TUS, "upload-offset": "0", "content-type": "application/offset+octet-stream" },
+        });
+        expect(r.status).toBe(401);
+        expect(pulled).toBeLessThanOrEqual(2 * 65536); // at most what the stream pre-buffers
+      }
+      expect((await head(t.apiKey, pathOf(c))).headers.get("upload-offset")).toBe("0");
+    },
+  );
 
   test("the two-step PUT cannot write a tus upload's file", async () => {
     const t = await h.createTenant();
@@ -347,25 +354,28 @@ describe("tus protocol", () => {
     expect(f).toMatchObject({ userId: "alice", processingStatus: "completed" });
   });
 
-  test("the expiry job ends overdue uploads: reservation released, failed/expired, staging data removed", async () => {
-    const t = await h.createTenant({ quotaBytes: 10_000_000 });
-    const c = await create(t.apiKey, 2_500_000);
-    expect((await patch(t.apiKey, pathOf(c), 0, sampleContent("image/png", 1_700_000))).status).toBe(204);
-    expect((await stagingKeys(t.id)).length).toBe(1); // the unfinished part's tail
-    h.clock.advance(86_400_000 + 1);
-    await expireUploads({
-      repos: h.rt.repos,
-      backend: h.rt.objects.backend,
-      clock: h.clock,
-      logger: silentLogger,
-      stallGraceMs: 3_600_000,
-    });
-    expect(await h.services.tus.sweep()).toBeGreaterThanOrEqual(1);
-    const id = c.headers.get("storage-brain-file-id")!;
-    expect(h.rt.repos.files.byId(id)).toMatchObject({ processingStatus: "failed", reservedBytes: 0 });
-    expect(await quota(t.apiKey)).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
-    expect(await stagingKeys(t.id)).toEqual([]);
-    expect(h.rt.repos.tus.byFileId(id)).toBeUndefined();
-    expect((await head(t.apiKey, pathOf(c))).status).toBe(410);
-  });
+  inProcessOnly("moves the clock and runs the expiry job by hand")(
+    "the expiry job ends overdue uploads: reservation released, failed/expired, staging data removed",
+    async () => {
+      const t = await h.createTenant({ quotaBytes: 10_000_000 });
+      const c = await create(t.apiKey, 2_500_000);
+      expect((await patch(t.apiKey, pathOf(c), 0, sampleContent("image/png", 1_700_000))).status).toBe(204);
+      expect((await stagingKeys(t.id)).length).toBe(1); // the unfinished part's tail
+      h.clock.advance(86_400_000 + 1);
+      await expireUploads({
+        repos: h.rt.repos,
+        backend: h.rt.objects.backend,
+        clock: h.clock,
+        logger: silentLogger,
+        stallGraceMs: 3_600_000,
+      });
+      expect(await h.services.tus.sweep()).toBeGreaterThanOrEqual(1);
+      const id = c.headers.get("storage-brain-file-id")!;
+      expect(h.rt.repos.files.byId(id)).toMatchObject({ processingStatus: "failed", reservedBytes: 0 });
+      expect(await quota(t.apiKey)).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
+      expect(await stagingKeys(t.id)).toEqual([]);
+      expect(h.rt.repos.tus.byFileId(id)).toBeUndefined();
+      expect((await head(t.apiKey, pathOf(c))).status).toBe(410);
+    },
+  );
 });
