@@ -194,12 +194,12 @@ function cases(): Record<string, Probe[]> {
     // The admin console: its static files hold no tenant data; its API is admin-only like the rest.
     "GET /console": [asA("GET", "/console", { own: true })],
     "GET /console/:name": [asA("GET", "/console/app.js", { own: true })],
-    "POST /api/v1/admin/session/": admin("POST", "/api/v1/admin/session"),
-    "GET /api/v1/admin/session/": [
+    "POST /api/v1/admin/session": admin("POST", "/api/v1/admin/session"),
+    "GET /api/v1/admin/session": [
       ...admin("GET", "/api/v1/admin/session"),
       { method: "GET", path: "/api/v1/admin/session", headers: { cookie: `sb_console=${a.key}` } },
     ],
-    "DELETE /api/v1/admin/session/": admin("DELETE", "/api/v1/admin/session"),
+    "DELETE /api/v1/admin/session": admin("DELETE", "/api/v1/admin/session"),
     "GET /api/v1/admin/overview": admin("GET", "/api/v1/admin/overview"),
     "GET /api/v1/admin/usage": admin("GET", `/api/v1/admin/usage?tenantId=${t}`),
     "PATCH /api/v1/admin/tenants/:id/files/:fileId": admin("PATCH", `/api/v1/admin/tenants/${t}/files/${b.fileId}`, {

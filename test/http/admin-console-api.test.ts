@@ -93,6 +93,12 @@ describe("console session", () => {
     expect(out.headers.get("set-cookie")).toContain("Max-Age=0");
     expect((await h.req("GET", "/api/v1/admin/tenants", { headers: withCookie(id) })).status).toBe(401);
     expect((await h.req("GET", "/api/v1/admin/tenants", { headers: withCookie("garbage") })).status).toBe(401);
+    // Sign-in and sign-out are in the audit trail, like every admin action (never the session id).
+    const audit = (await h.json("GET", "/api/v1/admin/audit?limit=100", { key: ADMIN_KEY })).body;
+    const actions = audit.entries.map((e: { action: string }) => e.action);
+    expect(actions).toContain("console.session.open");
+    expect(actions).toContain("console.session.close");
+    expect(JSON.stringify(audit)).not.toContain(id);
   });
 
   inProcessOnly("moves the ManualClock past the session's expiry")("an expired session is refused", async () => {
@@ -185,6 +191,10 @@ describe("admin views", () => {
       },
     );
     expect(retry.status).toBe(409); // only dead deliveries are retried
+    const trail = (await h.json("GET", `/api/v1/admin/audit?tenantId=${t.id}&limit=100`, { key: ADMIN_KEY })).body;
+    expect(trail.entries.map((e: { action: string }) => e.action)).toEqual(
+      expect.arrayContaining(["tenant.file.rename", "webhook.create", "webhook.test"]),
+    );
     const del = await h.json("DELETE", `/api/v1/admin/tenants/${t.id}/webhooks/${ep.body.id}`, { key: ADMIN_KEY });
     expect(del.body).toEqual({ success: true });
     expect((await h.json("GET", `/api/v1/admin/tenants/${t.id}/webhooks`, { key: ADMIN_KEY })).body.webhooks).toEqual(

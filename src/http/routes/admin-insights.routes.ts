@@ -1,9 +1,11 @@
 import { Elysia, t } from "elysia";
 import type { AdminStatsService } from "../../domain/admin/admin-stats.service";
+import type { AuditService } from "../../domain/audit/audit.service";
 import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 import { WEBHOOK_EVENTS, type WebhooksService } from "../../domain/webhooks/webhooks.service";
 import type { AdminSessionCheck } from "../console-session";
+import { adminAudit } from "../plugins/audit-trail";
 import { adminAuth } from "../plugins/auth";
 import { bearer, Cursor, IdParams, Limit, routeConfig, Uuid } from "../schemas";
 
@@ -12,6 +14,7 @@ export interface AdminInsightsRoutesDeps {
   tenants: TenantsService;
   adminStats: AdminStatsService;
   webhooks: WebhooksService;
+  audit: AuditService;
   adminSession?: AdminSessionCheck;
 }
 
@@ -32,6 +35,7 @@ export function adminInsightsRoutes(deps: AdminInsightsRoutesDeps) {
   const tenantId = (id: string) => tenants.get(id).id; // 404 for an unknown tenant
   return new Elysia(routeConfig({ prefix: "/api/v1/admin", tags: ["admin"] }))
     .use(adminAuth(deps.adminAuth, deps.adminSession))
+    .use(adminAudit(deps.audit))
     .get("/overview", () => adminStats.overview(), {
       ...detail(
         "Instance overview: tenants, files, stored bytes, uploads in the last 24 h, dead webhook deliveries, backend health, version, uptime",

@@ -1,8 +1,10 @@
 import { Elysia } from "elysia";
 import type { ConsoleSessionsService } from "../../domain/admin/console-sessions.service";
+import type { AuditService } from "../../domain/audit/audit.service";
 import { unauthorized } from "../../domain/shared/errors";
 import type { AdminAuthService } from "../../domain/tenants/admin-auth.service";
 import { type AdminSessionCheck, isHttps, sessionCookie, sessionIdOf } from "../console-session";
+import { adminAudit } from "../plugins/audit-trail";
 import { adminAuth, bearerKey } from "../plugins/auth";
 import { bearer, routeConfig } from "../schemas";
 
@@ -15,33 +17,38 @@ export function adminSessionRoutes(deps: {
   adminAuth: AdminAuthService;
   consoleSessions: ConsoleSessionsService;
   adminSession: AdminSessionCheck;
+  audit: AuditService;
 }) {
   const sessions = deps.consoleSessions;
-  const cfg = routeConfig({ prefix: "/api/v1/admin/session", tags: ["admin"] });
+  const cfg = routeConfig({ prefix: "/api/v1/admin", tags: ["admin"] });
 
   // Opening a session needs the key itself: a cookie cannot extend or copy itself.
-  const signIn = new Elysia(cfg).use(adminAuth(deps.adminAuth)).post(
-    "/",
-    ({ request, set }) => {
-      if (!bearerKey(request)) throw unauthorized("Missing admin key");
-      const { id, expiresAt, maxAgeSeconds } = sessions.open();
-      set.headers["set-cookie"] = sessionCookie(id, maxAgeSeconds, isHttps(request));
-      set.headers["cache-control"] = "no-store";
-      set.status = 201;
-      return { expiresAt: new Date(expiresAt).toISOString() };
-    },
-    {
-      detail: {
-        summary: "Open an admin console session (admin key as Bearer); sets an HttpOnly session cookie",
-        ...bearer,
+  const signIn = new Elysia(cfg)
+    .use(adminAuth(deps.adminAuth))
+    .use(adminAudit(deps.audit))
+    .post(
+      "/session",
+      ({ request, set }) => {
+        if (!bearerKey(request)) throw unauthorized("Missing admin key");
+        const { id, expiresAt, maxAgeSeconds } = sessions.open();
+        set.headers["set-cookie"] = sessionCookie(id, maxAgeSeconds, isHttps(request));
+        set.headers["cache-control"] = "no-store";
+        set.status = 201;
+        return { expiresAt: new Date(expiresAt).toISOString() };
       },
-    },
-  );
+      {
+        detail: {
+          summary: "Open an admin console session (admin key as Bearer); sets an HttpOnly session cookie",
+          ...bearer,
+        },
+      },
+    );
 
   const current = new Elysia(cfg)
     .use(adminAuth(deps.adminAuth, deps.adminSession))
+    .use(adminAudit(deps.audit))
     .get(
-      "/",
+      "/session",
       ({ request }) => {
         const id = bearerKey(request) ? null : sessionIdOf(request);
         const expiresAt = id ? sessions.check(id) : null;
@@ -54,7 +61,7 @@ export function adminSessionRoutes(deps: {
       { detail: { summary: "Who is calling: the admin key or a console session (401 otherwise)", ...bearer } },
     )
     .delete(
-      "/",
+      "/session",
       ({ request, set }) => {
         const id = sessionIdOf(request);
         if (id) sessions.close(id);
