@@ -1,12 +1,12 @@
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./harness";
-import { BUN, type Spawned, spawnServer } from "./spawn-server";
+import { productCommand, type Spawned, spawnServer } from "./spawn-server";
 
 const ROOT = join(import.meta.dir, "../..");
 export const LIVE_ADMIN_KEY = "sk_admin_live_test_0123456789";
 
-/** `bun src/main.ts serve` as a real process on a temp data dir, with helpers that speak to it over TCP. */
+/** The product (`bun src/main.ts serve`, or the binary in binary mode) as a real process on a temp data dir, with helpers that speak to it over TCP. */
 export interface LiveServer extends Spawned {
   dir: string;
   call(
@@ -24,7 +24,8 @@ export interface LiveServer extends Spawned {
 
 export async function startLiveServer(env: Record<string, string> = {}): Promise<LiveServer> {
   const dir = tempDir("sb-live-");
-  const s = await spawnServer([BUN, join(ROOT, "src/main.ts"), "serve"], {
+  // The source server under `npm test`, the compiled binary under `npm run test:binary`.
+  const s = await spawnServer(productCommand("serve"), {
     cwd: ROOT,
     env: {
       DATA_DIR: dir,
