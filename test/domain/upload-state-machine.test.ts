@@ -6,7 +6,7 @@ import { sweepFailedObjects } from "../../src/jobs/upload-expiry";
 import { silentLogger } from "../../src/logger";
 import { EncryptedObjects } from "../../src/storage/encrypted-objects";
 import { faultyBackend, objectExists } from "../support/faulty-backend";
-import { createHarness, type Harness, sampleContent } from "../support/harness";
+import { createHarness, type Harness, inProcessOnly, sampleContent } from "../support/harness";
 
 // The upload state machine and the quota rules at the domain seam: services called directly, over
 // the real runtime (SQLite file, real local or S3 backend) with faults injected at the backend.
@@ -126,7 +126,7 @@ describe("state machine: pending → processing → completed | failed", () => {
     expect(await codeOf(put(t, r.fileId, png(2000)))).toBe("CONFLICT");
   });
 
-  test("an upload past its expiry can't start", async () => {
+  inProcessOnly("moves the ManualClock past the expiry")("an upload past its expiry can't start", async () => {
     const t = newTenant(MiB);
     const r = await request(t, 100);
     h.clock.advance(3_600_000);
