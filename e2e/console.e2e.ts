@@ -206,6 +206,23 @@ test("an operator signs in, creates a tenant, uploads, finds, previews, download
   expect(expected).toBeLessThan(before);
   expect(server.rt.repos.tenants.byId(tenantId)!.usedBytes).toBe(png.length);
 
+  // Edit the tenant: a quota just above what is stored turns the bar red (≥ 95 %).
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tenants" }).click();
+  await page.getByTestId("tenant-row").getByRole("button", { name: "Edit" }).click();
+  await page.getByLabel("Quota (MB)").fill("0.03"); // 31 457 B for the ~30.3 KB PNG: 96 %
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="tenant-row"] .quota')?.getAttribute("data-level") === "red",
+  );
+  expect(server.rt.repos.tenants.byId(tenantId)!.quotaBytes).toBe(Math.round(0.03 * 1024 * 1024));
+  await page.getByTestId("tenant-row").getByRole("button", { name: "Edit" }).click();
+  await page.getByLabel("Quota (MB)").fill("0.06");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="tenant-row"] .quota')?.getAttribute("data-level") === "ok",
+  );
+  await page.getByTestId("tenant-row").getByRole("link", { name: "Acme Photos" }).click();
+
   // A workspace with its own quota.
   await page.getByRole("link", { name: "Workspaces" }).click();
   await page.getByText("No workspaces").waitFor();
@@ -249,6 +266,40 @@ test("an operator signs in, creates a tenant, uploads, finds, previews, download
   expect(old.status).toBe(401);
   expect(await ctx.cookies()).toEqual([]);
   expect(pageErrors).toEqual([]);
+  await ctx.close();
+});
+
+test("regenerating a key and deleting a tenant (typed confirmation) from the console", async () => {
+  const ctx = await newContext();
+  const page = await ctx.newPage();
+  await signIn(page);
+  await page.goto(`${server.url}/console/#/tenants`);
+  await page.getByRole("button", { name: "New tenant" }).click();
+  await page.getByLabel("Name").fill("Short-lived");
+  await page.getByRole("button", { name: "Create tenant" }).click();
+  const firstKey = await page.getByTestId("secret").inputValue();
+  await page.keyboard.press("Escape");
+  const row = page.getByTestId("tenant-row").filter({ hasText: "Short-lived" });
+
+  await row.getByRole("button", { name: "Regenerate key" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Regenerate key" }).click();
+  await page.getByText("It is shown only once").waitFor();
+  const newKey = await page.getByTestId("secret").inputValue();
+  expect(newKey).not.toBe(firstKey);
+  const info = (key: string) => fetch(`${server.url}/api/v1/tenant/info`, { headers: { authorization: `Bearer ${key}` } });
+  expect((await info(newKey)).status).toBe(200);
+  expect((await info(firstKey)).status).toBe(401);
+  await page.keyboard.press("Escape");
+
+  await row.getByRole("button", { name: "Delete" }).click();
+  const confirm = page.getByRole("dialog").getByRole("button", { name: "Delete tenant" });
+  expect(await confirm.isDisabled()).toBe(true);
+  await page.getByLabel("Type the tenant's name to confirm").fill("Short-live");
+  expect(await confirm.isDisabled()).toBe(true);
+  await page.getByLabel("Type the tenant's name to confirm").fill("Short-lived");
+  await confirm.click();
+  await page.waitForFunction(() => ![...document.querySelectorAll('[data-testid="tenant-row"]')].some((r) => r.textContent?.includes("Short-lived")));
+  expect((await info(newKey)).status).toBe(401);
   await ctx.close();
 });
 
