@@ -90,3 +90,58 @@ test("a storage-module multipart upload dropped mid-body is a client abort too",
   const q = await s.call("GET", "/api/v1/tenant/quota", { key });
   expect(q.body.reservedBytes).toBe(0);
 });
+
+test("a tus PATCH dropped mid-body logs no error; what arrived is kept and the upload resumes", async () => {
+  const size = 2 * 1024 * 1024;
+  const created = await fetch(`${s.url}/api/v1/uploads/tus/`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${key}`,
+      "tus-resumable": "1.0.0",
+      "upload-length": String(size),
+      "upload-metadata": `filename ${btoa("cut.pdf")},filetype ${btoa("application/pdf")}`,
+    },
+  });
+  expect(created.status).toBe(201);
+  const path = new URL(created.headers.get("location")!, s.url).pathname;
+  const fileId = path.split("/").pop()!;
+  const body = new Uint8Array(size);
+  body.set([0x25, 0x50, 0x44, 0x46, 0x2d]);
+  const from = s.logs().length;
+  await sendAndDrop(
+    head(
+      "PATCH",
+      path,
+      size,
+      `Authorization: Bearer ${key}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n`,
+    ),
+    body,
+    1024 * 1024,
+    "end",
+  );
+  const lines = await eventually(() => {
+    const l = s.logs().slice(from);
+    return l.some((x) => x.msg === "request" && x.path === path) && l;
+  });
+  // tus treats a cut PATCH as a short one (the bytes that arrived are kept): no abort, no error.
+  expect(lines.filter((l) => l.level === "error")).toEqual([]);
+  // Resume from wherever the server says it got to.
+  const headRes = await fetch(`${s.url}${path}`, {
+    method: "HEAD",
+    headers: { authorization: `Bearer ${key}`, "tus-resumable": "1.0.0" },
+  });
+  const offset = Number(headRes.headers.get("upload-offset"));
+  const rest = await fetch(`${s.url}${path}`, {
+    method: "PATCH",
+    headers: {
+      authorization: `Bearer ${key}`,
+      "tus-resumable": "1.0.0",
+      "upload-offset": String(offset),
+      "content-type": "application/offset+octet-stream",
+    },
+    body: body.subarray(offset),
+  });
+  expect(rest.status).toBe(204);
+  const f = await s.call("GET", `/api/v1/files/${fileId}`, { key });
+  expect(f.body.processingStatus).toBe("completed");
+});

@@ -181,9 +181,11 @@ export function createTusService(deps: TusServiceDeps) {
         });
       if (u.uploadOffset < u.uploadLength && opts.body) {
         const both = opts.signal ? AbortSignal.any([signal, opts.signal]) : signal;
+        // Idle timeout and byte count as for every upload body: a stalled PATCH ends like a cut one.
+        const body = pipeline.receiveBody(opts.body);
         try {
           await storageCall(
-            resumable.append(stateOf(u, current), opts.body, {
+            resumable.append(stateOf(u, current), body.body, {
               checksum,
               signal: both,
               checkpoint: (c) => repos.tx(() => repos.tus.checkpoint(f.id, c, clock.now())),
@@ -196,7 +198,8 @@ export function createTusService(deps: TusServiceDeps) {
             });
           if (err instanceof ChecksumMismatchError)
             throw new AppError("CHECKSUM_MISMATCH", "The body does not match Upload-Checksum; nothing of it was kept");
-          throw err;
+          // A client gone (or silent) mid-PATCH is routine for tus: one warn line, no error.
+          throw pipeline.clientAbort(current, err, { signal: opts.signal, received: body.received() }) ?? err;
         }
       }
       const after = repos.tus.byFileId(f.id)!;
