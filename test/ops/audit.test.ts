@@ -110,6 +110,28 @@ describe("audit log", () => {
     },
   );
 
+  test("console-facing admin actions are audited too: tenant webhooks, console sign-in and sign-out", async () => {
+    const t = await h.createTenant();
+    const hook = await h.json("POST", `/api/v1/admin/tenants/${t.id}/webhooks`, {
+      key: ADMIN_KEY,
+      body: { url: "https://example.com/hook", events: ["file.uploaded"] },
+    });
+    expect(hook.status).toBe(201);
+    expect(
+      (await h.req("DELETE", `/api/v1/admin/tenants/${t.id}/webhooks/${hook.body.id}`, { key: ADMIN_KEY })).status,
+    ).toBe(200);
+    const { entries } = await audit(`?tenantId=${t.id}`);
+    expect(entries.map((e) => e.action).slice(0, 2)).toEqual(["webhook.delete", "webhook.create"]);
+    expect(entries[1].target).toBe(`tenants/${t.id}/webhooks/${hook.body.id}`);
+
+    const opened = await h.req("POST", "/api/v1/admin/session", { key: ADMIN_KEY });
+    expect(opened.status).toBe(201);
+    const cookie = (opened.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    expect((await h.req("DELETE", "/api/v1/admin/session", { key: ADMIN_KEY, headers: { cookie } })).status).toBe(200);
+    const sessions = (await audit("?actorType=admin&limit=2")).entries.map((e) => e.action);
+    expect(sessions).toEqual(["console.session.close", "console.session.open"]);
+  });
+
   test("audit.record is a domain API for actions outside the routes (CLI, jobs)", async () => {
     h.services.audit.record({ actor: { type: "cli" }, action: "workspace.migrate", target: "workspaces/x" });
     const { entries } = await audit("?action=workspace.migrate");
