@@ -6,6 +6,7 @@
  *   bun bench/soak.ts [--seconds 60] [--workers 16] [--backend local|s3] [--no-build] [--keep]
  *                     [--expiry-interval 30] [--min-abandon-rate 0] [--rss-slack-mib 128]
  *                     [--mix abandon=60,tus=0]   (weights by operation; see MIX in soak/workload.ts)
+ *                     [--profile]   (server from source under bun --cpu-prof-md; implies --keep)
  *
  * `npm run soak -- --seconds 480 --backend s3` for a long one (README "Reliability"). Throughput
  * is printed, never judged (the machine may be shared); only the invariants decide the exit code.
@@ -15,6 +16,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { ROOT } from "./lib/proc";
 import {
   checkStore,
   checkUsage,
@@ -39,6 +41,7 @@ const { values: args } = parseArgs({
     "min-abandon-rate": { type: "string", default: "0" },
     "rss-slack-mib": { type: "string", default: "128" },
     mix: { type: "string", default: "" },
+    profile: { type: "boolean", default: false },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -51,7 +54,7 @@ const TUS_EXPIRY_S = 60; // the smallest TUS_EXPIRY_SECONDS allows
 const EXPIRY_INTERVAL_S = Number(args["expiry-interval"]);
 const log = (m: string) => process.stderr.write(`[soak] ${m}\n`);
 
-ensureBinary(!args["no-build"], log);
+if (!args.profile) ensureBinary(!args["no-build"], log);
 const dir = mkdtempSync(join(tmpdir(), "sb-soak-"));
 const dataDir = join(dir, "data");
 let s3: S3Store | null = null;
@@ -68,7 +71,15 @@ const env: Record<string, string> = {
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true",
   ...s3?.env,
 };
-const server = await startServer(env, join(dir, "server.log"));
+const profileCmd = [
+  process.execPath,
+  "--cpu-prof",
+  "--cpu-prof-md",
+  `--cpu-prof-dir=${join(dir, "profiles")}`,
+  join(ROOT, "src", "main.ts"),
+  "serve",
+];
+const server = await startServer(env, join(dir, "server.log"), args.profile ? profileCmd : undefined);
 const base = server.base;
 log(`server ${base} (${BACKEND}), data in ${dir}`);
 
@@ -174,7 +185,11 @@ await Bun.sleep(5000); // idle, then memory
 rss.end = server.rssMiB();
 const exitCode = await server.stop();
 receiver.stop(true);
-invariants.push(...(await checkStore(env, dataDir)));
+invariants.push(
+  ...(await checkStore(env, dataDir, s3 ? join(dir, "s3") : undefined).catch((err) => [
+    { name: "store checks ran", ok: false, detail: String(err).slice(0, 300) },
+  ])),
+);
 const logSummary = await summarizeLog(server.logFile);
 await s3?.close();
 
@@ -226,7 +241,7 @@ if (minAbandon > 0)
   });
 
 console.log(
-  `\nSoak: ${BACKEND} backend, ${WORKERS} workers, ${Math.round(loadSeconds)} s, binary dist/storage-brain\n`,
+  `\nSoak: ${BACKEND} backend, ${WORKERS} workers, ${Math.round(loadSeconds)} s, ${args.profile ? "source under --cpu-prof" : "binary dist/storage-brain"}\n`,
 );
 console.log(opsTable(ledger));
 console.log();
@@ -248,6 +263,6 @@ console.log(`\n${invariantsTable(invariants)}\n`);
 const failed = invariants.filter((i) => !i.ok).length;
 console.log(` ${invariants.length - failed} pass`);
 console.log(` ${failed} fail`);
-if (args.keep) log(`kept ${dir}`);
+if (args.keep || args.profile) log(`kept ${dir}`);
 else rmSync(dir, { recursive: true, force: true });
 process.exit(failed ? 1 : 0);

@@ -66,9 +66,13 @@ export interface SoakServer {
   stop(): Promise<number>;
 }
 
-/** Starts the binary with PORT=0 and waits for its "listening" line (which names the port). */
-export async function startServer(env: Record<string, string>, logFile: string): Promise<SoakServer> {
-  const proc = Bun.spawn([BINARY, "serve"], {
+/** Starts the binary (or `cmd`) with PORT=0 and waits for its "listening" line (which names the port). */
+export async function startServer(
+  env: Record<string, string>,
+  logFile: string,
+  cmd: string[] = [BINARY, "serve"],
+): Promise<SoakServer> {
+  const proc = Bun.spawn(cmd, {
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: "0", HOST: "127.0.0.1", ...env },
     stdin: "ignore",
     stdout: Bun.file(logFile),
