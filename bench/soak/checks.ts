@@ -5,12 +5,10 @@
  */
 import { Database } from "bun:sqlite";
 import { createReadStream, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { createInterface } from "node:readline";
-import { ListObjectsCommand, S3Client } from "@aws-sdk/client-s3";
 import { createStorageBackend } from "../../src/bootstrap";
 import { parseConfig } from "../../src/config/load";
-import { s3ClientConfig } from "../../src/storage/s3.backend";
 import type { Ledger } from "./ledger";
 import type { SoakTenant } from "./workload";
 
@@ -142,7 +140,7 @@ export async function checkStore(env: Record<string, string>, dataDir: string, s
   }[];
   db.close();
 
-  const objects = await listObjects(env, dataDir);
+  const objects = await listObjects(env, dataDir, s3Dir);
   const orphans = [...objects].filter((k) => !keys.has(k));
   const missing = [...keys].filter((k) => !objects.has(k));
   let temp = 0;
@@ -178,25 +176,28 @@ export async function checkStore(env: Record<string, string>, dataDir: string, s
 }
 
 /**
- * Every object key in the store. On s3 this pages with ListObjects (v1, marker): s3rver under Bun
- * answers 500 to a ListObjectsV2 past 1,000 keys (its continuation token uses a cipher Bun lacks),
- * which the backend's own list (v2) would hit.
+ * Every object key in the store. On s3 it reads s3rver's own directory (one `<key>._S3rver_object`
+ * file per object): under Bun, s3rver answers 500 to a ListObjectsV2 past 1,000 keys (its
+ * continuation token uses a cipher Bun lacks), and its ListObjects v1 paging skipped keys.
  */
-async function listObjects(env: Record<string, string>, dataDir: string): Promise<Set<string>> {
+async function listObjects(env: Record<string, string>, dataDir: string, s3Dir?: string): Promise<Set<string>> {
   const objects = new Set<string>();
   if (env.STORAGE_BACKEND !== "s3") {
     const backend = await createStorageBackend(parseConfig({ ...env, DATA_DIR: dataDir }));
     for await (const k of backend.list("")) objects.add(k);
     return objects;
   }
-  const client = new S3Client(s3ClientConfig(parseConfig({ ...env, DATA_DIR: dataDir })));
-  const prefix = env.S3_KEY_PREFIX ?? "";
-  let marker: string | undefined;
-  do {
-    const res = await client.send(new ListObjectsCommand({ Bucket: env.S3_BUCKET, Prefix: prefix, Marker: marker }));
-    for (const o of res.Contents ?? []) if (o.Key) objects.add(o.Key.slice(prefix.length));
-    marker = res.IsTruncated ? res.Contents?.at(-1)?.Key : undefined;
-  } while (marker);
+  if (!s3Dir) throw new Error("the s3 check needs s3rver's directory");
+  const root = join(s3Dir, env.S3_BUCKET ?? "", env.S3_KEY_PREFIX ?? "");
+  const SUFFIX = "._S3rver_object";
+  for (const e of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() || !e.name.endsWith(SUFFIX)) continue;
+    objects.add(
+      relative(root, join(e.parentPath, e.name.slice(0, -SUFFIX.length)))
+        .split(sep)
+        .join("/"),
+    );
+  }
   return objects;
 }
 

@@ -3,7 +3,7 @@ import type { Runtime } from "../runtime";
 import { type Backlog, type JobName, measureBacklogs, yieldToEventLoop } from "./backlog";
 import { purgeDeleted } from "./purge";
 import { Scheduler } from "./scheduler";
-import { expireUploads, recoverInterruptedUploads } from "./upload-expiry";
+import { expireUploads, recoverInterruptedUploads, sweepFailedObjects } from "./upload-expiry";
 import { deliverDueWebhooks } from "./webhook-delivery";
 
 /** How long a PUT may stream before the expiry job treats it as dead. */
@@ -47,18 +47,24 @@ export function startJobs(rt: Runtime, services: Services): Jobs {
         onAttempt: rt.metrics.webhookAttempt,
       }),
     )
-    .every("upload-expiry", config.UPLOAD_EXPIRY_INTERVAL_SECONDS * 1000, async () => {
-      await expireUploads({
+    // Reservations first: the expiry run is database work only, so its interval holds whatever
+    // the storage does; deleting what failed uploads left behind is the cleanup task's.
+    .every("upload-expiry", config.UPLOAD_EXPIRY_INTERVAL_SECONDS * 1000, () =>
+      expireUploads({
         repos,
         backend,
         clock,
         logger,
         stallGraceMs: stallGraceMs(config.UPLOAD_EXPIRY_SECONDS),
         onSettled: services.onFileSettled,
-      });
+        sweepObjects: false,
+      }),
+    )
+    .every("upload-cleanup", config.UPLOAD_EXPIRY_INTERVAL_SECONDS * 1000, async () => {
+      await sweepFailedObjects({ repos, backend, clock, logger });
       // tus uploads: expire overdue ones, settle any whose last byte came just before a crash,
-      // and drop the staging data (parts, tail) of every one that is over.
-      // Drained like the others: a full batch ended means more may be waiting.
+      // and drop the staging data (parts, tail) of every one that is over. Drained like the
+      // others: a full batch ended means more may be waiting.
       while ((await services.tus.sweep(TUS_SWEEP_BATCH)) === TUS_SWEEP_BATCH) await yieldToEventLoop();
     })
     .every("purge", config.PURGE_INTERVAL_SECONDS * 1000, () =>
