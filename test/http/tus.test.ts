@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { expireUploads } from "../../src/jobs/upload-expiry";
 import { silentLogger } from "../../src/logger";
 import { createHarness, type Harness, inProcessOnly, sampleContent } from "../support/harness";
+import { startReceiver } from "../support/receiver";
 
 /**
  * The tus protocol in process: creation, offsets, termination, expiry, checksums and the quota
@@ -11,9 +12,13 @@ import { createHarness, type Harness, inProcessOnly, sampleContent } from "../su
  */
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness({ TUS_MAX_SIZE: 64 * 1024 * 1024 });
+  h = await createHarness({ TUS_MAX_SIZE: 64 * 1024 * 1024, WEBHOOK_ALLOW_PRIVATE_NETWORKS: true });
 });
-afterAll(() => h.close());
+afterAll(() => {
+  rx.stop();
+  h.close();
+});
+const rx = startReceiver();
 
 const TUS = { "tus-resumable": "1.0.0" };
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -116,6 +121,28 @@ describe("tus protocol", () => {
     const done = await head(t.apiKey, pathOf(c));
     expect(done.status).toBe(200);
     expect(done.headers.get("upload-offset")).toBe(String(data.byteLength));
+  });
+
+  test("the finished upload fires file.uploaded like a two-step upload (one event, the file's body)", async () => {
+    const t = await h.createTenant();
+    expect((await h.json("POST", "/api/v1/webhooks", { key: t.apiKey, body: { url: rx.url } })).status).toBe(201);
+    const data = sampleContent("image/png", 300_000);
+    const c = await create(t.apiKey, data.byteLength, { context: "hooked" });
+    expect((await patch(t.apiKey, pathOf(c), 0, data.slice(0, 100_000))).status).toBe(204);
+    expect((await patch(t.apiKey, pathOf(c), 100_000, data.slice(100_000))).status).toBe(204);
+    const id = c.headers.get("storage-brain-file-id")!;
+    const d = await h.json("GET", "/api/v1/webhooks/deliveries", { key: t.apiKey });
+    expect(d.body.deliveries).toHaveLength(1);
+    expect(d.body.deliveries[0]).toMatchObject({ event: "file.uploaded", fileId: id, url: rx.url });
+    const row = h.rt.sqlite.query("SELECT payload FROM webhook_deliveries WHERE file_id = ?").get(id) as {
+      payload: string;
+    };
+    expect(JSON.parse(row.payload)).toMatchObject({
+      event: "file.uploaded",
+      fileId: id,
+      tenantId: t.id,
+      file: { id, processingStatus: "completed", sizeBytes: data.byteLength, context: "hooked" },
+    });
   });
 
   test("creation-with-upload: the POST body is the first chunk", async () => {
