@@ -223,3 +223,19 @@ describe("admin views", () => {
     expect((await h.req("GET", "/console/nope.js")).status).toBe(404);
   });
 });
+
+test("a console session spends its own rate-limit bucket, like a key", async () => {
+  const r = await createHarness({ RATE_LIMIT_PER_SECOND: 0.001, RATE_LIMIT_BURST: 3 });
+  try {
+    const open = await r.req("POST", "/api/v1/admin/session", { key: ADMIN_KEY }); // the key's bucket
+    const id = /sb_console=([^;]+)/.exec(open.headers.get("set-cookie") ?? "")?.[1] ?? "";
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++)
+      statuses.push((await r.req("GET", "/api/v1/admin/overview", { headers: { cookie: `sb_console=${id}` } })).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    // The admin key's own bucket is separate and still has budget.
+    expect((await r.req("GET", "/api/v1/admin/overview", { key: ADMIN_KEY })).status).toBe(200);
+  } finally {
+    await r.close();
+  }
+});

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { RateLimits } from "../../domain/limits/rate-limits";
 import { rateLimitAddress } from "../client-address";
+import { sessionIdOf } from "../console-session";
 import { bearerKey } from "./auth";
 
 // Liveness and readiness probes come from the orchestrator, never count and are never refused.
@@ -17,7 +18,8 @@ export function rateLimitGate(limits: RateLimits, trustProxy: boolean) {
     const path = new URL(request.url).pathname;
     if (EXEMPT.has(path)) return;
     limits.checkAddress(rateLimitAddress(request, trustProxy));
-    const key = bearerKey(request);
+    // The admin console's session cookie spends a bucket of its own, as a key would.
+    const key = bearerKey(request) ?? sessionIdOf(request);
     const s = key ? limits.takeForKey(key) : null;
     if (s) {
       set.headers["ratelimit-limit"] = String(s.limit);
