@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { cors } from "@elysiajs/cors";
 import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
 import type { Config } from "./config/schema";
@@ -32,6 +31,7 @@ import { createWorkspacesService } from "./domain/workspaces/workspaces.service"
 import { rateLimitAddress } from "./http/client-address";
 import { consoleSessionCheck } from "./http/console-session";
 import { errorHandler } from "./http/error-handler";
+import { cors } from "./http/plugins/cors";
 import { rateLimitGate } from "./http/plugins/rate-limit";
 import { routeTemplateRecorder } from "./http/request-metrics";
 import { adminRoutes } from "./http/routes/admin.routes";
@@ -249,7 +249,6 @@ function errorSchema() {
 /** Builds the HTTP app. It never listens: `main.ts` serves it, tests call `app.handle()`. */
 export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
   const { config, logger } = deps;
-  const origins = config.corsOrigins.includes("*") ? true : [...config.corsOrigins];
   // On admin routes the admin console's session cookie stands in for the admin key (CSRF-checked).
   const routes = { ...services, adminSession: consoleSessionCheck(services.consoleSessions, config.publicUrl) };
 
@@ -272,7 +271,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       .use(tusDiscovery(config.TUS_MAX_SIZE))
       .use(
         cors({
-          origin: origins,
+          origins: config.corsOrigins,
           methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
           allowedHeaders: [
             "Authorization",
@@ -297,8 +296,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
             "RateLimit-Reset",
             ...TUS_RESPONSE_HEADERS,
           ],
-          maxAge: 600,
-          credentials: false,
+          maxAgeSeconds: 600,
         }),
       )
       .use(

@@ -12,6 +12,7 @@ import { assertKnownSchema, pendingMigrations } from "./db/migrate";
 import { runDoctor } from "./doctor";
 import { MAX_FILE_SIZE_BYTES } from "./domain/files/file-types";
 import { AppError } from "./domain/shared/errors";
+import { serveNode } from "./http/node-server";
 import { withRequestMetrics } from "./http/request-metrics";
 import { startJobs } from "./jobs";
 import { createLogger } from "./logger";
@@ -69,16 +70,18 @@ async function serve(config: Config) {
   const services = createServices(rt);
   const app = createApp(rt, services);
   const jobs = startJobs(rt, services);
-  const server = Bun.serve({
+  // node:http, not Bun.serve: Bun.serve drops the Content-Length of streamed downloads (see
+  // http/node-server.ts).
+  const server = await serveNode({
     port: config.PORT,
     hostname: config.HOST,
     fetch: withRequestMetrics(withAccessLog(app.fetch, logger), rt.metrics),
-    // Uploads stream; this only caps what Bun accepts at all (the largest file either upload path
+    // Uploads stream; this only caps what is accepted at all (the largest file either upload path
     // takes, plus slack for headers/multipart). Each path checks its own limit.
     maxRequestBodySize: Math.max(MAX_FILE_SIZE_BYTES, config.TUS_MAX_SIZE) + 1024 * 1024,
-    // Seconds (Bun caps it at 255); above the upload idle timeout, so a stalled upload body is
-    // dropped by our timer (which returns its reservation and logs it), not silently by the socket.
-    idleTimeout: Math.min(255, Math.max(120, Math.ceil(config.UPLOAD_IDLE_TIMEOUT_MS / 1000) + 10)),
+    // Above the upload idle timeout, so a stalled upload body is dropped by our timer (which
+    // returns its reservation and logs it), not silently by the socket.
+    idleTimeoutSeconds: Math.max(120, Math.ceil(config.UPLOAD_IDLE_TIMEOUT_MS / 1000) + 10),
   });
   logger.info("listening", {
     url: `http://${server.hostname}:${server.port}`,
@@ -95,7 +98,7 @@ async function serve(config: Config) {
     if (stopping) return;
     stopping = true;
     logger.info("shutting down", { signal });
-    await server.stop(false); // stop accepting, let in-flight requests finish
+    await server.stop(); // stop accepting, let in-flight requests finish
     await jobs.stop();
     rt.close();
     logger.info("stopped");

@@ -41,7 +41,7 @@ export async function downloadResponse(o: DownloadOptions): Promise<Response> {
   const rangeHeader = o.request.headers.get("range");
   const ifRange = o.request.headers.get("if-range");
   if (rangeHeader && (!ifRange || ifRange === etag)) {
-    const ranges = parseRange(f.sizeBytes, rangeHeader, { combine: true });
+    const ranges = parseRange(f.sizeBytes, clampSuffixRanges(rangeHeader, f.sizeBytes), { combine: true });
     if (ranges === -1) {
       headers.set("content-range", `bytes */${f.sizeBytes}`);
       const body = new AppError("RANGE_NOT_SATISFIABLE", "Requested range is not satisfiable", {
@@ -63,4 +63,14 @@ export async function downloadResponse(o: DownloadOptions): Promise<Response> {
 
   const stream = await f.open({ start, end, signal: o.request.signal });
   return new Response(stream, { status, headers });
+}
+
+/**
+ * A suffix range longer than the representation (`bytes=-99999999` on a smaller file) means the
+ * whole of it (RFC 9110 §14.1.2); range-parser would call it unsatisfiable, so it becomes `0-`.
+ */
+export function clampSuffixRanges(header: string, size: number): string {
+  return header.replace(/(^bytes=|,)\s*-(\d+)\s*(?=,|$)/g, (m, lead: string, n: string) =>
+    size > 0 && Number(n) >= size ? `${lead}0-` : m,
+  );
 }

@@ -1,5 +1,5 @@
 import { test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp, createServices, type Services } from "../../src/app";
@@ -8,7 +8,7 @@ import { type Clock, ManualClock } from "../../src/domain/shared/clock";
 import { silentLogger } from "../../src/logger";
 import { openRuntime, type Runtime } from "../../src/runtime";
 import { sharedS3 } from "./s3";
-import { type Spawned, spawnServer } from "./spawn-server";
+import { productCommand, type Spawned, spawnServer } from "./spawn-server";
 
 export const ADMIN_KEY = "sk_admin_test_0123456789abcdef";
 
@@ -93,6 +93,13 @@ let counter = 0;
 export async function createHarness(
   settings: Record<string, unknown> = {},
   clock: Clock = new ManualClock(Date.now()),
+  opts: {
+    /**
+     * Serve over a real socket in both modes (the product command: `bun src/main.ts`, or the
+     * binary): for what only exists on the wire (Content-Length of a stream, Transfer-Encoding).
+     */
+    realHttp?: boolean;
+  } = {},
 ): Promise<Harness> {
   const dir = tempDir();
   const backend =
@@ -108,13 +115,13 @@ export async function createHarness(
   };
   const config = parseConfig(raw);
   let server: Spawned | null = null;
-  if (BINARY) {
+  if (BINARY || opts.realHttp) {
     // The server creates the data dir's database, master key and migrations; the test process
     // opens them afterwards (below) to observe effects.
-    server = await spawnServer([binaryPath(), "serve"], { cwd: dir, env: toEnv(raw) });
+    server = await spawnServer(productCommand("serve"), { cwd: dir, env: toEnv(raw) });
     clock = new WallClock();
   }
-  const rt = await openRuntime(config, silentLogger, clock, { generateAdminKey: !BINARY });
+  const rt = await openRuntime(config, silentLogger, clock, { generateAdminKey: !server });
   const services = createServices(rt);
   const app = createApp(rt, services);
   const send = (path: string, init: RequestInit) =>
@@ -174,13 +181,6 @@ export async function createHarness(
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** The binary under test: SB_BINARY, else the `npm run build` output. */
-function binaryPath(): string {
-  const path = process.env.SB_BINARY ?? join(import.meta.dir, "../../dist/storage-brain");
-  if (!existsSync(path)) throw new Error(`${path} does not exist: run \`npm run build\` (npm run test:binary does)`);
-  return path;
 }
 
 /** Harness settings as the server's environment (the config schema coerces the strings back). */

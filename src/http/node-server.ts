@@ -1,0 +1,260 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** What the server's fetch handler gets besides the request (the shape `Bun.serve` passes too). */
+export interface PeerInfo {
+  requestIP(request: Request): { address: string } | null;
+}
+
+export type FetchHandler = (request: Request, peer: PeerInfo) => Promise<Response> | Response;
+
+export interface NodeServeOptions {
+  port: number;
+  hostname: string;
+  fetch: FetchHandler;
+  /** A declared Content-Length above this is refused with 413 before any body byte is read. */
+  maxRequestBodySize: number;
+  /** A connection with no traffic for this long is closed. */
+  idleTimeoutSeconds: number;
+}
+
+export interface NodeServer {
+  port: number;
+  hostname: string;
+  /** Stops accepting; resolves once in-flight requests have finished. */
+  stop(): Promise<void>;
+}
+
+/** Bodies up to this size without a declared length are buffered and sent with Content-Length. */
+const SMALL_BODY = 64 * 1024;
+
+/**
+ * Serves a fetch-style handler (Elysia's `app.fetch`) over `node:http` instead of `Bun.serve`.
+ *
+ * Why: `Bun.serve` drops a handler's Content-Length whenever the body is a ReadableStream and
+ * sends `Transfer-Encoding: chunked` instead (oven-sh/bun#10507, open in Bun 1.4). Every download
+ * here is a decrypting stream whose length is known before the first byte, and clients need
+ * that length (progress bars, telling a cut download from a finished one). node:http writes the
+ * handler's Content-Length as given. See docs/decisions.md.
+ *
+ * Contract kept from Bun.serve: `request.signal` aborts when the client goes away before the
+ * response is finished (downloads stop reading); a request body cut by the client errors its
+ * stream; HEAD answers carry the GET's headers and no body; small bodies without a declared
+ * length (JSON) are sent with one.
+ */
+export function serveNode(opts: NodeServeOptions): Promise<NodeServer> {
+  let stopping = false;
+  const server = createServer((req, res) => {
+    // While stopping, every answer closes its connection: a keep-alive connection would
+    // otherwise hold the server open until its idle timeout.
+    res.once("finish", () => {
+      if (stopping) server.closeIdleConnections();
+    });
+    if (stopping) res.shouldKeepAlive = false;
+    void handle(req, res, opts, () => stopping);
+  });
+  server.keepAliveTimeout = opts.idleTimeoutSeconds * 1000;
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0; // long uploads and downloads are fine while bytes move
+  server.setTimeout(opts.idleTimeoutSeconds * 1000, (socket) => socket.destroy());
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.hostname, () => {
+      const a = server.address() as AddressInfo;
+      resolve({
+        port: a.port,
+        hostname: opts.hostname,
+        stop: () =>
+          new Promise<void>((done) => {
+            stopping = true;
+            server.close(() => done());
+            server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, opts: NodeServeOptions, stopping: () => boolean) {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > opts.maxRequestBodySize) {
+    res.writeHead(413, { "content-type": "application/json", connection: "close" });
+    res.end(JSON.stringify({ error: { code: "PAYLOAD_TOO_LARGE", message: "Request body too large", details: {} } }));
+    req.destroy();
+    return;
+  }
+  const aborter = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) aborter.abort();
+  });
+  const method = req.method ?? "GET";
+  const headers = new Headers();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  const body = method === "GET" || method === "HEAD" ? null : requestBody(req);
+  const request = new Request(`http://${hostOf(req, opts)}${req.url ?? "/"}`, {
+    method,
+    headers,
+    body: body?.stream,
+    signal: aborter.signal,
+  });
+  const address = req.socket.remoteAddress;
+  const peer: PeerInfo = { requestIP: () => (address ? { address } : null) };
+  let response: Response;
+  try {
+    response = await opts.fetch(request, peer);
+  } catch {
+    response = new Response(
+      JSON.stringify({ error: { code: "INTERNAL_ERROR", message: "Internal server error", details: {} } }),
+      { status: 500, headers: { "content-type": "application/json" } },
+    );
+  }
+  // A body the app did not read (refused before reading: 401, 413) is not worth receiving: the
+  // connection is not reused, and what is still in flight is discarded up to a small budget.
+  const unread = body !== null && !req.complete;
+  if (stopping() || unread) res.setHeader("connection", "close");
+  await send(res, method, response);
+  if (unread) body.discardRest();
+}
+
+/** Bytes of an unread body drained (and dropped) after the answer before the socket is cut. */
+const DISCARD_BUDGET = 1024 * 1024;
+
+/**
+ * The request body as a web stream, read only as fast as the app pulls (backpressure through
+ * pause/resume). A connection that ends before the body is complete errors the stream, which
+ * the app reports as a client abort. `discardRest()` detaches the app and drops what is left.
+ */
+function requestBody(req: IncomingMessage) {
+  let ctl!: ReadableStreamDefaultController<Uint8Array>;
+  const onData = (chunk: Buffer) => {
+    ctl.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    if ((ctl.desiredSize ?? 0) <= 0) req.pause();
+  };
+  const onEnd = () => settle(() => ctl.close());
+  const onError = (err: Error) => settle(() => ctl.error(err));
+  const onClose = () => {
+    if (!req.complete) settle(() => ctl.error(new Error("the client closed the connection mid-body")));
+  };
+  let settled = false;
+  const settle = (fn: () => void) => {
+    if (settled) return;
+    settled = true;
+    detach();
+    try {
+      fn();
+    } catch {
+      // the app already cancelled the stream
+    }
+  };
+  const detach = () => {
+    req.off("data", onData);
+    req.off("end", onEnd);
+    req.off("error", onError);
+    req.off("close", onClose);
+  };
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        ctl = c;
+        req.pause();
+        req.on("data", onData);
+        req.on("end", onEnd);
+        req.on("error", onError);
+        req.on("close", onClose);
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        settled = true;
+        detach();
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: 256 * 1024 }),
+  );
+  return {
+    stream,
+    discardRest() {
+      settled = true;
+      detach();
+      if (req.complete) return;
+      let dropped = 0;
+      req.on("data", (chunk: Buffer) => {
+        dropped += chunk.byteLength;
+        if (dropped > DISCARD_BUDGET) req.socket.destroy();
+      });
+      req.on("error", () => {});
+      req.resume();
+    },
+  };
+}
+
+async function send(res: ServerResponse, method: string, response: Response) {
+  res.statusCode = response.status;
+  for (const [k, v] of response.headers) if (k !== "set-cookie") res.setHeader(k, v);
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) res.setHeader("set-cookie", cookies);
+  const body = response.body;
+  if (method === "HEAD" || !body || response.status === 204 || response.status === 304) {
+    body?.cancel().catch(() => {});
+    res.end();
+    return;
+  }
+  const reader = body.getReader();
+  res.once("close", () => {
+    if (!res.writableFinished) reader.cancel().catch(() => {});
+  });
+  try {
+    if (!res.hasHeader("content-length")) {
+      // Unknown length (a JSON answer, an error): buffer a little; if it ends there, say how long.
+      const head: Uint8Array[] = [];
+      let size = 0;
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) {
+          res.setHeader("content-length", size);
+          res.end(head.length === 1 ? head[0] : Buffer.concat(head));
+          return;
+        }
+        head.push(r.value);
+        size += r.value.byteLength;
+        if (size > SMALL_BODY) break;
+      }
+      for (const chunk of head) await write(res, chunk);
+    }
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      await write(res, r.value);
+    }
+    res.end();
+  } catch {
+    // The body failed mid-way (storage error, client gone): the length can no longer be honoured,
+    // so the connection is cut and the client sees a truncated response, never a "complete" one.
+    res.destroy();
+  }
+}
+
+function write(res: ServerResponse, chunk: Uint8Array): Promise<void> | undefined {
+  if (res.destroyed) throw new Error("client went away");
+  if (res.write(chunk)) return;
+  return new Promise<void>((resolve, reject) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", gone);
+      resolve();
+    };
+    const gone = () => {
+      res.off("drain", done);
+      reject(new Error("client went away"));
+    };
+    res.once("drain", done);
+    res.once("close", gone);
+  });
+}
+
+/** The request's Host if it is a plain host[:port]; anything else is not trusted into the URL. */
+function hostOf(req: IncomingMessage, opts: NodeServeOptions): string {
+  const h = req.headers.host;
+  return h && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(h) ? h : `${opts.hostname}:${opts.port}`;
+}
