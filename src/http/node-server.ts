@@ -83,13 +83,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: NodeServe
     req.destroy();
     return;
   }
+  // A client that disconnects makes req/res emit 'error'; unhandled, that would end the process.
+  // The body stream and the abort signal below carry the fact to the app.
+  req.on("error", () => {});
+  res.on("error", () => {});
   const aborter = new AbortController();
   res.once("close", () => {
     if (!res.writableFinished) aborter.abort();
   });
   const method = req.method ?? "GET";
   const headers = new Headers();
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
   const body = method === "GET" || method === "HEAD" ? null : requestBody(req);
   const request = new Request(`http://${hostOf(req, opts)}${req.url ?? "/"}`, {
     method,

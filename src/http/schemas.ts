@@ -6,7 +6,16 @@ import { MIME_PATTERN } from "../domain/files/file-types";
 export const Uuid = t.String({ format: "uuid", description: "UUID" });
 export const IdParams = t.Object({ id: Uuid });
 export const FileIdParams = t.Object({ fileId: Uuid });
-export const Limit = t.Optional(t.Numeric({ minimum: 1, maximum: 100, default: 20 }));
+/**
+ * An integer query value within [minimum, maximum]. Anything else — a fraction, a negative or
+ * out-of-range number, a non-number — is 400 VALIDATION_ERROR before the handler runs. Every
+ * numeric query parameter uses this (test/http/query-validation.test.ts checks each route's).
+ */
+export const queryInt = (o: { minimum: number; maximum: number; default?: number; description?: string }) =>
+  t.Integer(o);
+export const Limit = t.Optional(queryInt({ minimum: 1, maximum: 100, default: 20 }));
+/** Expiry of a signed URL, epoch ms (0 = permanent). */
+export const ExpiresAt = t.Optional(queryInt({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }));
 export const Cursor = t.Optional(t.String({ maxLength: 512 }));
 export const MimeType = t.String({
   pattern: MIME_PATTERN,
@@ -30,7 +39,7 @@ export const FileListQuery = t.Object({
   workspaceId: t.Optional(Uuid),
 });
 export const SignedUrlQuery = t.Object({
-  expiresIn: t.Optional(t.Numeric({ minimum: 60, maximum: 86400, default: 3600 })),
+  expiresIn: t.Optional(queryInt({ minimum: 60, maximum: 86400, default: 3600 })),
 });
 export const UploadRequestBody = t.Object({
   fileType: t.String({ minLength: 1, maxLength: 255 }),

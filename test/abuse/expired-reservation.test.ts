@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { expireUploads } from "../../src/jobs/upload-expiry";
 import { silentLogger } from "../../src/logger";
 import { createHarness, type Harness, inProcessOnly, sampleContent } from "../support/harness";

@@ -4,7 +4,11 @@ import { purgeDeleted } from "../../src/jobs/purge";
 import { expireUploads } from "../../src/jobs/upload-expiry";
 import { deliverDueWebhooks } from "../../src/jobs/webhook-delivery";
 import { createLogger } from "../../src/logger";
-import { createHarness, type Harness, sampleContent } from "../support/harness";
+import { createHarness, type Harness, inProcessOnly, sampleContent } from "../support/harness";
+
+/** The jobs run by hand here; against the binary its own scheduler would race them. */
+const jobTest = inProcessOnly("runs the job by hand (ManualClock), which the binary's own scheduler would race");
+
 import { startReceiver } from "../support/receiver";
 
 // The jobs must drain whatever is due in one run (a run used to take one batch, so a steady abandon
@@ -39,70 +43,78 @@ async function inParallel(n: number, width: number, fn: (i: number) => Promise<v
 }
 
 describe("upload expiry drains its backlog", () => {
-  test("2,000 due uploads: one run expires all, releases every reservation, and lets requests in between", async () => {
-    const t = await h.createTenant({ quotaBytes: 100_000_000 });
-    const ws = await h.json("POST", "/api/v1/workspaces", {
-      key: t.apiKey,
-      body: { name: "W", slug: "w", quotaBytes: 50_000_000 },
-    });
-    const ids: string[] = [];
-    await inParallel(2000, 50, async (i) => {
-      const r = await h.json("POST", "/api/v1/upload/request", {
+  jobTest(
+    "2,000 due uploads: one run expires all, releases every reservation, and lets requests in between",
+    async () => {
+      const t = await h.createTenant({ quotaBytes: 100_000_000 });
+      const ws = await h.json("POST", "/api/v1/workspaces", {
         key: t.apiKey,
-        body: {
-          fileType: "image/png",
-          fileName: "p.png",
-          fileSizeBytes: 1000,
-          ...(i % 2 ? { workspaceId: ws.body.id } : {}),
-        },
+        body: { name: "W", slug: "w", quotaBytes: 50_000_000 },
       });
-      expect(r.status).toBe(200);
-      ids.push(r.body.fileId);
-    });
-    const quota = async () => (await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body;
-    expect((await quota()).reservedBytes).toBe(2_000_000);
+      const ids: string[] = [];
+      await inParallel(2000, 50, async (i) => {
+        const r = await h.json("POST", "/api/v1/upload/request", {
+          key: t.apiKey,
+          body: {
+            fileType: "image/png",
+            fileName: "p.png",
+            fileSizeBytes: 1000,
+            ...(i % 2 ? { workspaceId: ws.body.id } : {}),
+          },
+        });
+        expect(r.status).toBe(200);
+        ids.push(r.body.fileId);
+      });
+      const quota = async () => (await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body;
+      expect((await quota()).reservedBytes).toBe(2_000_000);
 
-    h.clock.advance(EXPIRY_S * 1000 + 5_000);
-    expect(backlogs()["upload-expiry"]).toEqual({ count: 2000, oldestOverdueMs: 5_000 });
+      h.clock.advance(EXPIRY_S * 1000 + 5_000);
+      expect(backlogs()["upload-expiry"]).toEqual({ count: 2000, oldestOverdueMs: 5_000 });
 
-    lines = [];
-    const drain = expireUploads({
-      repos: h.rt.repos,
-      backend: h.rt.objects.backend,
-      clock: h.clock,
-      logger,
-      stallGraceMs: GRACE_MS,
-    });
-    // A request made after the run started is answered before the run ends, seeing part of the
-    // work done: the drain yields to the event loop instead of holding it for 2,000 rows.
-    const midway = await quota();
-    let drained = false;
-    const count = await drain.then((n) => {
-      drained = true;
-      return n;
-    });
-    expect(drained).toBe(true);
-    expect(count).toBe(2000);
-    expect(midway.reservedBytes).toBeGreaterThan(0);
-    expect(midway.reservedBytes).toBeLessThan(2_000_000);
+      lines = [];
+      const drain = expireUploads({
+        repos: h.rt.repos,
+        backend: h.rt.objects.backend,
+        clock: h.clock,
+        logger,
+        stallGraceMs: GRACE_MS,
+      });
+      // A request made after the run started is answered before the run ends, seeing part of the
+      // work done: the drain yields to the event loop instead of holding it for 2,000 rows.
+      const midway = await quota();
+      let drained = false;
+      const count = await drain.then((n) => {
+        drained = true;
+        return n;
+      });
+      expect(drained).toBe(true);
+      expect(count).toBe(2000);
+      expect(midway.reservedBytes).toBeGreaterThan(0);
+      expect(midway.reservedBytes).toBeLessThan(2_000_000);
 
-    // Every reservation released, on the tenant and on the workspace; every upload failed/expired.
-    expect(await quota()).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
-    const w = await h.json("GET", `/api/v1/workspaces/${ws.body.id}`, { key: t.apiKey });
-    expect(w.body).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
-    for (const id of ids) {
-      const f = h.rt.repos.files.byId(id)!;
-      expect(f.processingStatus).toBe("failed");
-      expect(f.reservedBytes).toBe(0);
-    }
-    expect(backlogs()["upload-expiry"]).toEqual({ count: 0, oldestOverdueMs: 0 });
+      // Every reservation released, on the tenant and on the workspace; every upload failed/expired.
+      expect(await quota()).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
+      const w = await h.json("GET", `/api/v1/workspaces/${ws.body.id}`, { key: t.apiKey });
+      expect(w.body).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
+      for (const id of ids) {
+        const f = h.rt.repos.files.byId(id)!;
+        expect(f.processingStatus).toBe("failed");
+        expect(f.reservedBytes).toBe(0);
+      }
+      expect(backlogs()["upload-expiry"]).toEqual({ count: 0, oldestOverdueMs: 0 });
 
-    // The backlog was reported once, with its size and age; the run says how many batches it took.
-    const backlogLines = lines.filter((l) => l.msg === "job backlog");
-    expect(backlogLines).toHaveLength(1);
-    expect(backlogLines[0]).toMatchObject({ job: "upload-expiry", count: 2000, oldestOverdueMs: 5_000, level: "info" });
-    expect(lines.find((l) => l.msg === "uploads expired")).toMatchObject({ count: 2000, batches: 4 });
-  });
+      // The backlog was reported once, with its size and age; the run says how many batches it took.
+      const backlogLines = lines.filter((l) => l.msg === "job backlog");
+      expect(backlogLines).toHaveLength(1);
+      expect(backlogLines[0]).toMatchObject({
+        job: "upload-expiry",
+        count: 2000,
+        oldestOverdueMs: 5_000,
+        level: "info",
+      });
+      expect(lines.find((l) => l.msg === "uploads expired")).toMatchObject({ count: 2000, batches: 4 });
+    },
+  );
 });
 
 describe("purge drains its backlog", () => {
@@ -112,7 +124,7 @@ describe("purge drains its backlog", () => {
   const s3 = process.env.STORAGE_BACKEND === "s3";
   const N = s3 ? 80 : 2000;
   const BATCH = s3 ? 10 : 200;
-  test(`${N} files past retention: one run removes every object and marks every row`, async () => {
+  jobTest(`${N} files past retention: one run removes every object and marks every row`, async () => {
     const t = await h.createTenant({ quotaBytes: 100_000_000 });
     const content = sampleContent("image/png", 64);
     const ids: string[] = [];
@@ -165,7 +177,7 @@ describe("purge drains its backlog", () => {
 });
 
 describe("webhook sender drains its backlog", () => {
-  test("more due deliveries than the pool holds: one wake sends them all", async () => {
+  jobTest("more due deliveries than the pool holds: one wake sends them all", async () => {
     const t = await h.createTenant();
     const rx = startReceiver();
     try {

@@ -6,7 +6,16 @@ import type { WorkspacesService } from "../../domain/workspaces/workspaces.servi
 import { downloadResponse } from "../download";
 import { authenticateTenant, tenantAuth } from "../plugins/auth";
 import { workspaceFromHeader } from "../plugins/workspace-header";
-import { bearer, FileIdParams, FileListQuery, FileName, routeConfig, SignedUrlQuery, Uuid } from "../schemas";
+import {
+  bearer,
+  ExpiresAt,
+  FileIdParams,
+  FileListQuery,
+  FileName,
+  routeConfig,
+  SignedUrlQuery,
+  Uuid,
+} from "../schemas";
 
 export interface FilesRoutesDeps {
   tenants: TenantsService;
@@ -17,7 +26,7 @@ export interface FilesRoutesDeps {
 
 const DownloadQuery = t.Object({
   token: t.Optional(t.String({ maxLength: 128 })),
-  expires: t.Optional(t.Numeric({ minimum: 0 })),
+  expires: ExpiresAt,
   disposition: t.Optional(t.Union([t.Literal("inline"), t.Literal("attachment")])),
 });
 

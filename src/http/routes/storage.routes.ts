@@ -7,7 +7,7 @@ import type { AccessService } from "../../domain/tenants/access.service";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 import { firstFilePart } from "../multipart";
 import { authenticatePrincipal, principalAuth } from "../plugins/auth";
-import { bearer, Cursor, Limit, routeConfig } from "../schemas";
+import { bearer, Cursor, Limit, queryInt, routeConfig } from "../schemas";
 
 export interface StorageRoutesDeps {
   tenants: TenantsService;
@@ -112,7 +112,7 @@ export function storageRoutes(deps: StorageRoutesDeps) {
       ({ principal, params, query }) => s.presignedUrl(principal, params.name, query.expiresIn ?? 3600, query.userId),
       {
         params: NameParams,
-        query: t.Object({ expiresIn: t.Optional(t.Numeric({ minimum: 60, maximum: 86400 })), ...UserQuery }),
+        query: t.Object({ expiresIn: t.Optional(queryInt({ minimum: 60, maximum: 86400 })), ...UserQuery }),
         ...d("Presigned download URL with configurable expiry"),
       },
     )

@@ -6,7 +6,7 @@ import type { UploadsService } from "../../domain/uploads/uploads.service";
 import type { WorkspacesService } from "../../domain/workspaces/workspaces.service";
 import { authenticateTenant, tenantAuth } from "../plugins/auth";
 import { workspaceFromHeader } from "../plugins/workspace-header";
-import { bearer, routeConfig, UploadRequestBody, Uuid } from "../schemas";
+import { bearer, ExpiresAt, routeConfig, UploadRequestBody, Uuid } from "../schemas";
 
 export interface UploadRoutesDeps {
   tenants: TenantsService;
@@ -61,7 +61,7 @@ export function uploadRoutes(deps: UploadRoutesDeps) {
       params: t.Object({ tenantId: Uuid, fileId: Uuid }, { additionalProperties: true }),
       query: t.Object({
         token: t.Optional(t.String({ maxLength: 128 })),
-        expires: t.Optional(t.Numeric({ minimum: 0 })),
+        expires: ExpiresAt,
       }),
       detail: { summary: "Upload the file bytes (exactly fileSizeBytes); Bearer key or the URL's token", ...bearer },
     },
