@@ -32,6 +32,7 @@ import { rateLimitAddress } from "./http/client-address";
 import { consoleSessionCheck } from "./http/console-session";
 import { errorHandler } from "./http/error-handler";
 import { cors } from "./http/plugins/cors";
+import { docsUi } from "./http/plugins/docs-ui";
 import { rateLimitGate } from "./http/plugins/rate-limit";
 import { routeTemplateRecorder } from "./http/request-metrics";
 import { adminRoutes } from "./http/routes/admin.routes";
@@ -299,6 +300,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
           maxAgeSeconds: 600,
         }),
       )
+      .use(docsUi())
       .use(
         swagger({
           path: "/docs",

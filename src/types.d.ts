@@ -25,3 +25,14 @@ declare module "*/dist/console/app.css" {
   const text: string;
   export default text;
 }
+
+// Files embedded with `with { type: "file" }`: the import is the file's path (in the compiled
+// binary, inside its embedded file system).
+declare module "swagger-ui-dist/swagger-ui-bundle.js" {
+  const path: string;
+  export default path;
+}
+declare module "swagger-ui-dist/swagger-ui.css" {
+  const path: string;
+  export default path;
+}

@@ -50,6 +50,10 @@ test("the compiled binary runs from another directory with no node_modules", asy
     expect(await (await fetch(`${s.url}/console/app.js`)).text()).toBe(
       readFileSync(join(CONSOLE_OUT, "app.js"), "utf8"),
     );
+    // The API reference UI is embedded: served from a directory with no node_modules.
+    const ui = await fetch(`${s.url}/docs/assets/swagger-ui-bundle.js`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain("SwaggerUIBundle");
     expect(statSync(join(runDir, "data/storage-brain.db")).isFile()).toBe(true);
   } finally {
     await s.stop();
