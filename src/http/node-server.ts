@@ -25,6 +25,9 @@ export interface NodeServer {
   stop(): Promise<void>;
 }
 
+/** How long a stopping server keeps idle keep-alive connections open for requests in transit. */
+const STOP_GRACE_MS = 1000;
+
 /** Bodies up to this size without a declared length are buffered and sent with Content-Length. */
 const SMALL_BODY = 64 * 1024;
 
@@ -45,11 +48,7 @@ const SMALL_BODY = 64 * 1024;
 export function serveNode(opts: NodeServeOptions): Promise<NodeServer> {
   let stopping = false;
   const server = createServer((req, res) => {
-    // While stopping, every answer closes its connection: a keep-alive connection would
-    // otherwise hold the server open until its idle timeout.
-    res.once("finish", () => {
-      if (stopping) server.closeIdleConnections();
-    });
+    // While stopping, every answer closes its connection (see stop()).
     if (stopping) res.shouldKeepAlive = false;
     void handle(req, res, opts, () => stopping);
   });
@@ -66,9 +65,20 @@ export function serveNode(opts: NodeServeOptions): Promise<NodeServer> {
         hostname: opts.hostname,
         stop: () =>
           new Promise<void>((done) => {
+            // Stop accepting; answers from now on close their connection. Idle keep-alive
+            // connections are closed after a grace period, not at once: a client may already
+            // be sending a request on one (closing it then would cut that request).
             stopping = true;
-            server.close(() => done());
-            server.closeIdleConnections();
+            let sweep: ReturnType<typeof setInterval> | undefined;
+            const grace = setTimeout(() => {
+              server.closeIdleConnections();
+              sweep = setInterval(() => server.closeIdleConnections(), 250);
+            }, STOP_GRACE_MS);
+            server.close(() => {
+              clearTimeout(grace);
+              clearInterval(sweep);
+              done();
+            });
           }),
       });
     });
