@@ -90,7 +90,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: NodeServe
   if (declared > opts.maxRequestBodySize) {
     res.writeHead(413, { "content-type": "application/json", connection: "close" });
     res.end(JSON.stringify({ error: { code: "PAYLOAD_TOO_LARGE", message: "Request body too large", details: {} } }));
-    req.destroy();
+    req.on("error", () => {});
+    requestBody(req).discardRest();
     return;
   }
   // A client that disconnects makes req/res emit 'error'; unhandled, that would end the process.
