@@ -107,7 +107,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: NodeServe
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
   const body = method === "GET" || method === "HEAD" ? null : requestBody(req);
-  const request = new Request(`http://${hostOf(req, opts)}${req.url ?? "/"}`, {
+  // A fixed origin, not the Host header: nothing here depends on it (generated URLs use
+  // PUBLIC_URL), and Elysia finds the path at a fixed offset, which a short Host ("x") breaks.
+  const request = new Request(`http://localhost${req.url?.startsWith("/") ? req.url : "/"}`, {
     method,
     headers,
     body: body?.stream,
@@ -267,10 +269,4 @@ function write(res: ServerResponse, chunk: Uint8Array): Promise<void> | undefine
     res.once("drain", done);
     res.once("close", gone);
   });
-}
-
-/** The request's Host if it is a plain host[:port]; anything else is not trusted into the URL. */
-function hostOf(req: IncomingMessage, opts: NodeServeOptions): string {
-  const h = req.headers.host;
-  return h && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(h) ? h : `${opts.hostname}:${opts.port}`;
 }
