@@ -7,7 +7,7 @@ import { WEBHOOK_EVENTS, type WebhooksService } from "../../domain/webhooks/webh
 import type { AdminSessionCheck } from "../console-session";
 import { adminAudit } from "../plugins/audit-trail";
 import { adminAuth } from "../plugins/auth";
-import { bearer, Cursor, IdParams, Limit, routeConfig, Uuid } from "../schemas";
+import { bearer, Cursor, IdParams, Limit, queryInt, routeConfig, Uuid } from "../schemas";
 
 export interface AdminInsightsRoutesDeps {
   adminAuth: AdminAuthService;
@@ -43,7 +43,7 @@ export function adminInsightsRoutes(deps: AdminInsightsRoutesDeps) {
     })
     .get("/usage", ({ query }) => adminStats.usage(query.days ?? 30, query.tenantId), {
       query: t.Object({
-        days: t.Optional(t.Numeric({ minimum: 1, maximum: 366, default: 30 })),
+        days: t.Optional(queryInt({ minimum: 1, maximum: 366, default: 30 })),
         tenantId: t.Optional(Uuid),
       }),
       ...detail("Bytes per tenant and per workspace, and completed uploads per UTC day"),
