@@ -65,20 +65,20 @@ export function serveNode(opts: NodeServeOptions): Promise<NodeServer> {
         hostname: opts.hostname,
         stop: () =>
           new Promise<void>((done) => {
-            // Stop accepting; answers from now on close their connection. Idle keep-alive
-            // connections are closed after a grace period, not at once: a client may already
-            // be sending a request on one (closing it then would cut that request).
+            // Answers from now on close their connection. For a short grace the server still
+            // accepts and serves: a client may already be connecting, or sending on an idle
+            // keep-alive connection (closing either then would cut that request). Then it stops
+            // accepting, closes idle connections, and resolves when the last request is done.
             stopping = true;
             let sweep: ReturnType<typeof setInterval> | undefined;
-            const grace = setTimeout(() => {
+            setTimeout(() => {
+              server.close(() => {
+                clearInterval(sweep);
+                done();
+              });
               server.closeIdleConnections();
               sweep = setInterval(() => server.closeIdleConnections(), 250);
             }, STOP_GRACE_MS);
-            server.close(() => {
-              clearTimeout(grace);
-              clearInterval(sweep);
-              done();
-            });
           }),
       });
     });
