@@ -78,7 +78,7 @@ export function createServices(deps: AppDeps) {
     tenants: repos.tenants,
     liveFileCount: (id) => repos.files.total({ tenantId: id }),
     deleteTenantObjects: async (id) => {
-      for (const key of repos.files.unpurgedKeys(id)) await objects.backend.delete(key);
+      for (const key of repos.fileSweeps.unpurgedKeys(id)) await objects.backend.delete(key);
       for await (const key of objects.backend.list(tenantObjectPrefix(id))) await objects.backend.delete(key);
     },
     recalculateUsage: (id) => recalculateUsage(repos, id),

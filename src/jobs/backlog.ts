@@ -24,14 +24,14 @@ export interface BacklogParams {
 const overdue = (now: number, dueAt: number | null) => (dueAt === null ? 0 : Math.max(0, now - dueAt));
 
 export function expiryBacklog(repos: Repos, now: number, stallGraceMs: number): Backlog {
-  const b = repos.files.expiryBacklog(now, now - stallGraceMs);
+  const b = repos.fileSweeps.expiryBacklog(now, now - stallGraceMs);
   const stalledDue = b.oldestStalledStart === null ? null : b.oldestStalledStart + stallGraceMs;
   const dues = [b.oldestExpiresAt, stalledDue].filter((d): d is number => d !== null);
   return { count: b.count, oldestOverdueMs: overdue(now, dues.length ? Math.min(...dues) : null) };
 }
 
 export function purgeBacklog(repos: Repos, now: number, retentionSeconds: number): Backlog {
-  const b = repos.files.purgeBacklog(now - retentionSeconds * 1000);
+  const b = repos.fileSweeps.purgeBacklog(now - retentionSeconds * 1000);
   const dueAt = b.oldestDeletedAt === null ? null : b.oldestDeletedAt + retentionSeconds * 1000;
   return { count: b.count, oldestOverdueMs: overdue(now, dueAt) };
 }

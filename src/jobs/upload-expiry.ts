@@ -43,7 +43,7 @@ export async function expireUploads(deps: UploadExpiryDeps, batch = 500): Promis
   const started = performance.now();
   for (;;) {
     const now = clock.now();
-    const due = repos.files.expiredUploads(now, now - deps.stallGraceMs, batch);
+    const due = repos.fileSweeps.expiredUploads(now, now - deps.stallGraceMs, batch);
     if (due.length === 0) break;
     if (batches === 0 && due.length === batch)
       logBacklog(deps.logger, "upload-expiry", expiryBacklog(repos, now, deps.stallGraceMs));
@@ -83,9 +83,9 @@ export async function sweepFailedObjects(
 ): Promise<number> {
   let swept = 0;
   for (;;) {
-    const due = deps.repos.files.failedUnpurged(batch);
+    const due = deps.repos.fileSweeps.failedUnpurged(batch);
     const done = await deleteObjects(deps, due, "failed upload");
-    deps.repos.files.markPurged(done, deps.clock.now());
+    deps.repos.fileSweeps.markPurged(done, deps.clock.now());
     swept += done.length;
     // Drains like the expiry above; a failed delete ends the run (the backend is likely down).
     if (due.length < batch || done.length < due.length) return swept;
@@ -100,7 +100,7 @@ export async function sweepFailedObjects(
  * write to a temp location or a multipart upload first).
  */
 export function recoverInterruptedUploads(repos: Repos, clock: Clock, onSettled?: (file: FileRow) => void): number {
-  const { reopened, unresumable } = repos.files.resetProcessing(clock.now());
+  const { reopened, unresumable } = repos.fileSweeps.resetProcessing(clock.now());
   for (const f of unresumable) {
     repos.tx(() => {
       if (!repos.files.expire(f.id, "processing", f.reservedBytes, clock.now(), "interrupted")) return;

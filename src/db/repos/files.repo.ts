@@ -1,17 +1,4 @@
-import {
-  and,
-  desc,
-  eq,
-  getTableColumns,
-  gt,
-  inArray,
-  isNotNull,
-  isNull,
-  lte,
-  type SQL,
-  type SQLWrapper,
-  sql,
-} from "drizzle-orm";
+import { and, desc, eq, getTableColumns, gt, isNull, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { Db } from "../client";
 import { type FileRow, fileStats, files, type ProcessingStatus } from "../schema";
 
@@ -45,9 +32,6 @@ export type NewFile = Omit<
   | "userId"
 > &
   Partial<Pick<FileRow, "category" | "storedName" | "userId" | "processingStatus" | "uploadStartedAt">>;
-
-/** Matches the partial index files_processing_started (literal, see expiredUploads). */
-const PROCESSING = sql`${files.processingStatus} = 'processing'`;
 
 type FilterParam = "tenantId" | "workspaceId" | "userId" | "context" | "fileType" | "category";
 const filterParams = (f: FileFilters): Record<FilterParam, string> => ({
@@ -381,33 +365,6 @@ export function createFilesRepo(db: Db) {
           .all().length === 1
       );
     },
-    /**
-     * Reopens `processing` rows of two-step uploads (their PUT may be retried). Rows with no size
-     * yet are multipart uploads that cannot resume: they are returned for the caller to fail.
-     */
-    resetProcessing(now: number): { reopened: number; unresumable: FileRow[] } {
-      const reopened = db
-        .update(files)
-        .set({ processingStatus: "pending", uploadStartedAt: null, updatedAt: now })
-        .where(and(PROCESSING, gt(files.sizeBytes, 0)))
-        .returning({ one: sql`1` })
-        .all().length;
-      const unresumable = db
-        .select()
-        .from(files)
-        .where(and(PROCESSING, eq(files.sizeBytes, 0), isNull(files.deletedAt)))
-        .all();
-      return { reopened, unresumable };
-    },
-    /** Storage keys of every not-yet-purged file of a tenant (for a forced tenant delete). */
-    unpurgedKeys(tenantId: string): string[] {
-      return db
-        .select({ k: files.storageKey })
-        .from(files)
-        .where(and(eq(files.tenantId, tenantId), isNull(files.purgedAt)))
-        .all()
-        .map((r) => r.k);
-    },
     update(id: string, patch: Partial<FileRow>, now: number): FileRow | undefined {
       return db
         .update(files)
@@ -432,107 +389,6 @@ export function createFilesRepo(db: Db) {
         .from(files)
         .where(and(eq(files.workspaceId, workspaceId), isNull(files.deletedAt)))
         .all();
-    },
-    /** One tenant's uploads still waiting for their PUT past their expiry (they hold quota for nothing). */
-    duePendingUploads(tenantId: string, now: number, limit: number): FileRow[] {
-      return db
-        .select()
-        .from(files)
-        .where(
-          and(
-            eq(files.tenantId, tenantId),
-            sql`${files.processingStatus} = 'pending'`,
-            lte(files.uploadExpiresAt, now),
-            isNull(files.deletedAt),
-          ),
-        )
-        .limit(limit)
-        .all();
-    },
-    /**
-     * Uploads whose PUT never came (pending past expiry) or stalled mid-PUT past the grace period.
-     * Status conditions are literal SQL so SQLite can use the partial indexes (a bound parameter
-     * can't prove a partial index's WHERE clause).
-     */
-    expiredUploads(now: number, stalledBefore: number, limit: number): FileRow[] {
-      const pending = db
-        .select()
-        .from(files)
-        .where(
-          and(
-            sql`${files.processingStatus} IN ('pending', 'processing')`,
-            sql`${files.processingStatus} = 'pending'`,
-            lte(files.uploadExpiresAt, now),
-            isNull(files.deletedAt),
-          ),
-        )
-        .limit(limit)
-        .all();
-      const stalled = db
-        .select()
-        .from(files)
-        .where(and(PROCESSING, lte(files.uploadStartedAt, stalledBefore), isNull(files.deletedAt)))
-        .limit(limit)
-        .all();
-      return [...pending, ...stalled].slice(0, limit);
-    },
-    /**
-     * How much expiry work is due now, for backlog reports: the count of uploads `expiredUploads`
-     * would return without a limit, the earliest `expiresAt` among pending ones and the earliest
-     * PUT start among stalled ones (same partial indexes, so it costs one index range per kind).
-     */
-    expiryBacklog(
-      now: number,
-      stalledBefore: number,
-    ): { count: number; oldestExpiresAt: number | null; oldestStalledStart: number | null } {
-      const pending = db
-        .select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${files.uploadExpiresAt})` })
-        .from(files)
-        .where(
-          and(
-            sql`${files.processingStatus} IN ('pending', 'processing')`,
-            sql`${files.processingStatus} = 'pending'`,
-            lte(files.uploadExpiresAt, now),
-            isNull(files.deletedAt),
-          ),
-        )
-        .get()!;
-      const stalled = db
-        .select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${files.uploadStartedAt})` })
-        .from(files)
-        .where(and(PROCESSING, lte(files.uploadStartedAt, stalledBefore), isNull(files.deletedAt)))
-        .get()!;
-      return { count: pending.n + stalled.n, oldestExpiresAt: pending.oldest, oldestStalledStart: stalled.oldest };
-    },
-    /** How many files `purgeDue` would return without a limit, and the earliest deletion among them. */
-    purgeBacklog(deletedBefore: number): { count: number; oldestDeletedAt: number | null } {
-      const r = db
-        .select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${files.deletedAt})` })
-        .from(files)
-        .where(and(isNotNull(files.deletedAt), isNull(files.purgedAt), lte(files.deletedAt, deletedBefore)))
-        .get()!;
-      return { count: r.n, oldestDeletedAt: r.oldest };
-    },
-    /** Soft-deleted files whose retention has passed and whose object may still exist. */
-    purgeDue(deletedBefore: number, limit: number): FileRow[] {
-      return db
-        .select()
-        .from(files)
-        .where(and(isNotNull(files.deletedAt), isNull(files.purgedAt), lte(files.deletedAt, deletedBefore)))
-        .limit(limit)
-        .all();
-    },
-    /** Failed uploads whose object (partial or rejected) may still exist; partial index files_failed_unpurged. */
-    failedUnpurged(limit: number): FileRow[] {
-      return db
-        .select()
-        .from(files)
-        .where(and(sql`${files.processingStatus} = 'failed'`, isNull(files.purgedAt)))
-        .limit(limit)
-        .all();
-    },
-    markPurged(ids: string[], now: number): void {
-      if (ids.length) db.update(files).set({ purgedAt: now }).where(inArray(files.id, ids)).run();
     },
   };
 }

@@ -4,6 +4,7 @@ import { createAdminStatsRepo } from "./admin-stats.repo";
 import { createAuditRepo } from "./audit.repo";
 import { createConsoleSessionsRepo } from "./console-sessions.repo";
 import { createFileMovesRepo } from "./file-moves.repo";
+import { createFileSweepsRepo } from "./file-sweeps.repo";
 import { createFilesRepo } from "./files.repo";
 import { createOpsRepo } from "./ops.repo";
 import { createQuotaRepo } from "./quota.repo";
@@ -20,6 +21,7 @@ export function createRepos(db: Db) {
     tenants: createTenantsRepo(db),
     workspaces: createWorkspacesRepo(db),
     files: createFilesRepo(db),
+    fileSweeps: createFileSweepsRepo(db),
     fileMoves: createFileMovesRepo(db),
     quota: createQuotaRepo(db),
     webhooks: createWebhooksRepo(db),

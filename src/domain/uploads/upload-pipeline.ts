@@ -39,7 +39,7 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
   function expireDuePending(tenantId: string): number {
     const now = clock.now();
     let expired = 0;
-    for (const f of repos.files.duePendingUploads(tenantId, now, 1000)) {
+    for (const f of repos.fileSweeps.duePendingUploads(tenantId, now, 1000)) {
       if (!repos.files.expire(f.id, "pending", f.reservedBytes, now)) continue;
       repos.quota.adjust(f, -f.reservedBytes, 0);
       deps.onSettled?.(present(repos.files.byId(f.id), "file"));
