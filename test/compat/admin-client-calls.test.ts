@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { sampleContent, tempDir } from "../support/harness";
-import { BUN, type Spawned, spawnServer } from "../support/spawn-server";
+import { productCommand, type Spawned, spawnServer } from "../support/spawn-server";
 
 /**
  * Every call of the newest upstream admin client (its `StorageBrainAdmin`), sent the
@@ -14,7 +13,8 @@ const ADMIN = "sk_admin_admin_client_calls";
 const dir = tempDir();
 let s: Spawned;
 beforeAll(async () => {
-  s = await spawnServer([BUN, join(import.meta.dir, "../../src/main.ts"), "serve"], {
+  // The source server, or dist/storage-brain under `npm run test:binary`.
+  s = await spawnServer(productCommand("serve"), {
     env: { DATA_DIR: dir, ADMIN_API_KEY: ADMIN },
   });
 });
