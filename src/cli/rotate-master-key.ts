@@ -86,22 +86,7 @@ export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: Ro
       const rows = rt.repos.ops.filesToRewrap(to.id, after, opts.batchSize);
       if (rows.length === 0) break;
       after = rows[rows.length - 1]?.id ?? after;
-      const updates: { id: string; fromKeyId: string; wrapped: string; keyId: string }[] = [];
-      for (const r of rows) {
-        const owner = ring.key(r.keyId);
-        try {
-          if (!owner) throw new Error(`master key ${r.keyId} is not loaded`);
-          updates.push({
-            id: r.id,
-            fromKeyId: r.keyId,
-            wrapped: await owner.rewrap(r.wrapped, r.keyId, to),
-            keyId: to.id,
-          });
-        } catch (err) {
-          if (!failed.has(r.id)) out(`cannot re-wrap file ${r.id}: ${(err as Error).message}`);
-          failed.add(r.id);
-        }
-      }
+      const updates = await rewrapRows(rows);
       rt.repos.ops.setWrappedKeys(updates);
       progress.add(rows.length);
       if (opts.pauseMs > 0) await Bun.sleep(opts.pauseMs);
