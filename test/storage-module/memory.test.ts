@@ -78,9 +78,10 @@ test("a 100 MiB multipart upload and download keep server RSS flat", async () =>
     console.log(
       `server RSS MiB: idle ${before.rss.toFixed(0)}, peak during 100 MiB upload ${afterUpload.hwm.toFixed(0)}, peak after download ${after.hwm.toFixed(0)}`,
     );
-    // Buffering the file would add >= 100 MiB; streaming measured +40..65 MiB (segment buffers and
-    // garbage not yet collected), so the bound leaves room for noise but not for a buffered copy.
-    expect(after.hwm - before.hwm).toBeLessThan(85);
+    // Streaming measured +40..65 MiB on Bun.serve and +69..95 behind the node:http adapter (segment
+    // buffers and garbage not yet collected; CI once failed the old bound of 85). A buffered copy
+    // adds the whole 100 MiB on top of those same buffers (>= 140 MiB), so 110 still catches it.
+    expect(after.hwm - before.hwm).toBeLessThan(110);
   } finally {
     await s.stop();
   }
