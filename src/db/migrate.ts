@@ -11,8 +11,11 @@ import m0009 from "../../migrations/0009_any_type_tenants_auth_workspace.sql" wi
 import m0010 from "../../migrations/0010_failed_object_sweep.sql" with { type: "text" };
 import { VERSION } from "../version";
 
-/** Ordered list of migrations; append only. */
-const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+/**
+ * Ordered list of migrations; append only. Each has a PostgreSQL twin of the same name in
+ * migrations/pg/ (src/db/pg/migrate.ts; docs/operations.md, "Adding a migration").
+ */
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 1, name: "0001_init", sql: m0001 },
   { version: 2, name: "0002_webhooks", sql: m0002 },
   { version: 3, name: "0003_storage_module", sql: m0003 },
@@ -27,7 +30,7 @@ const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
 export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
 /** Settings key naming the program version that last applied migrations (for the message below). */
-const WRITTEN_BY = "schema_written_by";
+export const WRITTEN_BY = "schema_written_by";
 
 /** The database was migrated by a newer version: this binary must not touch it. */
 export class SchemaTooNewError extends Error {
@@ -57,9 +60,19 @@ export function assertKnownSchema(sqlite: Database, appVersion: string): void {
   const by = hasSettings
     ? (sqlite.query("SELECT value FROM settings WHERE key = ?").get(WRITTEN_BY) as { value: string } | null)?.value
     : undefined;
-  throw new SchemaTooNewError(
-    `the database was migrated by a newer Storage Brain${by ? ` (${by})` : ""}: it has schema v${newest.version} (${newest.name}), ` +
-      `this is Storage Brain ${appVersion}, which knows schema up to v${LATEST_SCHEMA_VERSION}. ` +
+  throw schemaTooNew({ newest, writtenBy: by, appVersion });
+}
+
+/** The refusal of a database holding migrations this binary doesn't know (both dialects). */
+export function schemaTooNew(o: {
+  newest: { version: number; name: string };
+  writtenBy: string | undefined;
+  appVersion: string;
+}): SchemaTooNewError {
+  return new SchemaTooNewError(
+    `the database was migrated by a newer Storage Brain${o.writtenBy ? ` (${o.writtenBy})` : ""}: ` +
+      `it has schema v${o.newest.version} (${o.newest.name}), ` +
+      `this is Storage Brain ${o.appVersion}, which knows schema up to v${LATEST_SCHEMA_VERSION}. ` +
       "Run the newer version, or restore a backup taken before the upgrade.",
   );
 }
