@@ -61,6 +61,8 @@ export interface StorageBackend extends PartStore {
     key: string,
     opts?: { range?: ByteRange; signal?: AbortSignal; chunkSize?: number },
   ): Promise<ReadableStream<Uint8Array> | null>;
+  /** Size in bytes of the stored object; null when the key does not exist. */
+  stat(key: string): Promise<{ size: number } | null>;
   /** Removes the object; deleting a missing key is not an error (idempotent). */
   delete(key: string): Promise<void>;
   /** Lists keys under a prefix (for orphan sweeps and the contract suite). */

@@ -18,6 +18,7 @@ export function instrumentBackend(inner: StorageBackend, onError: (operation: st
     name: inner.name,
     put: (key, body, opts) => watch("put", () => inner.put(key, body, opts)),
     get: (key, opts) => watch("get", () => inner.get(key, opts)),
+    stat: (key) => watch("stat", () => inner.stat(key)),
     delete: (key) => watch("delete", () => inner.delete(key)),
     async *list(prefix) {
       try {

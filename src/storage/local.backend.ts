@@ -181,6 +181,11 @@ export class LocalBackend implements StorageBackend {
     return iteratorToStream(read());
   }
 
+  async stat(key: string): Promise<{ size: number } | null> {
+    const s = await stat(this.pathOf(key)).catch(() => null);
+    return s?.isFile() ? { size: s.size } : null;
+  }
+
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
   }

@@ -5,6 +5,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   S3Client,
   type S3ClientConfig,
@@ -168,6 +169,17 @@ export class S3Backend implements StorageBackend {
     } catch (err) {
       if (isMissing(err)) return null;
       throw unavailable("read", err);
+    }
+  }
+
+  async stat(key: string): Promise<{ size: number } | null> {
+    const objectKey = this.k(key);
+    try {
+      const res = await this.opts.client.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: objectKey }));
+      return { size: res.ContentLength ?? 0 };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw unavailable("stat", err);
     }
   }
 

@@ -32,14 +32,17 @@ export function backendContract(
     let n = 0;
     const key = () => `t/contract/${name}-${Date.now()}-${n++}`;
 
-    test("put, get, delete (idempotent)", async () => {
+    test("put, get, stat, delete (idempotent)", async () => {
       const k = key();
       const data = bytes(300_000);
+      expect(await backend.stat(k)).toBeNull();
       expect((await backend.put(k, stream(data))).size).toBe(300_000);
       expect(await read(await backend.get(k))).toEqual(data);
+      expect(await backend.stat(k)).toEqual({ size: 300_000 });
       await backend.delete(k);
       expect(await exists(k)).toBe(false);
       expect(await backend.get(k)).toBeNull();
+      expect(await backend.stat(k)).toBeNull();
       await backend.delete(k);
     });
 

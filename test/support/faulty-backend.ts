@@ -55,6 +55,7 @@ export function faultyBackend(inner: StorageBackend) {
       return inner.put(key, wrapped, opts);
     },
     get: (key: string, opts?: { range?: ByteRange; signal?: AbortSignal; chunkSize?: number }) => inner.get(key, opts),
+    stat: (key) => inner.stat(key),
     async delete(key) {
       calls.delete++;
       if (faults.failDeletes) {
