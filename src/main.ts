@@ -3,7 +3,9 @@ import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { createApp, createServices, withAccessLog } from "./app";
 import { intFlag, parseCommandArgs, UsageError } from "./cli/args";
+import { configuredLocation, describeLocation, openLocation, parseBackendUrl, sameLocation } from "./cli/backend-url";
 import { backup } from "./cli/backup";
+import { copyObjects, summaryLines } from "./cli/objects-copy";
 import { RestoreError, restore } from "./cli/restore";
 import { rotateMasterKey } from "./cli/rotate-master-key";
 import { ConfigError, loadConfig } from "./config/load";
@@ -40,6 +42,13 @@ Commands:
   backup <dir> [--include-master-key]     online, consistent backup (database + local objects + manifest)
   restore <dir> --data-dir <dir> [--force] [--include-master-key]
                                           verify a backup's checksums, then restore it into a data dir
+  objects copy --to <url> [--from <url>] [--concurrency N]
+                                          copy every stored object, as stored (encrypted), to another
+                                          backend; objects already there with the same size are skipped,
+                                          so a rerun resumes. --from defaults to the configured backend.
+                                          <url>: file:<objects dir> or s3://<bucket>/[<prefix>/]
+                                          [?endpoint=<url>&region=<r>&path-style=true]; S3 credentials
+                                          from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
   healthcheck                             exit 0 if the local server answers /health (for Docker)
   version                                 print the version
   --help                                  this text
@@ -228,6 +237,8 @@ async function main(argv: string[]) {
       });
       return;
     }
+    case "objects":
+      return objects(config, rest);
     case "healthcheck": {
       // For container HEALTHCHECKs (the image has no curl): GET /health on the local port.
       const res = await fetch(`http://127.0.0.1:${config.PORT}/health`).catch(() => null);
@@ -241,9 +252,44 @@ async function main(argv: string[]) {
   }
 }
 
-const COMMANDS = new Set(["serve", "migrate", "admin", "healthcheck", "doctor", "backup", "restore"]);
+const COMMANDS = new Set(["serve", "migrate", "admin", "healthcheck", "doctor", "backup", "restore", "objects"]);
 /** Commands that parse their own flags. */
-const FLAGGED = new Set<string>(["backup", "restore", "doctor", "migrate"]);
+const FLAGGED = new Set<string>(["backup", "restore", "doctor", "migrate", "objects"]);
+
+/** `objects copy`: see cli/objects-copy.ts; the URL forms are in cli/backend-url.ts. */
+async function objects(config: Config, args: string[]) {
+  const [sub, ...rest] = args;
+  if (sub !== "copy") throw new UsageError(`unknown objects command: ${sub ?? "(none)"}`);
+  const { values } = parseCommandArgs(rest, {
+    options: { to: { type: "string" }, from: { type: "string" }, concurrency: { type: "string" } },
+  });
+  if (typeof values.to !== "string") throw new UsageError("objects copy needs --to <url>");
+  const to = parseBackendUrl(values.to, "--to");
+  const from = typeof values.from === "string" ? parseBackendUrl(values.from, "--from") : configuredLocation(config);
+  if (sameLocation(from, to)) throw new UsageError(`--to names the source itself (${describeLocation(from)})`);
+  const concurrency = Math.max(1, intFlag(values.concurrency, "--concurrency", 4, 64));
+  const open = async (loc: typeof to, role: "source" | "target") => {
+    try {
+      const backend = await openLocation(loc, config, role);
+      await backend.ping();
+      return backend;
+    } catch (err) {
+      throw new Error(`${role} ${describeLocation(loc)}: ${(err as Error).message}`);
+    }
+  };
+  const source = await open(from, "source");
+  const target = await open(to, "target");
+  console.log(`copying objects from ${describeLocation(from)} to ${describeLocation(to)}, ${concurrency} at a time`);
+  // Ctrl-C (or SIGTERM) aborts the puts in flight, which leave nothing behind, and prints the summary.
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const summary = await copyObjects({ from: source, to: target, concurrency, signal: stop.signal });
+  for (const line of summaryLines(summary)) console.log(line);
+  // Exit now: the S3 client's idle keep-alive sockets would hold the process open for a while.
+  process.exit(summary.failed || summary.interrupted ? 1 : 0);
+}
 
 /** `migrate --dry-run`: lists pending migrations; opens the database read-only, changes nothing. */
 function migrateDryRun(config: Config) {

@@ -1,5 +1,5 @@
 /**
- * Terminal progress for long CLI runs (rotation, backup, restore): items and bytes done, rate,
+ * Terminal progress for long CLI runs (rotation, backup, restore, objects copy): items and bytes done, rate,
  * ETA. On a TTY one line is redrawn in place; otherwise (logs, tests) a line is printed at most
  * once per `everyMs`. `done()` always prints the final line.
  */
@@ -7,6 +7,8 @@ export function createProgress(opts: {
   label: string;
   totalItems: number;
   totalBytes?: number;
+  /** Count bytes (amount and MiB/s) without a known total. */
+  showBytes?: boolean;
   unit?: string;
   everyMs?: number;
   write?: (s: string) => void;
@@ -25,7 +27,11 @@ export function createProgress(opts: {
     const secs = Math.max((performance.now() - started) / 1000, 1e-6);
     const parts = [`${opts.label}: ${items}/${opts.totalItems} ${unit}`];
     if (opts.totalBytes !== undefined) parts.push(`${mib(bytes)}/${mib(opts.totalBytes)} MiB`);
-    const rate = opts.totalBytes !== undefined ? `${mib(bytes / secs)} MiB/s` : `${Math.round(items / secs)} ${unit}/s`;
+    else if (opts.showBytes) parts.push(`${mib(bytes)} MiB`);
+    const rate =
+      opts.totalBytes !== undefined || opts.showBytes
+        ? `${mib(bytes / secs)} MiB/s`
+        : `${Math.round(items / secs)} ${unit}/s`;
     parts.push(rate);
     const frac =
       opts.totalBytes !== undefined && opts.totalBytes > 0 ? bytes / opts.totalBytes : items / (opts.totalItems || 1);

@@ -4,7 +4,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } 
 import { join } from "node:path";
 import { tempDir } from "../support/harness";
 import { api, download, pngBytes, upload } from "../support/ops-client";
-import { BUN, inheritedEnv, spawnServer } from "../support/spawn-server";
+import { BUN, runCommand, spawnServer } from "../support/spawn-server";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const ADMIN = "sk_admin_backup_test_0123456789";
@@ -14,19 +14,8 @@ const dirA = join(root, "a");
 const dirB = join(root, "b");
 const bk = join(root, "backup");
 
-const cli = async (args: string[], dataDir = dirA) => {
-  const p = Bun.spawn([BUN, MAIN, ...args], {
-    env: { ...inheritedEnv(), DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  return { code, stdout, stderr };
-};
+const cli = (args: string[], dataDir = dirA) =>
+  runCommand([BUN, MAIN, ...args], { DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN });
 
 const usage = (dir: string) => {
   const db = new Database(join(dir, "storage-brain.db"), { readonly: true });

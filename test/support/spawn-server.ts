@@ -75,6 +75,17 @@ export function productCommand(...args: string[]): string[] {
   return [bin, ...args];
 }
 
+/** Runs a command to its end, `env` over the inherited one (inheritedEnv); exit code and output. */
+export async function runCommand(cmd: string[], env: Record<string, string>) {
+  const p = Bun.spawn(cmd, { env: { ...inheritedEnv(), ...env }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  return { code, stdout, stderr };
+}
+
 /** The test process's env minus the backend choice of `npm run test:s3` (spawned servers pick their own). */
 export function inheritedEnv(): Record<string, string> {
   const { STORAGE_BACKEND: _ignored, ...rest } = process.env as Record<string, string>;
