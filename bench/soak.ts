@@ -58,7 +58,10 @@ if (!args.profile) ensureBinary(!args["no-build"], log);
 const dir = mkdtempSync(join(tmpdir(), "sb-soak-"));
 const dataDir = join(dir, "data");
 let s3: S3Store | null = null;
-if (BACKEND === "s3") s3 = await startS3(join(dir, "s3"));
+if (BACKEND === "s3") {
+  s3 = await startS3(join(dir, "s3"));
+  log(`s3rver runs under ${s3.runtime}`);
+}
 const env: Record<string, string> = {
   DATA_DIR: dataDir,
   ADMIN_API_KEY: ADMIN_KEY,
@@ -191,6 +194,7 @@ invariants.push(
   ])),
 );
 const logSummary = await summarizeLog(server.logFile);
+const peer = s3?.health();
 await s3?.close();
 
 const t = ledger.totals();
@@ -233,6 +237,15 @@ invariants.push(
   },
   { name: "server stops cleanly (exit 0)", ok: exitCode === 0, detail: `exit ${exitCode}` },
 );
+// A failure of the store the soak runs against is not one of the server's; this line says which it was.
+if (peer)
+  invariants.push({
+    name: "S3 peer (s3rver) stayed up, no fault inside it",
+    ok: !peer.exitedEarly && peer.faults.length === 0,
+    detail: peer.exitedEarly
+      ? `s3rver ${peer.exitedEarly}`
+      : `${peer.faults.length} faults${peer.faults.length ? `: ${peer.faults[0]?.slice(0, 300)}` : ""}`,
+  });
 if (minAbandon > 0)
   invariants.push({
     name: `abandon rate >= ${minAbandon}/s`,
@@ -256,6 +269,8 @@ console.log(
     log: logSummary,
   }),
 );
+const causes = Object.entries(logSummary.causes).sort((a, b) => b[1] - a[1]);
+if (causes.length) console.log(`causes of error lines:\n${causes.map(([c, n]) => `  ${n}× ${c}`).join("\n")}`);
 console.log(`webhook receiver got ${hooks} requests`);
 if (ledger.breaches.length)
   console.log(`\nfirst breaches:\n${ledger.breaches.map((b) => `  ${b.what}: ${b.detail}`).join("\n")}`);

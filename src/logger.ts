@@ -36,3 +36,22 @@ export function createLogger(
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The chain of errors under `err` (its `cause`, that one's cause, ...), one line: "name: message
+ * (code)" joined by " <- ". For a 503 this is where the store's or network's own error (a reset,
+ * a refused connection, a timeout waiting for a socket) is seen; `undefined` when there is none.
+ */
+export function describeCauses(err: unknown): string | undefined {
+  const parts: string[] = [];
+  let e = (err as { cause?: unknown } | null)?.cause;
+  for (let depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (!(e instanceof Error)) {
+      parts.push(String(e));
+      break;
+    }
+    const code = (e as { code?: unknown }).code;
+    parts.push(`${e.name}: ${e.message}${typeof code === "string" && !e.message.includes(code) ? ` (${code})` : ""}`);
+  }
+  return parts.length ? parts.join(" <- ") : undefined;
+}

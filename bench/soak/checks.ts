@@ -205,6 +205,8 @@ export interface LogSummary {
   lines: number;
   errors: string[];
   errorCount: number;
+  /** Error lines by their `cause` (the store's or network's own error under a 5xx), most frequent first in the report. */
+  causes: Record<string, number>;
   status5xx: number;
   backlog: Record<string, { runs: number; maxCount: number; maxOverdueMs: number }>;
   expiryRuns: { runs: number; expired: number; maxBatches: number; maxMs: number };
@@ -217,6 +219,7 @@ export async function summarizeLog(path: string): Promise<LogSummary> {
     lines: 0,
     errors: [],
     errorCount: 0,
+    causes: {},
     status5xx: 0,
     backlog: {},
     expiryRuns: { runs: 0, expired: 0, maxBatches: 0, maxMs: 0 },
@@ -228,6 +231,8 @@ export async function summarizeLog(path: string): Promise<LogSummary> {
     if (line.includes('"level":"error"')) {
       s.errorCount++;
       if (s.errors.length < 5) s.errors.push(line.slice(0, 300));
+      const cause = /"cause":"((?:[^"\\]|\\.)*)"/.exec(line)?.[1]?.slice(0, 160);
+      if (cause) s.causes[cause] = (s.causes[cause] ?? 0) + 1;
     }
     if (line.includes('"msg":"request"')) {
       if (/"status":5\d\d/.test(line)) s.status5xx++;

@@ -19,19 +19,45 @@ export function ensureBinary(build: boolean, log: (m: string) => void): void {
 
 export interface S3Store {
   env: Record<string, string>;
+  /** The runtime s3rver runs under ("node" or "bun"). */
+  runtime: string;
+  /** What went wrong inside the peer while it served: faults it logged, and an exit before close(). */
+  health(): { faults: string[]; exitedEarly: string | null };
   close(): Promise<void>;
 }
 
-/** s3rver on 127.0.0.1 with one bucket, for STORAGE_BACKEND=s3, in a child process (s3rver-process.ts). */
+/**
+ * s3rver on 127.0.0.1 with one bucket, for STORAGE_BACKEND=s3, in a child process
+ * (s3rver-process.mjs) under Node where Node is installed (s3rver's own runtime), else Bun.
+ * Its stderr is passed through and scanned for the fault lines it writes.
+ */
 export async function startS3(dir: string): Promise<S3Store> {
   mkdirSync(dir, { recursive: true });
   const bucket = "soak";
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "s3rver-process.ts"), dir, bucket], {
+  const node = Bun.which("node");
+  const proc = Bun.spawn([node ?? process.execPath, join(import.meta.dir, "s3rver-process.mjs"), dir, bucket], {
     stdin: "ignore",
     stdout: "pipe",
-    stderr: "inherit",
+    stderr: "pipe",
   });
   process.once("exit", () => proc.kill("SIGKILL"));
+  const faults: string[] = [];
+  void (async () => {
+    const decoder = new TextDecoder();
+    let pending = "";
+    for await (const chunk of proc.stderr) {
+      process.stderr.write(chunk);
+      pending += decoder.decode(chunk, { stream: true });
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) if (line.includes('"s3rver-fault"')) faults.push(line);
+    }
+  })();
+  let closing = false;
+  let exitedEarly: string | null = null;
+  void proc.exited.then((code) => {
+    if (!closing) exitedEarly = `exit ${code}${proc.signalCode ? ` (${proc.signalCode})` : ""} at ${new Date().toISOString()}`;
+  });
   const reader = proc.stdout.getReader();
   let out = "";
   while (!out.includes("\n")) {
@@ -42,6 +68,7 @@ export async function startS3(dir: string): Promise<S3Store> {
   reader.releaseLock();
   const { port } = JSON.parse(out) as { port: number };
   return {
+    runtime: node ? "node" : "bun",
     env: {
       STORAGE_BACKEND: "s3",
       S3_BUCKET: bucket,
@@ -51,7 +78,9 @@ export async function startS3(dir: string): Promise<S3Store> {
       AWS_ACCESS_KEY_ID: "S3RVER",
       AWS_SECRET_ACCESS_KEY: "S3RVER",
     },
+    health: () => ({ faults, exitedEarly }),
     async close() {
+      closing = true;
       proc.kill("SIGTERM");
       await proc.exited;
     },

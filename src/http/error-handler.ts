@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import { AppError } from "../domain/shared/errors";
 import { fromStorageError } from "../domain/shared/storage-errors";
-import type { Logger } from "../logger";
+import { describeCauses, type Logger } from "../logger";
 
 /** JSON response in the standard error format. */
 export function errorResponse(err: AppError, headers: Record<string, string> = {}): Response {
@@ -55,6 +55,7 @@ export function errorHandler(logger: Logger, hooks: { onUnauthorized?: (request:
         method: request.method,
         path: new URL(request.url).pathname,
         err: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        cause: describeCauses(error),
       });
     }
     const headers: Record<string, string> = {};

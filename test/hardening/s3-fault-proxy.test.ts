@@ -69,6 +69,10 @@ describe("uploads with the store connection failing", () => {
       expect((await objectsInBucket()).filter((k) => k.endsWith(up.fileId))).toEqual([]);
       expect((await objectsInBucket()).length).toBe(before.length);
       expect(s.logs().filter((l) => l.level === "error" && String(l.err ?? "").includes("TypeError"))).toEqual([]);
+      // The 503's log line names what the store connection did, not only "upload failed".
+      const failed = s.logs().filter((l) => l.msg === "request failed" && String(l.path ?? "").includes(up.fileId));
+      expect(failed.length).toBe(1);
+      expect(String(failed[0]?.cause ?? "")).not.toBe("");
       // The store is back: the same URL completes.
       const again = await s.call("PUT", up.presignedUrl, { body });
       expect(again.status).toBe(200);
