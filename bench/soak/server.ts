@@ -56,7 +56,8 @@ export async function startS3(dir: string): Promise<S3Store> {
   let closing = false;
   let exitedEarly: string | null = null;
   void proc.exited.then((code) => {
-    if (!closing) exitedEarly = `exit ${code}${proc.signalCode ? ` (${proc.signalCode})` : ""} at ${new Date().toISOString()}`;
+    if (!closing)
+      exitedEarly = `exit ${code}${proc.signalCode ? ` (${proc.signalCode})` : ""} at ${new Date().toISOString()}`;
   });
   const reader = proc.stdout.getReader();
   let out = "";
