@@ -35,6 +35,7 @@ import { cors } from "./http/plugins/cors";
 import { docsUi } from "./http/plugins/docs-ui";
 import { rateLimitGate } from "./http/plugins/rate-limit";
 import { routeTemplateRecorder } from "./http/request-metrics";
+import { pathOf } from "./http/request-path";
 import { adminRoutes } from "./http/routes/admin.routes";
 import { adminInsightsRoutes } from "./http/routes/admin-insights.routes";
 import { adminPlansRoutes } from "./http/routes/admin-plans.routes";
@@ -208,7 +209,7 @@ export function withAccessLog(fetch: (req: Request) => Promise<Response> | Respo
     logger.info("request", {
       requestId: res.headers.get("x-request-id"),
       method: request.method,
-      path: new URL(request.url).pathname,
+      path: pathOf(request.url),
       status: res.status,
       ms: Math.round((performance.now() - at) * 10) / 10,
     });

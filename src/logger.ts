@@ -21,16 +21,22 @@ export function createLogger(
   write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ): Logger {
   const min = ORDER[level];
+  // One Date formatting per millisecond, however many lines it holds (an access line per request).
+  let lastMs = 0;
+  let lastIso = "";
+  const isoNow = () => {
+    const ms = Date.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastIso = new Date(ms).toISOString();
+    }
+    return lastIso;
+  };
   const log =
     (lvl: LogLevel) =>
     (msg: string, fields: Record<string, unknown> = {}) => {
       if (ORDER[lvl] < min) return;
-      write(
-        JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }).replace(
-          KEY_LIKE,
-          "$1[redacted]",
-        ),
-      );
+      write(JSON.stringify({ time: isoNow(), level: lvl, msg, ...fields }).replace(KEY_LIKE, "$1[redacted]"));
     };
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }

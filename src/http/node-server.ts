@@ -28,22 +28,25 @@ export interface NodeServer {
 /** How long a stopping server keeps idle keep-alive connections open for requests in transit. */
 const STOP_GRACE_MS = 1000;
 
-/** Bodies up to this size without a declared length are buffered and sent with Content-Length. */
-const SMALL_BODY = 64 * 1024;
-
 /**
  * Serves a fetch-style handler (Elysia's `app.fetch`) over `node:http` instead of `Bun.serve`.
  *
  * Why: `Bun.serve` drops a handler's Content-Length whenever the body is a ReadableStream and
- * sends `Transfer-Encoding: chunked` instead (oven-sh/bun#10507, open in Bun 1.4). Every download
+ * sends `Transfer-Encoding: chunked` instead (oven-sh/bun#10507; re-tested on Bun 1.4.5: a
+ * ReadableStream, a "direct" stream, an async generator and a node Readable all lose it). Every download
  * here is a decrypting stream whose length is known before the first byte, and clients need
  * that length (progress bars, telling a cut download from a finished one). node:http writes the
  * handler's Content-Length as given. See docs/decisions.md.
  *
  * Contract kept from Bun.serve: `request.signal` aborts when the client goes away before the
  * response is finished (downloads stop reading); a request body cut by the client errors its
- * stream; HEAD answers carry the GET's headers and no body; small bodies without a declared
- * length (JSON) are sent with one.
+ * stream; HEAD answers carry the GET's headers and no body; bodies without a declared length
+ * (JSON, text) are sent with one.
+ *
+ * Cost: node:http allocates an IncomingMessage and a ServerResponse per request; measured on
+ * GET /files/:id (bench/profile.ts) that roughly doubles the server CPU per request against
+ * Bun.serve. So the adapter itself stays lean: headers taken from node's parsed object, the
+ * answer's head and a non-stream body written in one native call.
  */
 export function serveNode(opts: NodeServeOptions): Promise<NodeServer> {
   let stopping = false;
@@ -85,33 +88,33 @@ export function serveNode(opts: NodeServeOptions): Promise<NodeServer> {
   });
 }
 
+const ignore = () => {};
+
 async function handle(req: IncomingMessage, res: ServerResponse, opts: NodeServeOptions, stopping: () => boolean) {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > opts.maxRequestBodySize) {
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  if (hasBody && Number(req.headers["content-length"] ?? 0) > opts.maxRequestBodySize) {
     res.writeHead(413, { "content-type": "application/json", connection: "close" });
     res.end(JSON.stringify({ error: { code: "PAYLOAD_TOO_LARGE", message: "Request body too large", details: {} } }));
-    req.on("error", () => {});
+    req.on("error", ignore);
     requestBody(req).discardRest();
     return;
   }
   // A client that disconnects makes req/res emit 'error'; unhandled, that would end the process.
   // The body stream and the abort signal below carry the fact to the app.
-  req.on("error", () => {});
-  res.on("error", () => {});
+  req.on("error", ignore);
+  res.on("error", ignore);
   const aborter = new AbortController();
   res.once("close", () => {
     if (!res.writableFinished) aborter.abort();
   });
-  const method = req.method ?? "GET";
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
-  const body = method === "GET" || method === "HEAD" ? null : requestBody(req);
+  const body = hasBody ? requestBody(req) : null;
   // A fixed origin, not the Host header: nothing here depends on it (generated URLs use
   // PUBLIC_URL), and Elysia finds the path at a fixed offset, which a short Host ("x") breaks.
+  // Headers from node's parsed object (repeated headers joined, cookies with "; ").
   const request = new Request(`http://localhost${req.url?.startsWith("/") ? req.url : "/"}`, {
     method,
-    headers,
+    headers: req.headers as Record<string, string>,
     body: body?.stream,
     signal: aborter.signal,
   });
@@ -129,8 +132,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: NodeServe
   // A body the app did not read (refused before reading: 401, 413) is not worth receiving: the
   // connection is not reused, and what is still in flight is discarded up to a small budget.
   const unread = body !== null && !req.complete;
-  if (stopping() || unread) res.setHeader("connection", "close");
-  await send(res, method, response);
+  await send(res, method, response, stopping() || unread);
   if (unread) body.discardRest();
 }
 
@@ -207,39 +209,47 @@ function requestBody(req: IncomingMessage) {
   };
 }
 
-async function send(res: ServerResponse, method: string, response: Response) {
-  res.statusCode = response.status;
-  for (const [k, v] of response.headers) if (k !== "set-cookie") res.setHeader(k, v);
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length) res.setHeader("set-cookie", cookies);
-  const body = response.body;
-  if (method === "HEAD" || !body || response.status === 204 || response.status === 304) {
-    body?.cancel().catch(() => {});
+/**
+ * Writes `response`. A body without a Content-Length is read whole and sent with its length in
+ * one write (the app's JSON and text answers; every stream here — downloads — declares its
+ * length, see download.ts): one native write of head and body, no stream machinery per answer.
+ * A body with a Content-Length is streamed as it comes, with backpressure.
+ */
+async function send(res: ServerResponse, method: string, response: Response, close: boolean) {
+  const head: string[] = [];
+  for (const [k, v] of response.headers) head.push(k, v); // set-cookie comes once per cookie
+  if (close) head.push("connection", "close");
+  const status = response.status;
+  if (method === "HEAD" || status === 204 || status === 304) {
+    response.body?.cancel().catch(ignore);
+    res.writeHead(status, head);
     res.end();
     return;
   }
-  const reader = body.getReader();
+  if (!response.headers.has("content-length")) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await response.bytes();
+    } catch {
+      res.destroy();
+      return;
+    }
+    head.push("content-length", String(bytes.byteLength));
+    res.writeHead(status, head);
+    res.end(bytes);
+    return;
+  }
+  res.writeHead(status, head);
+  const stream = response.body;
+  if (!stream) {
+    res.end();
+    return;
+  }
+  const reader = stream.getReader();
   res.once("close", () => {
-    if (!res.writableFinished) reader.cancel().catch(() => {});
+    if (!res.writableFinished) reader.cancel().catch(ignore);
   });
   try {
-    if (!res.hasHeader("content-length")) {
-      // Unknown length (a JSON answer, an error): buffer a little; if it ends there, say how long.
-      const head: Uint8Array[] = [];
-      let size = 0;
-      for (;;) {
-        const r = await reader.read();
-        if (r.done) {
-          res.setHeader("content-length", size);
-          res.end(head.length === 1 ? head[0] : Buffer.concat(head));
-          return;
-        }
-        head.push(r.value);
-        size += r.value.byteLength;
-        if (size > SMALL_BODY) break;
-      }
-      for (const chunk of head) await write(res, chunk);
-    }
     for (;;) {
       const r = await reader.read();
       if (r.done) break;

@@ -4,6 +4,7 @@ import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 // imports (`bun build --compile` includes `type: "file"` imports); no page needs the internet.
 import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import { VERSION } from "../../version";
+import { pathOf } from "../request-path";
 
 const INIT = `window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({ url: "/docs/json", dom_id: "#swagger-ui", deepLinking: true });
@@ -41,7 +42,7 @@ const ASSETS: Record<string, { path?: string; text?: string; type: string }> = {
 export function docsUi() {
   return new Elysia({ name: "docs-ui" }).onRequest(({ request }) => {
     if (request.method !== "GET" && request.method !== "HEAD") return;
-    const path = new URL(request.url).pathname;
+    const path = pathOf(request.url);
     if (path === "/docs" || path === "/docs/") {
       return new Response(PAGE, {
         headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" },

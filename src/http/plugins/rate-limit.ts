@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import type { RateLimits } from "../../domain/limits/rate-limits";
 import { rateLimitAddress } from "../client-address";
 import { sessionIdOf } from "../console-session";
+import { pathOf } from "../request-path";
 import { bearerKey } from "./auth";
 
 // Liveness and readiness probes come from the orchestrator, never count and are never refused.
@@ -15,7 +16,7 @@ const EXEMPT = new Set(["/health", "/ready"]);
  */
 export function rateLimitGate(limits: RateLimits, trustProxy: boolean) {
   return new Elysia({ name: "rate-limit" }).onRequest(({ request, set }) => {
-    const path = new URL(request.url).pathname;
+    const path = pathOf(request.url);
     if (EXEMPT.has(path)) return;
     limits.checkAddress(rateLimitAddress(request, trustProxy));
     // The admin console's session cookie spends a bucket of its own, as a key would.

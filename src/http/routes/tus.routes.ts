@@ -4,6 +4,7 @@ import type { AccessService } from "../../domain/tenants/access.service";
 import type { TenantsService } from "../../domain/tenants/tenants.service";
 import type { TusService, TusUploadView } from "../../domain/uploads/tus.service";
 import { authenticatePrincipal } from "../plugins/auth";
+import { pathOf } from "../request-path";
 import { bearer, routeConfig, Uuid } from "../schemas";
 
 export interface TusRoutesDeps {
@@ -49,7 +50,7 @@ export const TUS_RESPONSE_HEADERS = [
  */
 export function tusDiscovery(maxSize: number) {
   return new Elysia({ name: "tus-discovery" }).onRequest(({ request, set }) => {
-    if (request.method !== "OPTIONS" || !isTusPath(new URL(request.url).pathname)) return;
+    if (request.method !== "OPTIONS" || !isTusPath(pathOf(request.url))) return;
     set.headers["tus-resumable"] = TUS_VERSION;
     set.headers["tus-version"] = TUS_VERSION;
     set.headers["tus-extension"] = EXTENSIONS;
@@ -101,12 +102,12 @@ export function tusRoutes(deps: TusRoutesDeps) {
     new Elysia(routeConfig({ prefix: PREFIX, tags: ["upload"] }))
       // Every tus answer carries Tus-Resumable, errors included.
       .onRequest(({ request, set }) => {
-        const url = new URL(request.url);
-        if (!isTusPath(url.pathname)) return;
+        const path = pathOf(request.url);
+        if (!isTusPath(path)) return;
         set.headers["tus-resumable"] = TUS_VERSION;
         // HEAD is answered before routing (Elysia would run a GET route for it, and there is none).
         if (request.method !== "HEAD") return;
-        const m = UPLOAD_PATH.exec(url.pathname);
+        const m = UPLOAD_PATH.exec(path);
         if (!m) return;
         const p = principal(request);
         requireTusVersion(request);

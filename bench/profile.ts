@@ -1,0 +1,144 @@
+/**
+ * Server CPU per unit of work, for judging a hot-path change on a noisy machine:
+ *
+ *   bun bench/profile.ts [--server <binary> ...] [--cpu-prof] [--scenarios get,small,range,download]
+ *
+ * For each build (default: `bun src/main.ts serve`; every `--server` given is measured in turn,
+ * interleaved, `--rounds N` times), starts the server on a seeded data dir and measures the
+ * server process's CPU time (/proc, user + system) per request: `get` GET /files/:id (wrk, 8
+ * connections), `small` 4 KiB uploads (request + PUT, 16 clients), `range` random 1 MiB ranges of
+ * a 64 MiB file (8 clients), `download` the whole 64 MiB file (CPU ms per GiB). CPU per unit of
+ * work moves far less than throughput when other processes share the cores. `--cpu-prof` runs the
+ * source server under `bun --cpu-prof-md` and keeps the profile (path printed at the end).
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { drain, loop, makePngFile, pngBytes, upload } from "./lib/client";
+import { runLoad } from "./lib/load";
+import { BUN, cpuMsOf, ROOT, startServer } from "./lib/proc";
+import { seedFiles } from "./lib/seed";
+import { median, round } from "./lib/stats";
+
+const args = process.argv.slice(2);
+const servers = args.flatMap((a, i) => (args[i - 1] === "--server" ? [a] : []));
+const cpuProf = args.includes("--cpu-prof");
+const opt = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const rounds = Number(opt("--rounds")) || 1;
+const scenarios = (opt("--scenarios") ?? "get,small,range,download").split(",");
+const log = (m: string) => process.stderr.write(`[profile] ${m}\n`);
+const tmp = mkdtempSync(join(tmpdir(), "sb-profile-"));
+const adminKey = `sk_admin_prof${crypto.randomUUID().replaceAll("-", "")}`;
+const BIG = 64 * 1024 * 1024;
+
+async function measureBuild(name: string, cmd: string[], dataDir: string, ids: string[], apiKey: string) {
+  const server = await startServer(name, cmd, {
+    cwd: tmp,
+    env: { DATA_DIR: dataDir, ADMIN_API_KEY: adminKey },
+    logFile: join(tmp, `${name.replaceAll("/", "_")}.log`),
+  });
+  const pid = server.proc.pid;
+  const api = { base: server.url, apiKey };
+  const out: Record<string, number> = {};
+  const perUnit = async (fn: () => Promise<number>) => {
+    const c0 = cpuMsOf(pid);
+    const t0 = performance.now();
+    const units = await fn();
+    return { cpu: (cpuMsOf(pid) - c0) / units, rate: units / ((performance.now() - t0) / 1000) };
+  };
+  try {
+    if (scenarios.includes("get")) {
+      const paths = ids.map((id) => `/api/v1/files/${id}`);
+      const base = { baseUrl: server.url, paths, apiKey, tmpDir: tmp, log };
+      await runLoad({ ...base, connections: 4, seconds: 1 });
+      const r = await perUnit(async () => (await runLoad({ ...base, connections: 8, seconds: 4 })).requests);
+      out["get CPU-ms/req"] = round(r.cpu, 3);
+      out["get req/s"] = Math.round(r.rate);
+    }
+    if (scenarios.includes("small")) {
+      const body = pngBytes(4096);
+      await loop(16, { perWorker: 5 }, (w, i) => upload(api, body, 4096, `w-${w}-${i}.png`).then(() => {}));
+      const r = await perUnit(async () => {
+        let n = 0;
+        await loop(16, { perWorker: 60 }, async (w, i) => {
+          await upload(api, body, 4096, `s-${w}-${i}.png`);
+          n++;
+        });
+        return n;
+      });
+      out["small CPU-ms/upload"] = round(r.cpu, 3);
+      out["small uploads/s"] = Math.round(r.rate);
+    }
+    if (scenarios.includes("range") || scenarios.includes("download")) {
+      const big = join(tmp, "big.png");
+      makePngFile(big, BIG);
+      const { fileId } = await upload(api, Bun.file(big), BIG, "big.png");
+      const url = `${server.url}/api/v1/files/${fileId}/download`;
+      const auth = { authorization: `Bearer ${apiKey}` };
+      if (scenarios.includes("range")) {
+        const MiB = 1024 * 1024;
+        const read = () => {
+          const start = Math.floor(Math.random() * (BIG - MiB));
+          return drain(url, { ...auth, range: `bytes=${start}-${start + MiB - 1}` }).then(() => {});
+        };
+        await loop(8, { perWorker: 5 }, read);
+        const r = await perUnit(async () => {
+          await loop(8, { perWorker: 50 }, read);
+          return 400;
+        });
+        out["range CPU-ms/read"] = round(r.cpu, 3);
+        out["range reads/s"] = Math.round(r.rate);
+      }
+      if (scenarios.includes("download")) {
+        await drain(url, auth);
+        const r = await perUnit(async () => {
+          for (let i = 0; i < 8; i++) await drain(url, auth);
+          return (8 * BIG) / 2 ** 30;
+        });
+        out["download CPU-ms/GiB"] = Math.round(r.cpu);
+        out["download MB/s"] = Math.round((r.rate * 2 ** 30) / 1e6);
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  return out;
+}
+
+async function main() {
+  const dataDir = join(tmp, "data");
+  mkdirSync(dataDir);
+  const seed = seedFiles(dataDir, 20_000, { samples: 1000 });
+  const builds = servers.length
+    ? servers.map((s) => ({ name: s, cmd: [s, "serve"] }))
+    : [
+        {
+          name: "src",
+          cmd: cpuProf
+            ? [BUN, "--cpu-prof-md", `--cpu-prof-dir=${join(tmp, "profiles")}`, join(ROOT, "src", "main.ts"), "serve"]
+            : [BUN, join(ROOT, "src", "main.ts"), "serve"],
+        },
+      ];
+  const results = new Map<string, Record<string, number>[]>();
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 ? [...builds].reverse() : builds;
+    for (const b of order) {
+      log(`round ${r + 1}: ${b.name}`);
+      const res = await measureBuild(b.name, b.cmd, dataDir, seed.sampleIds, seed.apiKey);
+      log(JSON.stringify(res));
+      results.set(b.name, [...(results.get(b.name) ?? []), res]);
+    }
+  }
+  for (const [name, rs] of results) {
+    const keys = Object.keys(rs[0] ?? {});
+    process.stdout.write(`${name}\n`);
+    for (const k of keys) process.stdout.write(`  ${k.padEnd(22)} ${median(rs.map((x) => x[k] ?? NaN))}\n`);
+  }
+  if (cpuProf) log(`profiles: ${readdirSync(join(tmp, "profiles")).map((f) => join(tmp, "profiles", f))}`);
+}
+
+try {
+  await main();
+} finally {
+  if (!cpuProf) rmSync(tmp, { recursive: true, force: true });
+}
