@@ -69,7 +69,8 @@ export async function copyObjects(opts: {
     seconds: 0,
   };
   const progress = createProgress({
-    label: "objects",
+    label: "objects copy",
+    unit: "objects",
     totalItems: total,
     showBytes: true,
     write: (l) => out(l.trimEnd()),
