@@ -5,6 +5,7 @@ import { createApp, createServices, withAccessLog } from "./app";
 import { intFlag, parseCommandArgs, UsageError } from "./cli/args";
 import { configuredLocation, describeLocation, openLocation, parseBackendUrl, sameLocation } from "./cli/backend-url";
 import { backup } from "./cli/backup";
+import { DbCopyError, dbCopy } from "./cli/db-copy";
 import { copyObjects, summaryLines } from "./cli/objects-copy";
 import { RestoreError, restore } from "./cli/restore";
 import { rotateMasterKey } from "./cli/rotate-master-key";
@@ -49,6 +50,11 @@ Commands:
                                           <url>: file:<objects dir> or s3://<bucket>/[<prefix>/]
                                           [?endpoint=<url>&region=<r>&path-style=true]; S3 credentials
                                           from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+  db copy --from <url> --to <url> [--force]
+                                          copy all metadata between databases (file:<path> for SQLite,
+                                          postgres://… for PostgreSQL) from a consistent snapshot; the
+                                          target is migrated, must be empty (--force empties it), and
+                                          is verified (row counts, quota totals) before commit
   healthcheck                             exit 0 if the local server answers /health (for Docker)
   version                                 print the version
   --help                                  this text
@@ -189,6 +195,8 @@ async function main(argv: string[]) {
   if (cmd === "--help" || cmd === "-h" || cmd === "help") return console.log(HELP);
   if (cmd === "version" || cmd === "--version") return console.log(VERSION);
   if (!COMMANDS.has(cmd)) throw new UsageError(`unknown command: ${cmd}`);
+  // Takes its databases from its flags, not from the configuration.
+  if (cmd === "db") return db(rest);
   // Commands without flags of their own refuse any (an unknown flag is a usage error).
   if (cmd !== "admin" && !FLAGGED.has(cmd)) parseCommandArgs(rest, {});
   const config = await loadConfig();
@@ -252,7 +260,7 @@ async function main(argv: string[]) {
   }
 }
 
-const COMMANDS = new Set(["serve", "migrate", "admin", "healthcheck", "doctor", "backup", "restore", "objects"]);
+const COMMANDS = new Set(["serve", "migrate", "admin", "healthcheck", "doctor", "backup", "restore", "objects", "db"]);
 /** Commands that parse their own flags. */
 const FLAGGED = new Set<string>(["backup", "restore", "doctor", "migrate", "objects"]);
 
@@ -291,6 +299,18 @@ async function objects(config: Config, args: string[]) {
   process.exit(summary.failed || summary.interrupted ? 1 : 0);
 }
 
+/** `db copy --from <url> --to <url> [--force]` (src/cli/db-copy.ts). */
+async function db(args: string[]) {
+  const [sub, ...rest] = args;
+  if (sub !== "copy") throw new UsageError(`unknown db command: ${sub ?? "(none)"}`);
+  const { values } = parseCommandArgs(rest, {
+    options: { from: { type: "string" }, to: { type: "string" }, force: { type: "boolean" } },
+  });
+  if (typeof values.from !== "string" || typeof values.to !== "string")
+    throw new UsageError("db copy needs --from <url> and --to <url>");
+  await dbCopy({ from: values.from, to: values.to, force: values.force === true });
+}
+
 /** `migrate --dry-run`: lists pending migrations; opens the database read-only, changes nothing. */
 function migrateDryRun(config: Config) {
   if (config.databasePath !== ":memory:" && !existsSync(config.databasePath)) {
@@ -314,7 +334,8 @@ main(process.argv.slice(2)).catch((err) => {
     console.error(`${err.message}\n\n${HELP}`);
     process.exit(2);
   }
-  if (err instanceof ConfigError || err instanceof RestoreError) console.error(err.message);
+  if (err instanceof ConfigError || err instanceof RestoreError || err instanceof DbCopyError)
+    console.error(err.message);
   else if (err instanceof AppError) console.error(`error: ${err.message}`);
   else console.error(`fatal: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
