@@ -42,6 +42,10 @@ export const COPY_ORDER = [
 ] as const satisfies readonly (keyof typeof sqliteSchema)[];
 export type TableKey = (typeof COPY_ORDER)[number];
 type Tables = typeof sqliteSchema;
+/** Fails to compile, naming the table, when a table of the schema is missing from COPY_ORDER. */
+const everyTableCopied: [Exclude<keyof Tables, TableKey>] extends [never] ? true : Exclude<keyof Tables, TableKey> =
+  true;
+void everyTableCopied;
 const SQLITE_TABLES: Tables = sqliteSchema;
 type Row = Record<string, unknown>;
 

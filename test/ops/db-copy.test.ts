@@ -205,6 +205,37 @@ describe("db copy", () => {
     expect(existsSync(join(root, "never.db"))).toBe(false);
   });
 
+  test("a copy that does not verify is rolled back: exit 1 naming the differences, the target as it was", async () => {
+    // A real fault in a real target: triggers that drop one audit row and inflate tenants' usage.
+    const bad = await createTestPgDatabase();
+    try {
+      const db = new Bun.SQL(bad.url);
+      const migrated = await cli("db", "copy", "--from", sqliteUrl, "--to", bad.url);
+      expect(migrated.code).toBe(0);
+      const dropped = source.auditLog!.map((r) => r.id as string).sort()[0]!;
+      await db.unsafe(`
+        CREATE FUNCTION drop_one() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN IF NEW.id = '${dropped}' THEN RETURN NULL; END IF; RETURN NEW; END $$;
+        CREATE FUNCTION inflate() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN NEW.used_bytes = NEW.used_bytes + 7; RETURN NEW; END $$;
+        CREATE TRIGGER drop_one BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION drop_one();
+        CREATE TRIGGER inflate BEFORE INSERT ON tenants FOR EACH ROW EXECUTE FUNCTION inflate();`);
+      const r = await cli("db", "copy", "--from", sqliteUrl, "--to", bad.url, "--force");
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("verification failed, nothing was written to the target");
+      expect(r.stderr).toContain(
+        `auditLog: ${source.auditLog!.length} rows in the source, ${source.auditLog!.length - 1} in the target`,
+      );
+      expect(r.stderr).toMatch(/tenantsUsedBytes: \d+ in the source, \d+ in the target/);
+      // Rolled back: what the first copy wrote is still there, unchanged.
+      await db.unsafe("DROP TRIGGER drop_one ON audit_log; DROP TRIGGER inflate ON tenants");
+      await db.close();
+      expect(await allRows(bad.url)).toEqual(source);
+    } finally {
+      await bad.drop();
+    }
+  }, 60_000);
+
   test("usage errors exit 2 with the usage text", async () => {
     for (const args of [
       ["db"],
