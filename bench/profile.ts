@@ -8,7 +8,8 @@
  * server process's CPU time (/proc, user + system) per request: `get` GET /files/:id (wrk, 8
  * connections), `small` 4 KiB uploads (request + PUT, 16 clients), `range` random 1 MiB ranges of
  * a 64 MiB file (8 clients), `download` the whole 64 MiB file (CPU ms per GiB). CPU per unit of
- * work moves far less than throughput when other processes share the cores. `--cpu-prof` runs the
+ * work moves far less than throughput when other processes share the cores. `upload8`: 8
+ * concurrent 64 MiB uploads (CPU ms per GiB, peak RSS); peak RSS is reported for the big scenarios. `--cpu-prof` runs the
  * source server under `bun --cpu-prof-md` and keeps the profile (path printed at the end).
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -16,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { drain, loop, makePngFile, pngBytes, upload } from "./lib/client";
 import { runLoad } from "./lib/load";
-import { BUN, cpuMsOf, ROOT, startServer } from "./lib/proc";
+import { BUN, cpuMsOf, ROOT, sampleRss, startServer } from "./lib/proc";
 import { seedFiles } from "./lib/seed";
 import { median, round } from "./lib/stats";
 
@@ -41,10 +42,12 @@ async function measureBuild(name: string, cmd: string[], dataDir: string, ids: s
   const api = { base: server.url, apiKey };
   const out: Record<string, number> = {};
   const perUnit = async (fn: () => Promise<number>) => {
+    const rss = sampleRss(pid);
     const c0 = cpuMsOf(pid);
     const t0 = performance.now();
     const units = await fn();
-    return { cpu: (cpuMsOf(pid) - c0) / units, rate: units / ((performance.now() - t0) / 1000) };
+    const cpu = (cpuMsOf(pid) - c0) / units;
+    return { cpu, rate: units / ((performance.now() - t0) / 1000), peakRss: Math.round(rss.stop()) };
   };
   try {
     if (scenarios.includes("get")) {
@@ -69,9 +72,18 @@ async function measureBuild(name: string, cmd: string[], dataDir: string, ids: s
       out["small CPU-ms/upload"] = round(r.cpu, 3);
       out["small uploads/s"] = Math.round(r.rate);
     }
+    const big = join(tmp, "big.png");
+    makePngFile(big, BIG);
+    if (scenarios.includes("upload8")) {
+      const r = await perUnit(async () => {
+        await Promise.all(Array.from({ length: 8 }, (_, i) => upload(api, Bun.file(big), BIG, `u8-${i}.png`)));
+        return (8 * BIG) / 2 ** 30;
+      });
+      out["upload8 CPU-ms/GiB"] = Math.round(r.cpu);
+      out["upload8 MB/s"] = Math.round((r.rate * 2 ** 30) / 1e6);
+      out["upload8 peak RSS MiB"] = r.peakRss;
+    }
     if (scenarios.includes("range") || scenarios.includes("download")) {
-      const big = join(tmp, "big.png");
-      makePngFile(big, BIG);
       const { fileId } = await upload(api, Bun.file(big), BIG, "big.png");
       const url = `${server.url}/api/v1/files/${fileId}/download`;
       const auth = { authorization: `Bearer ${apiKey}` };
@@ -88,6 +100,7 @@ async function measureBuild(name: string, cmd: string[], dataDir: string, ids: s
         });
         out["range CPU-ms/read"] = round(r.cpu, 3);
         out["range reads/s"] = Math.round(r.rate);
+        out["range peak RSS MiB"] = r.peakRss;
       }
       if (scenarios.includes("download")) {
         await drain(url, auth);
@@ -97,6 +110,7 @@ async function measureBuild(name: string, cmd: string[], dataDir: string, ids: s
         });
         out["download CPU-ms/GiB"] = Math.round(r.cpu);
         out["download MB/s"] = Math.round((r.rate * 2 ** 30) / 1e6);
+        out["download peak RSS MiB"] = r.peakRss;
       }
     }
   } finally {

@@ -175,6 +175,8 @@ async function main() {
       metric: "peak RSS during 8×64 MiB uploads (MiB; ceiling: bare+AES)",
       value: `${round(up.peak.concurrent.server)}`,
       ceiling: `${round(up.peak.concurrent.enc)}`,
+      target: "≤ 160",
+      met: up.peak.concurrent.server <= 160,
     },
     {
       scenario: "memory",

@@ -4,6 +4,11 @@
  * server's peak RSS during a 100 MiB upload. `bun bench/s3.ts [--quick]` (npm run bench:s3).
  * One JSON line per metric, then a table. s3rver (a Node S3 emulator) is the ceiling here, not
  * AWS: the ratio says what our encryption and streaming cost on top of the store.
+ *
+ * CPU per GiB: the server's own (/proc) next to the raw client's. s3rver runs inside this bench
+ * process, so the raw client's CPU is estimated as this process's CPU during the raw transfers
+ * minus its CPU during the server's transfers of the same bytes (s3rver's share in both, plus a
+ * fetch client that only streams a file or drains a body).
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,7 +18,7 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import S3rver from "s3rver";
 import { drain, makePngFile, upload } from "./lib/client";
-import { BUN, freePort, ROOT, sampleRss, startServer } from "./lib/proc";
+import { BUN, cpuMsOf, freePort, ROOT, sampleRss, startServer } from "./lib/proc";
 import { MiB, median, round } from "./lib/stats";
 
 const quick = process.argv.includes("--quick");
@@ -24,6 +29,11 @@ const bucket = "bench";
 const ADMIN = "sk_admin_bench_s3_0123456789";
 const log = (m: string) => process.stderr.write(`[bench:s3] ${m}\n`);
 const mbps = (bytes: number, ms: number) => round(bytes / 1e6 / (ms / 1000));
+const selfCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const GiB = 1024 * MiB;
 
 const s3rver = new S3rver({
   port: freePort(),
@@ -48,7 +58,9 @@ makePngFile(src, SIZE);
 // Ceiling: raw multipart PutObject and GetObject of the same bytes.
 const rawPut: number[] = [];
 const rawGet: number[] = [];
+const rawCpu = { put: 0, get: 0 };
 for (let i = 0; i < reps; i++) {
+  let c0 = selfCpuMs();
   let t0 = performance.now();
   await new Upload({
     client,
@@ -57,11 +69,14 @@ for (let i = 0; i < reps; i++) {
     queueSize: 2,
   }).done();
   rawPut.push(mbps(SIZE, performance.now() - t0));
+  rawCpu.put += selfCpuMs() - c0;
+  c0 = selfCpuMs();
   t0 = performance.now();
   const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `raw/${i}` }));
   let n = 0;
   for await (const c of res.Body!.transformToWebStream() as ReadableStream<Uint8Array>) n += c.byteLength;
   rawGet.push(mbps(n, performance.now() - t0));
+  rawCpu.get += selfCpuMs() - c0;
 }
 log(`raw s3rver: put ${median(rawPut)} MB/s, get ${median(rawGet)} MB/s`);
 
@@ -91,18 +106,29 @@ const oursGet: number[] = [];
 const idle = sampleRss(server.proc.pid).stop();
 const rss = sampleRss(server.proc.pid);
 const ids: string[] = [];
+const serverCpu = { put: 0, get: 0 };
+const benchCpu = { put: 0, get: 0 };
 for (let i = 0; i < reps; i++) {
+  const c0 = cpuMsOf(server.proc.pid);
+  const b0 = selfCpuMs();
   const up = await upload(api, Bun.file(src), SIZE, `s3-${i}.png`);
+  serverCpu.put += cpuMsOf(server.proc.pid) - c0;
+  benchCpu.put += selfCpuMs() - b0;
   ours.push(mbps(SIZE, up.putMs));
   ids.push(up.fileId);
 }
 const peak = rss.stop();
 const rssGet = sampleRss(server.proc.pid);
 for (const id of ids) {
+  const c0 = cpuMsOf(server.proc.pid);
+  const b0 = selfCpuMs();
   const t0 = performance.now();
   const n = await drain(`${server.url}/api/v1/files/${id}/download`, { authorization: `Bearer ${apiKey}` });
   oursGet.push(mbps(n, performance.now() - t0));
+  serverCpu.get += cpuMsOf(server.proc.pid) - c0;
+  benchCpu.get += selfCpuMs() - b0;
 }
+const perGiB = (ms: number) => Math.round(ms / ((reps * SIZE) / GiB));
 const peakGet = rssGet.stop();
 await server.stop();
 await s3rver.close();
@@ -111,6 +137,16 @@ rmSync(dir, { recursive: true, force: true });
 const rows = [
   { metric: "upload 100 MiB MB/s vs raw multipart PutObject", value: median(ours), ceiling: median(rawPut) },
   { metric: "download 100 MiB MB/s vs raw GetObject", value: median(oursGet), ceiling: median(rawGet) },
+  {
+    metric: "upload CPU ms/GiB: server vs raw client (est.)",
+    value: perGiB(serverCpu.put),
+    ceiling: perGiB(rawCpu.put - benchCpu.put),
+  },
+  {
+    metric: "download CPU ms/GiB: server vs raw client (est.)",
+    value: perGiB(serverCpu.get),
+    ceiling: perGiB(rawCpu.get - benchCpu.get),
+  },
   { metric: "server RSS MiB idle → peak during uploads", value: `${round(idle)} → ${round(peak)}`, ceiling: "" },
   { metric: "server RSS MiB peak during downloads", value: `${round(peakGet)}`, ceiling: "" },
 ];

@@ -2,6 +2,8 @@
  * Ceiling for uploads and downloads: a bare Bun.serve with no framework, auth or database.
  *   PUT /plain/:name  body → file in 1 MiB batched writes, fsync, rename (what any durable store does)
  *   PUT /enc/:name    the same, each 1 MiB segment AES-256-GCM encrypted (WebCrypto, tag appended)
+ *   PUT /enchash/:name  the same as /enc plus a SHA-256 of the plaintext (Bun.CryptoHasher, as the
+ *                     server computes for the ETag): the fair ceiling for the server's upload CPU
  *   GET /plain/:name  Bun.file (sendfile), single Range supported
  *   GET /dec/:name    reads and decrypts the /enc object segment by segment, single Range supported
  * The segment format matches src/storage/crypto.ts (nonce = index u64 BE + final flag u32 BE).
@@ -29,7 +31,8 @@ async function writeAll(fh: Awaited<ReturnType<typeof open>>, bytes: Uint8Array)
   for (let off = 0; off < bytes.byteLength; ) off += (await fh.write(bytes, off, bytes.byteLength - off)).bytesWritten;
 }
 
-async function receive(req: Request, path: string, encrypt: boolean): Promise<Response> {
+async function receive(req: Request, path: string, encrypt: boolean, hash: boolean): Promise<Response> {
+  const hasher = hash ? new Bun.CryptoHasher("sha256") : null;
   const size = Number(req.headers.get("content-length"));
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   const fh = await open(tmp, "w", 0o600);
@@ -39,6 +42,7 @@ async function receive(req: Request, path: string, encrypt: boolean): Promise<Re
   let index = 0;
   const flush = async () => {
     const plain = buf.subarray(0, fill);
+    hasher?.update(plain);
     const out = encrypt
       ? new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce(index, total === size) }, key, plain))
       : plain;
@@ -60,7 +64,7 @@ async function receive(req: Request, path: string, encrypt: boolean): Promise<Re
   await fh.sync();
   await fh.close();
   await rename(tmp, path);
-  return Response.json({ size: total });
+  return Response.json({ size: total, sha256: hasher?.digest("hex") });
 }
 
 /** Parses a single `bytes=a-b` / `bytes=a-` range; null = whole object. */
@@ -121,8 +125,8 @@ const server = Bun.serve({
     const [, kind, name] = new URL(req.url).pathname.split("/");
     if (kind === "health") return new Response("ok");
     if (!name || !/^[\w-]+$/.test(name)) return new Response("bad name", { status: 400 });
-    if (req.method === "PUT" && (kind === "plain" || kind === "enc"))
-      return receive(req, join(DIR, `${kind}-${name}`), kind === "enc");
+    if (req.method === "PUT" && (kind === "plain" || kind === "enc" || kind === "enchash"))
+      return receive(req, join(DIR, `${kind}-${name}`), kind !== "plain", kind === "enchash");
     if (req.method === "GET" && kind === "plain") return sendPlain(req, join(DIR, `plain-${name}`));
     if (req.method === "GET" && kind === "dec") return sendDecrypted(req, join(DIR, `enc-${name}`));
     return new Response("not found", { status: 404 });
