@@ -1,7 +1,7 @@
 /**
  * Judges a change against another commit on the same noise:
  *
- *   bun bench/compare.ts <commit> [--rounds N] [--quick]      (npm run bench:compare -- <commit>)
+ *   bun bench/compare.ts <commit> [--rounds N] [--quick] [--no-pg | --pg-only]   (npm run bench:compare -- <commit>)
  *
  * Builds the binary of the working tree (`npm run build`) and of <commit> (in a temporary git
  * worktree, with its own `npm ci` when its lockfile differs), then runs this tree's bench/run.ts
@@ -22,7 +22,7 @@ const base = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--round
 const rounds = Number(args[args.indexOf("--rounds") + 1]) || 2;
 const quick = args.includes("--quick");
 if (!base) {
-  process.stderr.write("usage: bun bench/compare.ts <commit> [--rounds N] [--quick]\n");
+  process.stderr.write("usage: bun bench/compare.ts <commit> [--rounds N] [--quick] [--no-pg | --pg-only]\n");
   process.exit(2);
 }
 const log = (m: string) => process.stderr.write(`[compare] ${m}\n`);
@@ -103,6 +103,7 @@ try {
           "--server",
           which === "A" ? binA : binB,
           ...(quick ? ["--quick"] : []),
+          ...args.filter((a) => a === "--no-pg" || a === "--pg-only"),
         ],
         { cwd: ROOT, stdout: "pipe", stderr: "inherit" },
       );

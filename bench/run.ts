@@ -1,5 +1,5 @@
 /**
- * Storage Brain benchmarks: `bun bench/run.ts [--quick] [--source] [--keep] [--profile]`.
+ * Storage Brain benchmarks: `bun bench/run.ts [--quick] [--source] [--keep] [--profile] [--no-pg | --pg-only] [--pg-files N]`.
  *
  * Starts the real server (dist/storage-brain if built and not --source, else `bun src/main.ts
  * serve`) on a free port with a temp DATA_DIR, runs the scenarios against it and against bare ceiling servers
@@ -16,6 +16,7 @@ import { BUN, memOf, ROOT, type Server, startServer } from "./lib/proc";
 import { median, round } from "./lib/stats";
 import { apiLatencyScenario } from "./scenarios/api-latency";
 import { downloadScenario } from "./scenarios/download";
+import { postgresScenario } from "./scenarios/postgres";
 import { smallFilesScenario } from "./scenarios/small-files";
 import { tusUploadScenario } from "./scenarios/tus-upload";
 import { BIG, CEILING_BIG_NAME, MID, uploadScenario } from "./scenarios/upload";
@@ -23,6 +24,11 @@ import { BIG, CEILING_BIG_NAME, MID, uploadScenario } from "./scenarios/upload";
 const quick = process.argv.includes("--quick");
 const profile = process.argv.includes("--profile"); // bun --cpu-prof-md on the real server (implies --source)
 const keep = profile || process.argv.includes("--keep");
+/** The PostgreSQL scenario (bench/scenarios/postgres.ts) runs last; `--no-pg` skips it, `--pg-only` runs only it. */
+const noPg = process.argv.includes("--no-pg");
+const pgOnly = process.argv.includes("--pg-only");
+const pgFilesArg = process.argv.indexOf("--pg-files");
+const pgFiles = pgFilesArg > 0 ? Number(process.argv[pgFilesArg + 1]) : undefined;
 const T0 = performance.now();
 const log = (m: string) => process.stderr.write(`[bench ${((performance.now() - T0) / 1000).toFixed(1)}s] ${m}\n`);
 const emit = (json: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(json)}\n`);
@@ -42,7 +48,7 @@ const adminKey = `sk_admin_bench${crypto.randomUUID().replaceAll("-", "")}`;
 const servers = new Set<Server>();
 let logN = 0;
 
-async function startStorageBrain(dataDir: string, name: string): Promise<Server> {
+async function startStorageBrain(dataDir: string, name: string, env: Record<string, string> = {}): Promise<Server> {
   // cwd is the temp dir, so no storage-brain.config.ts is picked up: defaults + this env only.
   const cmd =
     profile && serverCmd[0] === BUN
@@ -50,11 +56,22 @@ async function startStorageBrain(dataDir: string, name: string): Promise<Server>
       : serverCmd;
   const s = await startServer(name, cmd, {
     cwd: tmp,
-    env: { DATA_DIR: dataDir, ADMIN_API_KEY: adminKey },
+    env: { DATA_DIR: dataDir, ADMIN_API_KEY: adminKey, ...env },
     logFile: join(tmp, `${name}-${logN++}.log`),
   });
   track(s);
   return s;
+}
+
+async function createTenant(server: Server): Promise<{ apiKey: string }> {
+  const res = await fetch(`${server.url}/api/v1/admin/tenants`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: `bench-${crypto.randomUUID()}`, quotaBytes: 2 ** 50 }),
+  });
+  const tenant = (await res.json()) as { apiKey: string };
+  if (res.status !== 201) throw new Error(`create tenant: ${res.status} ${JSON.stringify(tenant)}`);
+  return tenant;
 }
 
 async function startCeiling(file: string, env: Record<string, string> = {}): Promise<Server> {
@@ -101,14 +118,9 @@ function describeBuild(): string {
   return `${what}, commit ${git("rev-parse", "--short", "HEAD") || "?"}${dirty ? " + uncommitted changes" : ""}, bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs${stale}`;
 }
 
-async function main() {
-  const build = describeBuild();
-  log(`${build}; ${quick ? "quick" : "full"} run; tmp ${tmp}`);
-  const files = { big: join(tmp, "big.png"), mid: join(tmp, "mid.png") };
-  makePngFile(files.big, BIG);
-  makePngFile(files.mid, MID);
+/** Scenarios 1–4 on SQLite (upload, memory and start-up, tus, download, small files, API latency). */
+async function oneServerScenarios(files: Ctx["files"]): Promise<Row[]> {
   const rows: Row[] = [];
-
   // 5. Start-up: spawn → /health 200 on fresh data dirs (first run: migrations, key generation).
   const startups: number[] = [];
   const inProcess: number[] = [];
@@ -123,13 +135,7 @@ async function main() {
   const server = await startStorageBrain(join(tmp, "data"), "storage-brain");
   await Bun.sleep(500);
   const idleRssMiB = memOf(server.proc.pid).rssMiB;
-  const res = await fetch(`${server.url}/api/v1/admin/tenants`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: "bench", quotaBytes: 2 ** 50 }),
-  });
-  const tenant = (await res.json()) as { apiKey: string };
-  if (res.status !== 201) throw new Error(`create tenant: ${res.status} ${JSON.stringify(tenant)}`);
+  const tenant = await createTenant(server);
   const bytesDir = join(tmp, "ceiling-bytes");
   mkdirSync(bytesDir);
   const bytes = await startCeiling("bytes.ts", { CEILING_DIR: bytesDir });
@@ -139,6 +145,7 @@ async function main() {
     serverCmd,
     log,
     startStorageBrain,
+    createTenant,
     startCeiling,
     server,
     api: { base: server.url, apiKey: tenant.apiKey },
@@ -211,6 +218,31 @@ async function main() {
   const api = await apiLatencyScenario(ctx);
   emit(api.json);
   rows.push(...api.rows);
+  return rows;
+}
+
+async function main() {
+  const build = describeBuild();
+  log(`${build}; ${quick ? "quick" : "full"} run; tmp ${tmp}`);
+  const files = { big: join(tmp, "big.png"), mid: join(tmp, "mid.png") };
+  makePngFile(files.big, BIG);
+  makePngFile(files.mid, MID);
+  const rows: Row[] = pgOnly ? [] : await oneServerScenarios(files);
+  if (!noPg) {
+    log("5. PostgreSQL vs SQLite; two instances");
+    try {
+      const pg = await postgresScenario({ quick, tmp, log, startStorageBrain, createTenant, pgFiles });
+      emit(pg.json);
+      rows.push(...pg.rows);
+    } catch (err) {
+      // A build without PostgreSQL serving (bench:compare's base commit) or no PostgreSQL here:
+      // the SQLite rows above still count.
+      const msg = err instanceof Error ? err.message.split("\n").slice(0, 3).join(" ") : String(err);
+      log(`PostgreSQL scenario failed: ${msg}`);
+      emit({ scenario: "postgres", error: msg });
+      rows.push({ scenario: "postgres", metric: "FAILED (see stderr)", value: msg.slice(0, 120) });
+    }
+  }
 
   emit({ scenario: "summary", build, rows });
   process.stdout.write(`\nStorage Brain bench (${quick ? "quick" : "full"}): ${build}\n`);

@@ -8,8 +8,10 @@ export interface Ctx {
   /** command that runs the real server (bun src/main.ts serve, or dist/storage-brain serve) */
   serverCmd: string[];
   log(msg: string): void;
-  /** starts the real server on `dataDir` (ADMIN_API_KEY set, default log level) */
-  startStorageBrain(dataDir: string, name: string): Promise<Server>;
+  /** starts the real server on `dataDir` (ADMIN_API_KEY set, default log level), with extra env */
+  startStorageBrain(dataDir: string, name: string, env?: Record<string, string>): Promise<Server>;
+  /** creates a big-quota tenant on `server` through the admin API */
+  createTenant(server: Server): Promise<{ apiKey: string }>;
   /** starts bench/ceilings/<file> with extra env */
   startCeiling(file: string, env?: Record<string, string>): Promise<Server>;
   /** the real server on a fresh data dir, with a big-quota tenant */
