@@ -135,7 +135,7 @@ test("an operator signs in, creates a tenant, uploads, finds, previews, download
     expect(Number(await bar.getAttribute("value"))).toBe(size);
     expect(Number(await bar.getAttribute("max"))).toBe(size);
   }
-  expect(server.rt.repos.files.total({ tenantId })).toBe(2);
+  expect(await server.rt.repos.files.total({ tenantId })).toBe(2);
 
   // Find them by search; preview the image.
   await page.getByRole("link", { name: "Files" }).click();
@@ -204,7 +204,7 @@ test("an operator signs in, creates a tenant, uploads, finds, previews, download
     expected,
   );
   expect(expected).toBeLessThan(before);
-  expect(server.rt.repos.tenants.byId(tenantId)!.usedBytes).toBe(png.length);
+  expect((await server.rt.repos.tenants.byId(tenantId))!.usedBytes).toBe(png.length);
 
   // Edit the tenant: a quota just above what is stored turns the bar red (≥ 95 %).
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tenants" }).click();
@@ -214,7 +214,7 @@ test("an operator signs in, creates a tenant, uploads, finds, previews, download
   await page.waitForFunction(
     () => document.querySelector('[data-testid="tenant-row"] .quota')?.getAttribute("data-level") === "red",
   );
-  expect(server.rt.repos.tenants.byId(tenantId)!.quotaBytes).toBe(Math.round(0.03 * 1024 * 1024));
+  expect((await server.rt.repos.tenants.byId(tenantId))!.quotaBytes).toBe(Math.round(0.03 * 1024 * 1024));
   await page.getByTestId("tenant-row").getByRole("button", { name: "Edit" }).click();
   await page.getByLabel("Quota (MB)").fill("0.06");
   await page.getByRole("button", { name: "Save" }).click();
@@ -232,7 +232,7 @@ test("an operator signs in, creates a tenant, uploads, finds, previews, download
   await page.getByLabel(/Quota \(MB\)/).fill("1");
   await page.getByRole("button", { name: "Create workspace" }).click();
   await page.getByRole("list", { name: "Workspaces" }).getByText("Invoices", { exact: true }).waitFor();
-  expect(server.rt.repos.workspaces.list(tenantId).map((w) => [w.slug, w.quotaBytes])).toEqual([["invoices", 1048576]]);
+  expect((await server.rt.repos.workspaces.list(tenantId)).map((w) => [w.slug, w.quotaBytes])).toEqual([["invoices", 1048576]]);
 
   // A failing webhook delivery is visible with its response code and can be retried.
   await page.getByRole("link", { name: "Webhooks" }).click();

@@ -27,14 +27,14 @@ export async function startServer(settings: Record<string, unknown> = {}) {
   const services = createServices(rt);
   const app = createApp(rt, services);
   handler = (r) => app.fetch(r);
-  const jobs = startJobs(rt, services);
+  const jobs = await startJobs(rt, services);
   return {
     url,
     rt,
     async stop() {
       await server.stop(true);
       await jobs.stop();
-      rt.close();
+      await rt.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -79,7 +79,7 @@ export function createServices(deps: AppDeps) {
     tenants: repos.tenants,
     liveFileCount: (id) => repos.files.total({ tenantId: id }),
     deleteTenantObjects: async (id) => {
-      for (const key of repos.fileSweeps.unpurgedKeys(id)) await objects.backend.delete(key);
+      for (const key of await repos.fileSweeps.unpurgedKeys(id)) await objects.backend.delete(key);
       for await (const key of objects.backend.list(tenantObjectPrefix(id))) await objects.backend.delete(key);
     },
     recalculateUsage: (id) => recalculateUsage(repos, id),
@@ -96,10 +96,13 @@ export function createServices(deps: AppDeps) {
     allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     wake: () => webhookWaker.wake(),
   });
-  /** Runs inside the transaction that settles a file (completed, failed, expired): outbox + metrics. */
-  const onFileSettled = (f: FileRow) => {
-    webhooks.enqueueFileEvent(f);
-    deps.metrics.uploadSettled(f);
+  /**
+   * Runs inside the transaction that settles a file (completed, failed, expired): the outbox row
+   * is part of it; the metric counts only once it has committed.
+   */
+  const onFileSettled = async (f: FileRow) => {
+    await webhooks.enqueueFileEvent(f);
+    repos.afterCommit(() => deps.metrics.uploadSettled(f));
   };
   const pipeline = createUploadPipeline({
     repos,

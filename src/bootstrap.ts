@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
 import type { Config } from "./config/schema";
-import { type Db, openDatabase } from "./db/client";
+import type { Connection } from "./db/connection";
 import { migrate } from "./db/migrate";
 import { createRepos, type Repos } from "./db/repos";
 import { ADMIN_KEY_SETTING } from "./db/repos/settings.repo";
+import { openSqlite } from "./db/sqlite.connection";
 import { ADMIN_KEY_PREFIX, generateApiKey, hashKey } from "./domain/shared/secrets";
 import { ensurePrivateDir } from "./private-files";
 import type { StorageBackend } from "./storage/backend";
@@ -24,14 +25,18 @@ export async function loadMasterKey(config: Config): Promise<MasterKeyring> {
  * the first `serve` (generate: true) creates one and returns it so the caller prints it once;
  * later runs, and other commands, return null.
  */
-export function ensureAdminKey(config: Config, repos: Repos, opts: { generate: boolean }): string | null {
+export async function ensureAdminKey(
+  config: Config,
+  repos: Repos,
+  opts: { generate: boolean },
+): Promise<string | null> {
   if (config.ADMIN_API_KEY) {
-    repos.settings.set(ADMIN_KEY_SETTING, hashKey(config.ADMIN_API_KEY));
+    await repos.settings.set(ADMIN_KEY_SETTING, hashKey(config.ADMIN_API_KEY));
     return null;
   }
-  if (!opts.generate || repos.settings.get(ADMIN_KEY_SETTING)) return null;
+  if (!opts.generate || (await repos.settings.get(ADMIN_KEY_SETTING))) return null;
   const key = generateApiKey(ADMIN_KEY_PREFIX);
-  repos.settings.set(ADMIN_KEY_SETTING, hashKey(key));
+  await repos.settings.set(ADMIN_KEY_SETTING, hashKey(key));
   return key;
 }
 
@@ -47,9 +52,14 @@ export async function createStorageBackend(config: Config): Promise<StorageBacke
 }
 
 /** Opens the database, applies migrations and returns the repositories. */
-export function openRepos(config: Config): { db: Db; repos: Repos; applied: string[] } {
+export async function openRepos(config: Config): Promise<{ conn: Connection; repos: Repos; applied: string[] }> {
   if (config.databasePath !== ":memory:") ensurePrivateDir(config.DATA_DIR);
-  const db = openDatabase(config.databasePath);
-  const applied = migrate(db.$client);
-  return { db, repos: createRepos(db), applied };
+  const conn = openSqlite(config.databasePath);
+  try {
+    const applied = conn.sqlite ? migrate(conn.sqlite) : [];
+    return { conn, repos: createRepos(conn), applied };
+  } catch (err) {
+    await conn.close();
+    throw err;
+  }
 }

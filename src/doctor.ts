@@ -31,12 +31,14 @@ export async function runDoctor(config: Config, opts: { fix?: boolean } = {}): P
   let rt: Runtime;
   try {
     rt = await openRuntime(config, createLogger("error"));
-    const v = schemaVersion(rt.sqlite);
-    report(
-      "database",
-      v === LATEST_SCHEMA_VERSION,
-      `${config.databasePath} at schema v${v} (latest v${LATEST_SCHEMA_VERSION})`,
-    );
+    if (rt.sqlite) {
+      const v = schemaVersion(rt.sqlite);
+      report(
+        "database",
+        v === LATEST_SCHEMA_VERSION,
+        `${config.databasePath} at schema v${v} (latest v${LATEST_SCHEMA_VERSION})`,
+      );
+    } else report("database", true, `${rt.conn.dialect}: connected and migrated`);
   } catch (err) {
     report("database/keys", false, (err as Error).message);
     return false;
@@ -61,7 +63,7 @@ export async function runDoctor(config: Config, opts: { fix?: boolean } = {}): P
   } catch (err) {
     report("operations checks", false, (err as Error).message);
   } finally {
-    rt.close();
+    await rt.close();
   }
   return ok;
 }

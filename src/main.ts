@@ -66,7 +66,7 @@ async function withRuntime<T>(config: Config, fn: (rt: Runtime) => Promise<T> | 
   try {
     return await fn(rt);
   } finally {
-    rt.close();
+    await rt.close();
   }
 }
 
@@ -84,7 +84,7 @@ async function serve(config: Config) {
   if (rt.generatedAdminKey) printAdminKeyBanner(rt.generatedAdminKey);
   const services = createServices(rt);
   const app = createApp(rt, services);
-  const jobs = startJobs(rt, services);
+  const jobs = await startJobs(rt, services);
   // node:http, not Bun.serve: Bun.serve drops the Content-Length of streamed downloads (see
   // http/node-server.ts).
   const server = await serveNode({
@@ -115,7 +115,7 @@ async function serve(config: Config) {
     logger.info("shutting down", { signal });
     await server.stop(); // stop accepting, let in-flight requests finish
     await jobs.stop();
-    rt.close();
+    await rt.close();
     logger.info("stopped");
     process.exit(0);
   };
@@ -147,8 +147,8 @@ async function admin(config: Config, args: string[]) {
         if (!name) throw new UsageError("--name is required");
         const quota = values["quota-bytes"];
         const quotaBytes = quota === undefined ? undefined : intFlag(quota, "--quota-bytes", 0);
-        const { tenant, apiKey } = services.tenants.create({ name, quotaBytes });
-        cliAudit("tenant.create", tenant.id, { name, quotaBytes: tenant.quotaBytes });
+        const { tenant, apiKey } = await services.tenants.create({ name, quotaBytes });
+        await cliAudit("tenant.create", tenant.id, { name, quotaBytes: tenant.quotaBytes });
         console.log(
           JSON.stringify({ id: tenant.id, name: tenant.name, apiKey, quotaBytes: tenant.quotaBytes }, null, 2),
         );
@@ -161,15 +161,15 @@ async function admin(config: Config, args: string[]) {
         });
         const id = String(positionals[0]);
         const grace = intFlag(values["grace-seconds"], "--grace-seconds", 0, 2_592_000);
-        const out = services.tenants.regenerateKey(id, grace);
-        cliAudit("tenant.key.regenerate", id, grace ? { graceSeconds: grace } : null);
+        const out = await services.tenants.regenerateKey(id, grace);
+        await cliAudit("tenant.key.regenerate", id, grace ? { graceSeconds: grace } : null);
         console.log(JSON.stringify(out, null, 2));
         return;
       }
       case "recalculate-usage": {
         const id = parseCommandArgs(rest, { positionals: { max: 1, names: "[tenantId]" } }).positionals[0];
-        const drift = services.tenants.recalculateUsage(id);
-        cliAudit("tenant.usage.recalculate", id ?? null, null);
+        const drift = await services.tenants.recalculateUsage(id);
+        await cliAudit("tenant.usage.recalculate", id ?? null, null);
         console.log(JSON.stringify({ fixed: drift.tenants.length + drift.workspaces.length, ...drift }, null, 2));
         return;
       }

@@ -54,12 +54,15 @@ export async function backup(
   if (existsSync(dir) && readdirSync(dir).length > 0)
     throw new Error(`${dir} is not empty; back up into a new directory`);
   if (rt.config.databasePath === ":memory:") throw new Error("an in-memory database cannot be backed up");
+  const sqlite = rt.sqlite;
+  if (!sqlite)
+    throw new Error("backup copies the SQLite database; with PostgreSQL, back up the database with pg_dump instead");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const started = performance.now();
   const createdAt = new Date(rt.clock.now()).toISOString();
 
   const dbPath = join(dir, DB_FILE);
-  rt.sqlite.query("VACUUM INTO ?").run(dbPath);
+  sqlite.query("VACUUM INTO ?").run(dbPath);
   chmodSync(dbPath, 0o600);
   const snap = new Database(dbPath, { readonly: true });
   let refs: { key: string }[];
@@ -144,7 +147,7 @@ export async function backup(
   const tmp = join(dir, `${MANIFEST}.tmp`);
   writeFileSync(tmp, JSON.stringify(manifest, null, 1), { mode: 0o600 });
   renameSync(tmp, join(dir, MANIFEST));
-  audit.record({
+  await audit.record({
     actor: { type: "cli" },
     action: "backup.create",
     details: {

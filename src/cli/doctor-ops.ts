@@ -59,7 +59,7 @@ export async function opsChecks(rt: Runtime, services: Services, report: Report,
   }
 
   const now = rt.clock.now();
-  const q = rt.repos.ops.webhookQueue(now);
+  const q = await rt.repos.ops.webhookQueue(now);
   const lagS = q.oldestDueAt === null ? 0 : Math.round((now - q.oldestDueAt) / 1000);
   report("webhook outbox", lagS < 3600, `${q.pending} waiting, ${q.due} due now, oldest due ${lagS} s ago`);
 
@@ -69,7 +69,7 @@ export async function opsChecks(rt: Runtime, services: Services, report: Report,
   let deleted = 0;
   let ageUnknown = 0;
   for await (const key of rt.objects.backend.list("t/")) {
-    if (rt.repos.ops.objectIsOwned(key)) continue;
+    if (await rt.repos.ops.objectIsOwned(key)) continue;
     orphans++;
     const age = local ? now - statSync(join(config.DATA_DIR, "objects", key)).mtimeMs : null;
     if (age === null) ageUnknown++;
@@ -96,18 +96,18 @@ export async function opsChecks(rt: Runtime, services: Services, report: Report,
   let marked = 0;
   let after = "";
   for (;;) {
-    const page = rt.repos.ops.completedFiles(after, 500);
+    const page = await rt.repos.ops.completedFiles(after, 500);
     if (page.length === 0) break;
     after = page[page.length - 1]?.id ?? after;
     for (const f of page) {
       if (await objectExists(rt, f.key)) continue;
       missing++;
       if (!opts.fix) continue;
-      const done = rt.repos.tx(() => {
-        if (!rt.repos.ops.markObjectMissing(f.id, f.charged, rt.clock.now())) return false;
-        rt.repos.quota.adjust(f, 0, -f.charged);
-        const row = rt.repos.files.byId(f.id);
-        if (row) services.onFileSettled(row);
+      const done = await rt.repos.tx(async () => {
+        if (!(await rt.repos.ops.markObjectMissing(f.id, f.charged, rt.clock.now()))) return false;
+        await rt.repos.quota.adjust(f, 0, -f.charged);
+        const row = await rt.repos.files.byId(f.id);
+        if (row) await services.onFileSettled(row);
         return true;
       });
       if (done) {
@@ -123,7 +123,7 @@ export async function opsChecks(rt: Runtime, services: Services, report: Report,
       (marked ? `, ${marked} marked failed and their bytes released` : missing ? " — run doctor --fix" : ""),
   );
   if (opts.fix && (deleted || marked))
-    services.audit.record({
+    await services.audit.record({
       actor: { type: "cli" },
       action: "doctor.fix",
       details: { orphanObjectsDeleted: deleted, filesMarkedFailed: marked },

@@ -32,11 +32,15 @@ export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: Ro
   const resumed = ring.pending !== null;
   const from = ring.active;
   const to = await ring.beginRotation();
-  const state = JSON.parse(rt.repos.settings.get(STATE_KEY) ?? "null") as { startedAt: number } | null;
+  const state = JSON.parse((await rt.repos.settings.get(STATE_KEY)) ?? "null") as { startedAt: number } | null;
   const startedAt = state?.startedAt ?? rt.clock.now();
   if (!state) {
-    rt.repos.settings.set(STATE_KEY, JSON.stringify({ from: from.id, to: to.id, startedAt }));
-    audit.record({ actor: { type: "cli" }, action: "master-key.rotate.start", details: { from: from.id, to: to.id } });
+    await rt.repos.settings.set(STATE_KEY, JSON.stringify({ from: from.id, to: to.id, startedAt }));
+    await audit.record({
+      actor: { type: "cli" },
+      action: "master-key.rotate.start",
+      details: { from: from.id, to: to.id },
+    });
   }
   out(
     `${resumed ? "Resuming" : "Starting"} master key rotation ${from.id} -> ${to.id}` +
@@ -71,23 +75,24 @@ export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: Ro
   const tusPass = async () => {
     let after = "";
     for (;;) {
-      const rows = rt.repos.ops.tusUploadsToRewrap(to.id, after, opts.batchSize);
+      const rows = await rt.repos.ops.tusUploadsToRewrap(to.id, after, opts.batchSize);
       if (rows.length === 0) return;
       after = rows[rows.length - 1]?.id ?? after;
-      rt.repos.ops.setTusWrappedKeys(await rewrapRows(rows));
+      const updates = await rewrapRows(rows);
+      await rt.repos.tx(() => rt.repos.ops.setTusWrappedKeys(updates));
     }
   };
   const pass = async () => {
     await tusPass();
-    const total = rt.repos.ops.countToRewrap(to.id);
+    const total = await rt.repos.ops.countToRewrap(to.id);
     const progress = createProgress({ label: "re-wrapped", totalItems: total, write: (s) => out(s.trimEnd()) });
     let after = "";
     for (;;) {
-      const rows = rt.repos.ops.filesToRewrap(to.id, after, opts.batchSize);
+      const rows = await rt.repos.ops.filesToRewrap(to.id, after, opts.batchSize);
       if (rows.length === 0) break;
       after = rows[rows.length - 1]?.id ?? after;
       const updates = await rewrapRows(rows);
-      rt.repos.ops.setWrappedKeys(updates);
+      await rt.repos.tx(() => rt.repos.ops.setWrappedKeys(updates));
       progress.add(rows.length);
       if (opts.pauseMs > 0) await Bun.sleep(opts.pauseMs);
     }
@@ -97,17 +102,17 @@ export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: Ro
   await pass();
   // Uploads that began before every server switched to the new key settle with the old one.
   const deadline = Date.now() + (opts.maxWaitMs ?? 10 * 60_000);
-  for (let n = rt.repos.ops.uploadsInFlightSince(startedAt + NOTICE_MS); n > 0; ) {
+  for (let n = await rt.repos.ops.uploadsInFlightSince(startedAt + NOTICE_MS); n > 0; ) {
     if (Date.now() > deadline) {
       out(`${n} upload(s) begun before the rotation are still in progress; run the command again later to finish.`);
       return false;
     }
     out(`waiting for ${n} upload(s) begun before the rotation to finish...`);
     await Bun.sleep(1000);
-    n = rt.repos.ops.uploadsInFlightSince(startedAt + NOTICE_MS);
+    n = await rt.repos.ops.uploadsInFlightSince(startedAt + NOTICE_MS);
   }
   await pass();
-  const left = rt.repos.ops.countToRewrap(to.id);
+  const left = await rt.repos.ops.countToRewrap(to.id);
   if (left > 0 || failed.size > 0) {
     out(`${left} file(s) are still wrapped by another key; the rotation is not finished (both keys stay loaded).`);
     return false;
@@ -117,8 +122,12 @@ export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: Ro
   // before the old key is retired.
   await resealWebhookSecrets(rt.repos, webhookSecretBox(ring), rt.clock);
   const { retiredPath, newKeyPath } = await ring.finishRotation();
-  rt.repos.settings.set(STATE_KEY, "null");
-  audit.record({ actor: { type: "cli" }, action: "master-key.rotate.finish", details: { from: from.id, to: to.id } });
+  await rt.repos.settings.set(STATE_KEY, "null");
+  await audit.record({
+    actor: { type: "cli" },
+    action: "master-key.rotate.finish",
+    details: { from: from.id, to: to.id },
+  });
   const line = "=".repeat(72);
   if (retiredPath) {
     out(

@@ -14,7 +14,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * this server: SameSite=Strict already keeps the cookie off cross-site requests; the Origin
  * check also covers same-site siblings (another port or subdomain on the same host name).
  */
-export type AdminSessionCheck = (request: Request) => boolean;
+export type AdminSessionCheck = (request: Request) => Promise<boolean>;
 
 export function sessionIdOf(request: Request): string | null {
   const header = request.headers.get("cookie");
@@ -50,9 +50,9 @@ export function sameOrigin(request: Request, publicUrl: string): boolean {
 }
 
 export function consoleSessionCheck(sessions: ConsoleSessionsService, publicUrl: string): AdminSessionCheck {
-  return (request) => {
+  return async (request) => {
     const id = sessionIdOf(request);
-    if (!id || sessions.check(id) === null) return false;
+    if (!id || (await sessions.check(id)) === null) return false;
     if (!SAFE_METHODS.has(request.method) && !sameOrigin(request, publicUrl))
       throw new AppError("FORBIDDEN", "Cross-origin request refused: the console session only works from its own page");
     return true;

@@ -23,30 +23,30 @@ export interface BacklogParams {
 
 const overdue = (now: number, dueAt: number | null) => (dueAt === null ? 0 : Math.max(0, now - dueAt));
 
-export function expiryBacklog(repos: Repos, now: number, stallGraceMs: number): Backlog {
-  const b = repos.fileSweeps.expiryBacklog(now, now - stallGraceMs);
+export async function expiryBacklog(repos: Repos, now: number, stallGraceMs: number): Promise<Backlog> {
+  const b = await repos.fileSweeps.expiryBacklog(now, now - stallGraceMs);
   const stalledDue = b.oldestStalledStart === null ? null : b.oldestStalledStart + stallGraceMs;
   const dues = [b.oldestExpiresAt, stalledDue].filter((d): d is number => d !== null);
   return { count: b.count, oldestOverdueMs: overdue(now, dues.length ? Math.min(...dues) : null) };
 }
 
-export function purgeBacklog(repos: Repos, now: number, retentionSeconds: number): Backlog {
-  const b = repos.fileSweeps.purgeBacklog(now - retentionSeconds * 1000);
+export async function purgeBacklog(repos: Repos, now: number, retentionSeconds: number): Promise<Backlog> {
+  const b = await repos.fileSweeps.purgeBacklog(now - retentionSeconds * 1000);
   const dueAt = b.oldestDeletedAt === null ? null : b.oldestDeletedAt + retentionSeconds * 1000;
   return { count: b.count, oldestOverdueMs: overdue(now, dueAt) };
 }
 
-export function webhookBacklog(repos: Repos, now: number): Backlog {
-  const b = repos.webhooks.dueBacklog(now);
+export async function webhookBacklog(repos: Repos, now: number): Promise<Backlog> {
+  const b = await repos.webhooks.dueBacklog(now);
   return { count: b.count, oldestOverdueMs: overdue(now, b.oldestDueAt) };
 }
 
 /** All three backlogs as of `now` (indexed count queries; cheap enough for a metrics scrape). */
-export function measureBacklogs(repos: Repos, p: BacklogParams): Record<JobName, Backlog> {
+export async function measureBacklogs(repos: Repos, p: BacklogParams): Promise<Record<JobName, Backlog>> {
   return {
-    "upload-expiry": expiryBacklog(repos, p.now, p.stallGraceMs),
-    purge: purgeBacklog(repos, p.now, p.retentionSeconds),
-    webhooks: webhookBacklog(repos, p.now),
+    "upload-expiry": await expiryBacklog(repos, p.now, p.stallGraceMs),
+    purge: await purgeBacklog(repos, p.now, p.retentionSeconds),
+    webhooks: await webhookBacklog(repos, p.now),
   };
 }
 

@@ -21,16 +21,16 @@ export interface Jobs {
    * Due work per job right now (count, oldest overdue age): what a metrics exporter or health
    * check reads to see a job falling behind. Each call runs three indexed count queries.
    */
-  backlog(): Record<JobName, Backlog>;
+  backlog(): Promise<Record<JobName, Backlog>>;
 }
 
 /** Starts the background jobs of a serving process. */
-export function startJobs(rt: Runtime, services: Services): Jobs {
+export async function startJobs(rt: Runtime, services: Services): Promise<Jobs> {
   const { repos, clock, logger, config } = rt;
   const backend = rt.objects.backend;
-  const recovered = recoverInterruptedUploads(repos, clock, services.onFileSettled);
+  const recovered = await recoverInterruptedUploads(repos, clock, services.onFileSettled);
   if (recovered) logger.warn("uploads interrupted by a restart were reopened", { count: recovered });
-  const resumed = repos.webhooks.resetDelivering(clock.now());
+  const resumed = await repos.webhooks.resetDelivering(clock.now());
   if (resumed) logger.warn("webhook deliveries interrupted by a restart were re-queued", { count: resumed });
   const scheduler = new Scheduler(logger)
     // Polled every 250 ms (an indexed query) and woken at once when an event is committed.

@@ -28,13 +28,13 @@ export async function purgeDeleted(deps: PurgeDeps, batch = 200): Promise<number
   const started = performance.now();
   for (;;) {
     const now = clock.now();
-    const due = repos.fileSweeps.purgeDue(now - deps.retentionSeconds * 1000, batch);
+    const due = await repos.fileSweeps.purgeDue(now - deps.retentionSeconds * 1000, batch);
     if (due.length === 0) break;
     if (batches === 0 && due.length === batch)
-      logBacklog(deps.logger, "purge", purgeBacklog(repos, now, deps.retentionSeconds));
+      logBacklog(deps.logger, "purge", await purgeBacklog(repos, now, deps.retentionSeconds));
     batches++;
     const done = await deleteObjects(deps, due, "purge");
-    repos.fileSweeps.markPurged(done, clock.now());
+    await repos.fileSweeps.markPurged(done, clock.now());
     purged += done.length;
     if (done.length < due.length || due.length < batch) break;
     await yieldToEventLoop();

@@ -15,7 +15,7 @@ export interface UploadExpiryDeps {
   /** A PUT still streaming after this long is considered dead (crashed client or server). */
   stallGraceMs: number;
   /** Called inside the transaction that fails the upload (webhook outbox). */
-  onSettled?: (file: FileRow) => void;
+  onSettled?: (file: FileRow) => Promise<void>;
   /**
    * Also sweep the objects of failed uploads at the end of the run (default true). The server's
    * scheduler says false and runs the sweep as a task of its own: on S3 every delete is a request,
@@ -43,17 +43,17 @@ export async function expireUploads(deps: UploadExpiryDeps, batch = 500): Promis
   const started = performance.now();
   for (;;) {
     const now = clock.now();
-    const due = repos.fileSweeps.expiredUploads(now, now - deps.stallGraceMs, batch);
+    const due = await repos.fileSweeps.expiredUploads(now, now - deps.stallGraceMs, batch);
     if (due.length === 0) break;
     if (batches === 0 && due.length === batch)
-      logBacklog(deps.logger, "upload-expiry", expiryBacklog(repos, now, deps.stallGraceMs));
+      logBacklog(deps.logger, "upload-expiry", await expiryBacklog(repos, now, deps.stallGraceMs));
     batches++;
     let progressed = 0;
     for (const f of due) {
-      const done = repos.tx(() => {
-        if (!repos.files.expire(f.id, f.processingStatus, f.reservedBytes, clock.now())) return false;
-        repos.quota.adjust(f, -f.reservedBytes, 0);
-        deps.onSettled?.(present(repos.files.byId(f.id), "file"));
+      const done = await repos.tx(async () => {
+        if (!(await repos.files.expire(f.id, f.processingStatus, f.reservedBytes, clock.now()))) return false;
+        await repos.quota.adjust(f, -f.reservedBytes, 0);
+        await deps.onSettled?.(present(await repos.files.byId(f.id), "file"));
         return true;
       });
       if (done) progressed++;
@@ -83,9 +83,9 @@ export async function sweepFailedObjects(
 ): Promise<number> {
   let swept = 0;
   for (;;) {
-    const due = deps.repos.fileSweeps.failedUnpurged(batch);
+    const due = await deps.repos.fileSweeps.failedUnpurged(batch);
     const done = await deleteObjects(deps, due, "failed upload");
-    deps.repos.fileSweeps.markPurged(done, deps.clock.now());
+    await deps.repos.fileSweeps.markPurged(done, deps.clock.now());
     swept += done.length;
     // Drains like the expiry above; a failed delete ends the run (the backend is likely down).
     if (due.length < batch || done.length < due.length) return swept;
@@ -99,13 +99,17 @@ export async function sweepFailedObjects(
  * so they fail and release their reservation. Partial data never reached a real key (backends
  * write to a temp location or a multipart upload first).
  */
-export function recoverInterruptedUploads(repos: Repos, clock: Clock, onSettled?: (file: FileRow) => void): number {
-  const { reopened, unresumable } = repos.fileSweeps.resetProcessing(clock.now());
+export async function recoverInterruptedUploads(
+  repos: Repos,
+  clock: Clock,
+  onSettled?: (file: FileRow) => Promise<void>,
+): Promise<number> {
+  const { reopened, unresumable } = await repos.fileSweeps.resetProcessing(clock.now());
   for (const f of unresumable) {
-    repos.tx(() => {
-      if (!repos.files.expire(f.id, "processing", f.reservedBytes, clock.now(), "interrupted")) return;
-      repos.quota.adjust(f, -f.reservedBytes, 0);
-      onSettled?.(present(repos.files.byId(f.id), "file"));
+    await repos.tx(async () => {
+      if (!(await repos.files.expire(f.id, "processing", f.reservedBytes, clock.now(), "interrupted"))) return;
+      await repos.quota.adjust(f, -f.reservedBytes, 0);
+      await onSettled?.(present(await repos.files.byId(f.id), "file"));
     });
   }
   return reopened + unresumable.length;

@@ -37,7 +37,7 @@ async function attempt(
   deps: WebhookSenderDeps,
   d: WebhookDeliveryRow,
 ): Promise<{ error: string; status: number | null; permanent?: boolean } | null> {
-  const tenant = deps.repos.tenants.byId(d.tenantId);
+  const tenant = await deps.repos.tenants.byId(d.tenantId);
   if (!tenant) return { error: "tenant deleted", status: null, permanent: true };
   const url = new URL(d.url);
   // Resolved once; the request below connects to exactly this (checked) address.
@@ -79,7 +79,7 @@ async function deliverOne(deps: WebhookSenderDeps, d: WebhookDeliveryRow): Promi
   const now = deps.clock.now();
   const attempts = d.attempts + 1;
   if (!failure) {
-    deps.repos.webhooks.recordAttempt(
+    await deps.repos.webhooks.recordAttempt(
       d.id,
       { status: "delivered", attempts, lastError: null, lastStatus: null, deliveredAt: now },
       now,
@@ -89,7 +89,7 @@ async function deliverOne(deps: WebhookSenderDeps, d: WebhookDeliveryRow): Promi
     return;
   }
   const dead = failure.permanent || attempts >= deps.maxAttempts;
-  deps.repos.webhooks.recordAttempt(
+  await deps.repos.webhooks.recordAttempt(
     d.id,
     {
       status: dead ? "dead" : "pending",
@@ -121,10 +121,10 @@ export async function deliverDueWebhooks(deps: WebhookSenderDeps): Promise<numbe
   let total = 0;
   for (;;) {
     const free = concurrency - inFlight.size;
-    const batch = free > 0 ? deps.repos.webhooks.claimDue(deps.clock.now(), free) : [];
+    const batch = free > 0 ? await deps.repos.webhooks.claimDue(deps.clock.now(), free) : [];
     // More due than the pool takes at once: a backlog (this run drains it, slot by slot).
     if (total === 0 && batch.length === concurrency) {
-      const backlog = webhookBacklog(deps.repos, deps.clock.now());
+      const backlog = await webhookBacklog(deps.repos, deps.clock.now());
       if (backlog.count > 0) logBacklog(deps.logger, "webhooks", backlog);
     }
     for (const d of batch) {

@@ -98,7 +98,7 @@ export class ResumableObjects {
     state: ResumableState,
     body: ReadableStream<Uint8Array>,
     opts: {
-      checkpoint: (c: Checkpoint) => void;
+      checkpoint: (c: Checkpoint) => Promise<void>;
       checksum?: { algorithm: "sha256"; digest: Buffer };
       signal?: AbortSignal;
     },
@@ -158,7 +158,7 @@ export class ResumableObjects {
     };
     const record = async (offset: number, version: number) => {
       await this.backend.syncParts(state.key, state.uploadId);
-      opts.checkpoint({ offset, tailVersion: version, parts: newParts });
+      await opts.checkpoint({ offset, tailVersion: version, parts: newParts });
       newParts = [];
       checkpointed = offset;
       if (tailVersion !== version && tailVersion > 0) await this.dropTail(state, tailVersion);

@@ -26,7 +26,7 @@ test("DATA_DIR is created 0700 and the database files (db, -wal, -shm) 0600, wha
     try {
       const config = parseConfig({ DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN_KEY, STORAGE_BACKEND: "local" });
       const rt = await openRuntime(config, silentLogger, new ManualClock(), { generateAdminKey: true });
-      createServices(rt).tenants.create({ name: "modes" }); // a write, so -wal has content
+      await createServices(rt).tenants.create({ name: "modes" }); // a write, so -wal has content
       const db = config.databasePath;
       expect(`umask ${umask.toString(8)} dir ${mode(dataDir).toString(8)}`).toBe(`umask ${umask.toString(8)} dir 700`);
       for (const f of [db, `${db}-wal`, `${db}-shm`]) {
@@ -34,7 +34,7 @@ test("DATA_DIR is created 0700 and the database files (db, -wal, -shm) 0600, wha
         expect(`${f.slice(parent.length)} ${mode(f).toString(8)}`).toBe(`${f.slice(parent.length)} 600`);
       }
       expect(mode(join(dataDir, "master.key"))).toBe(0o600);
-      rt.close();
+      await rt.close();
     } finally {
       process.umask(old);
     }
@@ -62,7 +62,7 @@ test("webhook secrets are stored encrypted: never in the database files in clear
     expect(onDisk.includes(secret)).toBe(false);
     expect(onDisk.includes(rotated)).toBe(false);
     expect(onDisk.includes("whsec_")).toBe(false);
-    expect(h.rt.repos.tenants.byId(t.id)?.webhookSecret).toStartWith("enc1:");
+    expect((await h.rt.repos.tenants.byId(t.id))?.webhookSecret).toStartWith("enc1:");
   } finally {
     await h.close();
   }
@@ -73,8 +73,8 @@ test("existing plaintext secrets are encrypted at start-up (data migration); rea
   dirs.push(dir);
   const config = parseConfig({ DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY, STORAGE_BACKEND: "local" });
   const rt1 = await openRuntime(config, silentLogger, new ManualClock(), { generateAdminKey: true });
-  const { tenant, apiKey } = createServices(rt1).tenants.create({ name: "legacy" });
-  rt1.close();
+  const { tenant, apiKey } = await createServices(rt1).tenants.create({ name: "legacy" });
+  await rt1.close();
   // As an older version stored it: in clear.
   const legacy = "whsec_legacyPlaintextSecret0123456789abcdefABCDEF";
   const raw = new Database(config.databasePath);
@@ -83,21 +83,21 @@ test("existing plaintext secrets are encrypted at start-up (data migration); rea
 
   const rt2 = await openRuntime(config, silentLogger, new ManualClock(), { generateAdminKey: true });
   try {
-    const stored = rt2.repos.tenants.byId(tenant.id)?.webhookSecret ?? "";
+    const stored = (await rt2.repos.tenants.byId(tenant.id))?.webhookSecret ?? "";
     expect(stored).toStartWith("enc1:");
     expect(stored).not.toContain(legacy);
     const services = createServices(rt2);
-    expect(await services.tenants.webhookSecretOf(rt2.repos.tenants.byId(tenant.id)!)).toBe(legacy);
+    expect(await services.tenants.webhookSecretOf((await rt2.repos.tenants.byId(tenant.id))!)).toBe(legacy);
     const { createApp } = await import("../../src/app");
     const res = await createApp(rt2, services).handle(
       new Request("http://localhost/api/v1/tenant/info", { headers: { authorization: `Bearer ${apiKey}` } }),
     );
     expect(((await res.json()) as { webhookSecret: string }).webhookSecret).toBe(legacy);
     // A sealed value moved to another tenant's row does not open there.
-    const other = services.tenants.create({ name: "other" }).tenant;
-    expect(services.tenants.webhookSecretOf({ id: other.id, webhookSecret: stored })).rejects.toThrow();
+    const other = (await services.tenants.create({ name: "other" })).tenant;
+    await expect(services.tenants.webhookSecretOf({ id: other.id, webhookSecret: stored })).rejects.toThrow();
   } finally {
-    rt2.close();
+    await rt2.close();
   }
 });
 
@@ -107,23 +107,23 @@ test("a master key rotation re-seals webhook secrets under the new key; the secr
   const config = parseConfig({ DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY, STORAGE_BACKEND: "local" });
   const rt1 = await openRuntime(config, silentLogger, new ManualClock(), { generateAdminKey: true });
   const services1 = createServices(rt1);
-  const { tenant } = services1.tenants.create({ name: "rotating" });
-  const before = await services1.tenants.webhookSecretOf(rt1.repos.tenants.byId(tenant.id)!);
+  const { tenant } = await services1.tenants.create({ name: "rotating" });
+  const before = await services1.tenants.webhookSecretOf((await rt1.repos.tenants.byId(tenant.id))!);
   const oldKeyId = rt1.masterKey.active.id;
-  expect(rt1.repos.tenants.byId(tenant.id)?.webhookSecret).toStartWith(`enc1:${oldKeyId}:`);
+  expect((await rt1.repos.tenants.byId(tenant.id))?.webhookSecret).toStartWith(`enc1:${oldKeyId}:`);
   const ok = await rotateMasterKey(rt1, services1.audit, { batchSize: 100, pauseMs: 0, out: () => {} });
   expect(ok).toBe(true);
-  rt1.close();
+  await rt1.close();
   // The retired key file is gone (the operator deleted it, as the rotation advises): still readable.
   for (const f of readdirSync(dir).filter((n) => n.startsWith("master.key.retired-"))) rmSync(join(dir, f));
 
   const rt2 = await openRuntime(config, silentLogger, new ManualClock(), { generateAdminKey: true });
   try {
     expect(rt2.masterKey.active.id).not.toBe(oldKeyId);
-    const row = rt2.repos.tenants.byId(tenant.id)!;
+    const row = (await rt2.repos.tenants.byId(tenant.id))!;
     expect(row.webhookSecret).toStartWith(`enc1:${rt2.masterKey.active.id}:`);
     expect(await createServices(rt2).tenants.webhookSecretOf(row)).toBe(before);
   } finally {
-    rt2.close();
+    await rt2.close();
   }
 });

@@ -45,12 +45,12 @@ clockTest(
 
     const oldFile = await h.json("GET", `/api/v1/files/${old.body.fileId}`, { key: t.apiKey });
     expect(oldFile.body).toMatchObject({ processingStatus: "failed", metadata: { failureReason: "expired" } });
-    expect(h.rt.repos.files.byId(old.body.fileId)?.reservedBytes).toBe(0);
+    expect((await h.rt.repos.files.byId(old.body.fileId))?.reservedBytes).toBe(0);
     // Released once: only the new reservation is held, and the job finds nothing left to release.
     expect(await quota(t.apiKey)).toMatchObject({ reservedBytes: 6000, usedBytes: 0 });
     expect(await runJob()).toBe(0);
     expect(await quota(t.apiKey)).toMatchObject({ reservedBytes: 6000, usedBytes: 0 });
-    expect(h.rt.repos.tenants.byId(t.id)?.reservedBytes).toBe(6000);
+    expect((await h.rt.repos.tenants.byId(t.id))?.reservedBytes).toBe(6000);
 
     // The expired upload URL is dead; the new one works and is charged.
     const late = await h.req("PUT", old.body.presignedUrl, { body: sampleContent("image/png", 10_000) });
@@ -73,11 +73,11 @@ clockTest("workspace quota held by an expired upload: same, at workspace level",
   h.clock.advance(2_001);
   const fresh = await request(t.apiKey, 3000, ws.body.id);
   expect(fresh.status).toBe(200);
-  expect(h.rt.repos.files.byId(old.body.fileId)?.processingStatus).toBe("failed");
-  expect(h.rt.repos.workspaces.liveById(t.id, ws.body.id)?.reservedBytes).toBe(3000);
-  expect(h.rt.repos.tenants.byId(t.id)?.reservedBytes).toBe(3000);
+  expect((await h.rt.repos.files.byId(old.body.fileId))?.processingStatus).toBe("failed");
+  expect((await h.rt.repos.workspaces.liveById(t.id, ws.body.id))?.reservedBytes).toBe(3000);
+  expect((await h.rt.repos.tenants.byId(t.id))?.reservedBytes).toBe(3000);
   expect(await runJob()).toBe(0);
-  expect(h.rt.repos.workspaces.liveById(t.id, ws.body.id)?.reservedBytes).toBe(3000);
+  expect((await h.rt.repos.workspaces.liveById(t.id, ws.body.id))?.reservedBytes).toBe(3000);
 });
 
 clockTest("a quota that is really full still answers QUOTA_EXCEEDED (nothing due to expire)", async () => {

@@ -236,7 +236,7 @@ describe("concurrent uploads per tenant", () => {
       // Both slots are back: the refused upload now goes through, and the aborted one can retry.
       expect((await put(u3.presignedUrl, content)).status).toBe(200);
       expect((await put(u2.presignedUrl, content)).status).toBe(200);
-      expect(h.rt.repos.files.byId(u3.fileId)?.processingStatus).toBe("completed");
+      expect((await h.rt.repos.files.byId(u3.fileId))?.processingStatus).toBe("completed");
     },
   );
 });

@@ -25,14 +25,14 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-function newTenant(quotaBytes: number): TenantRow {
-  return s.tenants.create({ name: `dom-${crypto.randomUUID()}`, quotaBytes }).tenant;
+async function newTenant(quotaBytes: number): Promise<TenantRow> {
+  return (await s.tenants.create({ name: `dom-${crypto.randomUUID()}`, quotaBytes })).tenant;
 }
-const counters = (t: TenantRow) => {
-  const row = h.rt.repos.tenants.byId(t.id);
+const counters = async (t: TenantRow) => {
+  const row = await h.rt.repos.tenants.byId(t.id);
   return { usedBytes: row?.usedBytes, reservedBytes: row?.reservedBytes };
 };
-const fileRow = (id: string) => h.rt.repos.files.byId(id);
+const fileRow = async (id: string) => await h.rt.repos.files.byId(id);
 const body = (bytes: Uint8Array) => new Response(bytes).body;
 const png = (size: number) => sampleContent("image/png", size);
 
@@ -43,7 +43,7 @@ async function put(t: TenantRow, fileId: string, bytes: Uint8Array) {
   return s.uploads.receive({ tenantId: t.id, fileId, body: body(bytes), contentLength: bytes.byteLength });
 }
 async function readBack(fileId: string): Promise<Uint8Array> {
-  const row = fileRow(fileId);
+  const row = await fileRow(fileId);
   if (!row) throw new Error("no row");
   const stream = await s.files.content(row).open({ start: 0, end: row.sizeBytes - 1 });
   return new Uint8Array(await new Response(stream).arrayBuffer());
@@ -56,14 +56,14 @@ const codeOf = async (p: Promise<unknown>) =>
 
 describe("state machine: pending → processing → completed | failed", () => {
   test("request reserves, a PUT of the declared bytes completes and charges exactly them", async () => {
-    const t = newTenant(10 * MiB);
+    const t = await newTenant(10 * MiB);
     const r = await request(t, 3 * MiB + 5);
-    expect(fileRow(r.fileId)?.processingStatus).toBe("pending");
-    expect(counters(t)).toEqual({ usedBytes: 0, reservedBytes: 3 * MiB + 5 });
+    expect((await fileRow(r.fileId))?.processingStatus).toBe("pending");
+    expect(await counters(t)).toEqual({ usedBytes: 0, reservedBytes: 3 * MiB + 5 });
     const bytes = png(3 * MiB + 5);
     const done = await put(t, r.fileId, bytes);
     expect(done.status).toBe("completed");
-    expect(counters(t)).toEqual({ usedBytes: 3 * MiB + 5, reservedBytes: 0 });
+    expect(await counters(t)).toEqual({ usedBytes: 3 * MiB + 5, reservedBytes: 0 });
     expect(await readBack(r.fileId)).toEqual(bytes);
     // completed is final
     expect(await codeOf(put(t, r.fileId, bytes))).toBe("CONFLICT");
@@ -76,58 +76,58 @@ describe("state machine: pending → processing → completed | failed", () => {
   ] as const)(
     "a backend failing on %s leaves pending, nothing reserved, no object; a retry completes",
     async (_w, fault) => {
-      const t = newTenant(10 * MiB);
+      const t = await newTenant(10 * MiB);
       const r = await request(t, 4 * MiB);
-      const row = fileRow(r.fileId);
+      const row = await fileRow(r.fileId);
       if (!row) throw new Error("no row");
       Object.assign(faulty.faults, fault);
       expect(await codeOf(put(t, r.fileId, png(4 * MiB)))).toMatch(/injected fault/);
-      expect(fileRow(r.fileId)).toMatchObject({ processingStatus: "pending", reservedBytes: 0, chargedBytes: 0 });
-      expect(counters(t)).toEqual({ usedBytes: 0, reservedBytes: 0 });
+      expect(await fileRow(r.fileId)).toMatchObject({ processingStatus: "pending", reservedBytes: 0, chargedBytes: 0 });
+      expect(await counters(t)).toEqual({ usedBytes: 0, reservedBytes: 0 });
       expect(await objectExists(h.rt.objects.backend, row.storageKey)).toBe(false);
 
       const bytes = png(4 * MiB);
       expect((await put(t, r.fileId, bytes)).status).toBe("completed");
-      expect(counters(t)).toEqual({ usedBytes: 4 * MiB, reservedBytes: 0 });
+      expect(await counters(t)).toEqual({ usedBytes: 4 * MiB, reservedBytes: 0 });
       expect(await readBack(r.fileId)).toEqual(bytes);
     },
   );
 
   test("a short body is refused: pending, reservation released, retry with the full body completes", async () => {
-    const t = newTenant(MiB);
+    const t = await newTenant(MiB);
     const r = await request(t, 1000);
     const short = png(600);
     const code = await codeOf(
       s.uploads.receive({ tenantId: t.id, fileId: r.fileId, body: body(short), contentLength: null }),
     );
     expect(code).toBe("VALIDATION_ERROR");
-    expect(fileRow(r.fileId)?.processingStatus).toBe("pending");
-    expect(counters(t)).toEqual({ usedBytes: 0, reservedBytes: 0 });
+    expect((await fileRow(r.fileId))?.processingStatus).toBe("pending");
+    expect(await counters(t)).toEqual({ usedBytes: 0, reservedBytes: 0 });
     expect((await put(t, r.fileId, png(1000))).status).toBe("completed");
-    expect(counters(t)).toEqual({ usedBytes: 1000, reservedBytes: 0 });
+    expect(await counters(t)).toEqual({ usedBytes: 1000, reservedBytes: 0 });
   });
 
   test("content that isn't the declared type fails the upload; an object delete that fails is swept later", async () => {
-    const t = newTenant(MiB);
+    const t = await newTenant(MiB);
     const r = await request(t, 2000);
-    const row = fileRow(r.fileId);
+    const row = await fileRow(r.fileId);
     if (!row) throw new Error("no row");
     faulty.faults.failDeletes = 1;
     const failed = await put(t, r.fileId, new Uint8Array(2000).fill(7));
     expect(failed.status).toBe("failed");
-    expect(counters(t)).toEqual({ usedBytes: 0, reservedBytes: 0 });
+    expect(await counters(t)).toEqual({ usedBytes: 0, reservedBytes: 0 });
     // The pipeline's own delete was the injected failure: the object is still there, unpurged.
-    expect(fileRow(r.fileId)?.purgedAt).toBeNull();
+    expect((await fileRow(r.fileId))?.purgedAt).toBeNull();
     expect(await objectExists(h.rt.objects.backend, row.storageKey)).toBe(true);
     await sweepFailedObjects({ repos: h.rt.repos, backend: faulty.backend, clock: h.clock, logger: silentLogger });
     expect(await objectExists(h.rt.objects.backend, row.storageKey)).toBe(false);
-    expect(fileRow(r.fileId)?.purgedAt).not.toBeNull();
+    expect((await fileRow(r.fileId))?.purgedAt).not.toBeNull();
     // failed is final
     expect(await codeOf(put(t, r.fileId, png(2000)))).toBe("CONFLICT");
   });
 
   inProcessOnly("moves the ManualClock past the expiry")("an upload past its expiry can't start", async () => {
-    const t = newTenant(MiB);
+    const t = await newTenant(MiB);
     const r = await request(t, 100);
     h.clock.advance(3_600_000);
     expect(await codeOf(put(t, r.fileId, png(100)))).toBe("UPLOAD_EXPIRED");
@@ -136,40 +136,44 @@ describe("state machine: pending → processing → completed | failed", () => {
 
 describe("quota rules", () => {
   test("reservations count against the quota: requests beyond it are refused and hold nothing", async () => {
-    const t = newTenant(1000);
+    const t = await newTenant(1000);
     await request(t, 600);
     expect(await codeOf(request(t, 401))).toBe("QUOTA_EXCEEDED");
-    expect(counters(t)).toEqual({ usedBytes: 0, reservedBytes: 600 });
+    expect(await counters(t)).toEqual({ usedBytes: 0, reservedBytes: 600 });
     await request(t, 400); // exactly fills it
     expect(await codeOf(request(t, 1))).toBe("QUOTA_EXCEEDED");
   });
 
   test("a completed upload charges its bytes; deleting it gives them back at once", async () => {
-    const t = newTenant(1000);
+    const t = await newTenant(1000);
     const r = await request(t, 900);
     await put(t, r.fileId, png(900));
     expect(await codeOf(request(t, 101))).toBe("QUOTA_EXCEEDED");
-    s.files.delete(t.id, r.fileId);
-    expect(counters(t)).toEqual({ usedBytes: 0, reservedBytes: 0 });
+    await s.files.delete(t.id, r.fileId);
+    expect(await counters(t)).toEqual({ usedBytes: 0, reservedBytes: 0 });
     expect(await codeOf(request(t, 1000))).toBe("resolved");
   });
 
   test("a workspace quota is enforced on top of the tenant's, and both are charged", async () => {
-    const t = newTenant(10_000);
-    const w = s.workspaces.create(t.id, { name: "W", slug: `w-${crypto.randomUUID().slice(0, 8)}`, quotaBytes: 500 });
+    const t = await newTenant(10_000);
+    const w = await s.workspaces.create(t.id, {
+      name: "W",
+      slug: `w-${crypto.randomUUID().slice(0, 8)}`,
+      quotaBytes: 500,
+    });
     const req = async (size: number) =>
       s.uploads.request(t, { fileType: "image/png", fileName: "a.png", fileSizeBytes: size, workspaceId: w.id });
     expect(await codeOf(req(501))).toBe("QUOTA_EXCEEDED");
     const r = await req(500);
     await put(t, r.fileId, png(500));
-    expect(h.rt.repos.workspaces.liveById(t.id, w.id)).toMatchObject({ usedBytes: 500, reservedBytes: 0 });
-    expect(counters(t)).toEqual({ usedBytes: 500, reservedBytes: 0 });
+    expect(await h.rt.repos.workspaces.liveById(t.id, w.id)).toMatchObject({ usedBytes: 500, reservedBytes: 0 });
+    expect(await counters(t)).toEqual({ usedBytes: 500, reservedBytes: 0 });
     // Outside the workspace the tenant still has room.
     expect(await codeOf(request(t, 9000))).toBe("resolved");
   });
 
-  test("recalculateUsage finds no drift after all of the above", () => {
-    const drift = s.tenants.recalculateUsage();
+  test("recalculateUsage finds no drift after all of the above", async () => {
+    const drift = await s.tenants.recalculateUsage();
     expect(drift).toEqual({ tenants: [], workspaces: [] });
   });
 });

@@ -16,8 +16,8 @@ beforeAll(async () => {
   h = await createHarness({ DATA_DIR: fs.dir, STORAGE_BACKEND: "local" });
   key = (await h.createTenant({ quotaBytes: 50 * 1024 * 1024 })).apiKey;
 });
-afterAll(() => {
-  h?.close();
+afterAll(async () => {
+  await h?.close();
   fs?.unmount();
 });
 
@@ -77,8 +77,8 @@ test.skipIf(!fs)(
     expect(after.usedBytes).toBe(small.length);
     expect(after.reservedBytes).toBe(0);
     expect(tmpFiles()).toEqual([]);
-    expect(h.rt.repos.files.byId(b.body.fileId)!.processingStatus).toBe("pending");
-    expect(existsSync(join(fs!.dir, "objects", h.rt.repos.files.byId(b.body.fileId)!.storageKey))).toBe(false);
+    expect((await h.rt.repos.files.byId(b.body.fileId))!.processingStatus).toBe("pending");
+    expect(existsSync(join(fs!.dir, "objects", (await h.rt.repos.files.byId(b.body.fileId))!.storageKey))).toBe(false);
 
     // Reads need no space: the stored file downloads intact.
     const dl = await h.req("GET", `/api/v1/files/${a.body.fileId}/download`, { key });

@@ -65,7 +65,7 @@ test("tenant, user and admin keys are looked up by hash: the database never hold
     const off = t.apiKey.slice(0, -1) + (t.apiKey.endsWith("A") ? "B" : "A");
     expect((await h.req("GET", "/api/v1/tenant/quota", { key: off })).status).toBe(401);
     // ...but only as its SHA-256: no raw key anywhere in the database files.
-    h.rt.sqlite.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    h.rt.sqlite!.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     const db = readdirSync(h.dir)
       .filter((f) => f.startsWith("storage-brain.db"))
       .map((f) => readFileSync(join(h.dir, f)).toString("latin1"))
@@ -75,6 +75,6 @@ test("tenant, user and admin keys are looked up by hash: the database never hold
       expect(db.includes(hashKey(k))).toBe(true);
     }
   } finally {
-    h.close();
+    await h.close();
   }
 });

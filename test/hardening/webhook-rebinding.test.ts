@@ -40,9 +40,9 @@ function rebindingResolver(...answers: string[][]) {
   return { resolve, asked };
 }
 
-function enqueue(url: string): string {
+async function enqueue(url: string): Promise<string> {
   const id = crypto.randomUUID();
-  h.rt.repos.webhooks.insertDelivery({
+  await h.rt.repos.webhooks.insertDelivery({
     id,
     tenantId,
     event: "file.uploaded",
@@ -76,14 +76,14 @@ inProcess("the request goes to the address that was resolved and checked, never 
   const internal = receiverOn("127.0.0.1", checked.port);
   const dns = rebindingResolver(["127.0.0.2"], ["127.0.0.1"]);
   try {
-    const id = enqueue(`http://localhost:${checked.port}/hook`);
+    const id = await enqueue(`http://localhost:${checked.port}/hook`);
     await send(dns.resolve, true);
     expect(dns.asked).toEqual(["localhost"]); // resolved exactly once
     expect(checked.got.length).toBe(1);
     expect(JSON.parse(checked.got[0]!.body)).toEqual({ probe: id });
     expect(checked.got[0]!.host).toBe(`localhost:${checked.port}`); // the name still travels as Host
     expect(internal.got).toEqual([]);
-    expect(h.rt.repos.webhooks.byId(tenantId, id)?.status).toBe("delivered");
+    expect((await h.rt.repos.webhooks.byId(tenantId, id))?.status).toBe("delivered");
   } finally {
     checked.stop();
     internal.stop();
@@ -95,7 +95,7 @@ inProcess("with private networks refused, a name answering loopback is refused a
   try {
     for (const answers of [[["127.0.0.1"]], [["93.184.216.34", "127.0.0.1"]], [["::ffff:127.0.0.1"]]]) {
       const dns = rebindingResolver(...answers);
-      enqueue(`http://rebind.example:${internal.port}/hook`);
+      await enqueue(`http://rebind.example:${internal.port}/hook`);
       await send(dns.resolve, false);
       expect(dns.asked).toEqual(["rebind.example"]);
     }

@@ -41,7 +41,7 @@ describe("console session", () => {
     expect(set).toMatch(/^sb_console=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict$/);
     const id = /sb_console=([^;]+)/.exec(set)![1]!;
     expect(set).not.toContain(ADMIN_KEY);
-    const rows = h.rt.sqlite.query("SELECT id_hash FROM console_sessions").all() as { id_hash: string }[];
+    const rows = h.rt.sqlite!.query("SELECT id_hash FROM console_sessions").all() as { id_hash: string }[];
     expect(rows.some((x) => x.id_hash === new Bun.CryptoHasher("sha256").update(id).digest("hex"))).toBe(true);
     expect(rows.some((x) => x.id_hash === id)).toBe(false);
     // HTTPS as seen by a TLS proxy: the cookie is Secure.

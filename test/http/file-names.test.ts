@@ -51,12 +51,12 @@ const accepted: [string, string, string][] = [
 let h: Harness;
 let tenant: { id: string; apiKey: string };
 let renamed: string;
-const liveFiles = () => h.rt.repos.files.total({ tenantId: tenant.id });
+const liveFiles = async () => await h.rt.repos.files.total({ tenantId: tenant.id });
 /** The name of the tenant's most recently inserted file (insertion order, whatever the clock). */
 const newestName = () =>
   (
-    h.rt.sqlite
-      .query("SELECT original_name AS name FROM files WHERE tenant_id = ? ORDER BY rowid DESC LIMIT 1")
+    h.rt
+      .sqlite!.query("SELECT original_name AS name FROM files WHERE tenant_id = ? ORDER BY rowid DESC LIMIT 1")
       .get(tenant.id) as { name: string } | null
   )?.name;
 
@@ -77,9 +77,9 @@ interface EntryPoint {
   send(fileName: string): Promise<{ status: number; code?: string }>;
   /** Accepted: the status that means so, and the name as now stored. */
   ok: number;
-  stored(): string | undefined;
+  stored(): Promise<string | undefined> | string | undefined;
   /** Refused: what must not have changed (no file created, or the old name kept). */
-  snapshot(): unknown;
+  snapshot(): Promise<unknown> | unknown;
   reset?(): Promise<void>;
 }
 
@@ -108,8 +108,8 @@ const entryPoints: EntryPoint[] = [
     send: async (originalName) =>
       answer(await h.req("PATCH", `/api/v1/files/${renamed}`, { key: tenant.apiKey, body: { originalName } })),
     ok: 200,
-    stored: () => h.rt.repos.files.byId(renamed)?.originalName,
-    snapshot: () => h.rt.repos.files.byId(renamed)?.originalName,
+    stored: async () => (await h.rt.repos.files.byId(renamed))?.originalName,
+    snapshot: async () => (await h.rt.repos.files.byId(renamed))?.originalName,
     reset: async () => {
       await h.req("PATCH", `/api/v1/files/${renamed}`, { key: tenant.apiKey, body: { originalName: "original.png" } });
     },
@@ -155,15 +155,15 @@ const entryPoints: EntryPoint[] = [
 for (const ep of entryPoints) {
   describe(ep.name, () => {
     test.each(refused)("refuses %s", async (_why, name) => {
-      const before = ep.snapshot();
+      const before = await ep.snapshot();
       const r = await ep.send(name);
       expect(r).toEqual({ status: 400, code: "VALIDATION_ERROR" });
-      expect(ep.snapshot()).toEqual(before);
+      expect(await ep.snapshot()).toEqual(before);
     });
     test.each(accepted)("accepts %s", async (_why, name, stored) => {
       const r = await ep.send(name);
       expect(r.status).toBe(ep.ok);
-      expect(ep.stored()).toBe(stored);
+      expect(await ep.stored()).toBe(stored);
       await ep.reset?.();
     });
   });

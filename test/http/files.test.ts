@@ -38,7 +38,8 @@ async function upload(
   return { fileId: r.body.fileId as string, put, request: r.body };
 }
 
-const stored = (fileId: string) => objectExists(h.rt.objects.backend, h.rt.repos.files.byId(fileId)!.storageKey);
+const stored = async (fileId: string) =>
+  objectExists(h.rt.objects.backend, (await h.rt.repos.files.byId(fileId))!.storageKey);
 
 describe("upload flow (docs/api.md, Uploads)", () => {
   test("request → PUT → completed, listed, downloadable; bytes on disk are ciphertext", async () => {
@@ -360,7 +361,7 @@ describe("downloads", () => {
     const { fileId: id } = await upload(c);
     const buf = (await storedBytes(h, id))!;
     buf[2000] = buf[2000]! ^ 0x01;
-    await h.rt.objects.backend.put(h.rt.repos.files.byId(id)!.storageKey, new Blob([buf]).stream());
+    await h.rt.objects.backend.put((await h.rt.repos.files.byId(id))!.storageKey, new Blob([buf]).stream());
     const res = await h.json("GET", `/api/v1/files/${id}/download`, { key: t.apiKey });
     expect(res.status).toBe(500);
     expect(res.body.error.code).toBe("INTERNAL_ERROR");
@@ -416,8 +417,8 @@ describe("files API", () => {
   test("pagination over thousands of files with concurrent inserts returns each file once; totals and filters agree", async () => {
     const p = await h.createTenant({ quotaBytes: 10 ** 9 });
     const now = h.clock.now();
-    const insert = (i: number, ctx: string) =>
-      h.rt.repos.files.insert({
+    const insert = async (i: number, ctx: string) =>
+      await h.rt.repos.files.insert({
         id: crypto.randomUUID(),
         tenantId: p.id,
         workspaceId: null,
@@ -433,8 +434,8 @@ describe("files API", () => {
         createdAt: now - (i % 500),
       });
     const initial = new Set<string>();
-    h.rt.repos.tx(() => {
-      for (let i = 0; i < 3000; i++) initial.add(insert(i, i % 2 ? "odd" : "even").id);
+    await h.rt.repos.tx(async () => {
+      for (let i = 0; i < 3000; i++) initial.add((await insert(i, i % 2 ? "odd" : "even")).id);
     });
     const seen = new Map<string, number>();
     let cursor: string | null = null;
@@ -448,7 +449,7 @@ describe("files API", () => {
       for (const f of r.body.files) seen.set(f.id, (seen.get(f.id) ?? 0) + 1);
       cursor = r.body.nextCursor;
       // concurrent inserts, newer and older than the current position
-      if (pages++ % 5 === 0) insert(100000 + pages, "late");
+      if (pages++ % 5 === 0) await insert(100000 + pages, "late");
     } while (cursor);
     for (const id of initial) expect(seen.get(id)).toBe(1);
     expect([...seen.values()].every((n) => n === 1)).toBe(true);

@@ -223,13 +223,13 @@ const scenarios: ApiScenario<Key>[] = [
     url: () => `/api/v1/admin/tenants/${tenant.id}`,
     key: "admin",
     status: 200,
-    expect: (b) => {
+    expect: async (b) => {
       expect(b.name).toBe("acme");
       expect(b.keyPrefix).toStartWith("sk_live_");
       // ISO 8601, the same instant /tenant/info shows (it used to be epoch seconds here).
       expect(new Date(b.createdAt).toISOString()).toBe(b.createdAt);
       expect(new Date(b.updatedAt).toISOString()).toBe(b.updatedAt);
-      expect(Date.parse(b.createdAt)).toBe(h.rt.repos.tenants.byId(tenant.id)!.createdAt);
+      expect(Date.parse(b.createdAt)).toBe((await h.rt.repos.tenants.byId(tenant.id))!.createdAt);
       expect(b.quota).toEqual({
         quotaBytes: 1000,
         usedBytes: 0,
@@ -319,10 +319,10 @@ describe("tenant lifecycle", () => {
 
   test("keys are stored only as SHA-256 hashes", async () => {
     const t = await h.createTenant();
-    const row = h.rt.sqlite.query("SELECT * FROM tenants WHERE id = ?").get(t.id) as Record<string, unknown>;
+    const row = h.rt.sqlite!.query("SELECT * FROM tenants WHERE id = ?").get(t.id) as Record<string, unknown>;
     expect(JSON.stringify(row)).not.toContain(t.apiKey);
     expect(row.api_key_hash).toBe(new Bun.CryptoHasher("sha256").update(t.apiKey).digest("hex"));
-    const dump = h.rt.sqlite.query("SELECT * FROM settings").all();
+    const dump = h.rt.sqlite!.query("SELECT * FROM settings").all();
     expect(JSON.stringify(dump)).not.toContain(ADMIN_KEY);
   });
 
@@ -416,7 +416,7 @@ describe("CORS origins", () => {
       const bad = await h2.req("GET", "/health", { headers: { origin: "https://evil.example" } });
       expect(bad.headers.get("access-control-allow-origin")).toBeNull();
     } finally {
-      h2.close();
+      await h2.close();
     }
   });
 });

@@ -245,7 +245,7 @@ describe("recalculate usage", () => {
   test("fixes a deliberately corrupted counter and reports the drift", async () => {
     const t = await h.createTenant({ quotaBytes: 100_000 });
     await uploadTo(t.apiKey, 1234);
-    h.rt.sqlite.query("UPDATE tenants SET used_bytes = 99999, reserved_bytes = 7 WHERE id = ?").run(t.id);
+    h.rt.sqlite!.query("UPDATE tenants SET used_bytes = 99999, reserved_bytes = 7 WHERE id = ?").run(t.id);
     const r = await h.json("POST", `/api/v1/admin/tenants/${t.id}/recalculate-usage`, { key: ADMIN_KEY });
     expect(r.status).toBe(200);
     expect(r.body.tenants).toEqual([
@@ -260,7 +260,7 @@ describe("recalculate usage", () => {
     const ws = (await h.json("POST", "/api/v1/workspaces", { key: t.apiKey, body: { name: "R", slug: "recalc" } }))
       .body;
     await uploadTo(t.apiKey, 500, { workspaceId: ws.id });
-    h.rt.sqlite.query("UPDATE workspaces SET used_bytes = 3 WHERE id = ?").run(ws.id);
+    h.rt.sqlite!.query("UPDATE workspaces SET used_bytes = 3 WHERE id = ?").run(ws.id);
     const wsFix = await h.json("POST", `/api/v1/admin/tenants/${t.id}/recalculate-usage`, { key: ADMIN_KEY });
     expect(wsFix.body).toEqual({
       tenants: [],
@@ -283,12 +283,12 @@ describe("tenant delete", () => {
     const r = await h.json("DELETE", `/api/v1/admin/tenants/${t.id}`, { key: ADMIN_KEY });
     expect(r.status).toBe(409);
     expect(r.body.error.details.fileCount).toBe(1);
-    const key = h.rt.repos.files.byId(id)!.storageKey;
+    const key = (await h.rt.repos.files.byId(id))!.storageKey;
     expect(await objectExists(h.rt.objects.backend, key)).toBe(true);
     expect((await h.json("DELETE", `/api/v1/admin/tenants/${t.id}?force=true`, { key: ADMIN_KEY })).body).toEqual({
       success: true,
     });
     expect(await objectExists(h.rt.objects.backend, key)).toBe(false);
-    expect(h.rt.repos.files.byId(id)).toBeUndefined();
+    expect(await h.rt.repos.files.byId(id)).toBeUndefined();
   });
 });

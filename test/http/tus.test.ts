@@ -14,9 +14,9 @@ let h: Harness;
 beforeAll(async () => {
   h = await createHarness({ TUS_MAX_SIZE: 64 * 1024 * 1024, WEBHOOK_ALLOW_PRIVATE_NETWORKS: true });
 });
-afterAll(() => {
+afterAll(async () => {
   rx.stop();
-  h.close();
+  await h.close();
 });
 const rx = startReceiver();
 
@@ -110,7 +110,7 @@ describe("tus protocol", () => {
       context: "albums",
       tags: { trip: "alps" },
     });
-    expect(h.rt.repos.files.byId(fileId)!.sha256).toBe(sha(data));
+    expect((await h.rt.repos.files.byId(fileId))!.sha256).toBe(sha(data));
     const d = await h.req("GET", `/api/v1/files/${fileId}/download`, { key: t.apiKey });
     expect(sha(new Uint8Array(await d.arrayBuffer()))).toBe(sha(data));
     expect(await quota(t.apiKey)).toMatchObject({ usedBytes: data.byteLength, reservedBytes: 0 });
@@ -134,7 +134,7 @@ describe("tus protocol", () => {
     const d = await h.json("GET", "/api/v1/webhooks/deliveries", { key: t.apiKey });
     expect(d.body.deliveries).toHaveLength(1);
     expect(d.body.deliveries[0]).toMatchObject({ event: "file.uploaded", fileId: id, url: rx.url });
-    const row = h.rt.sqlite.query("SELECT payload FROM webhook_deliveries WHERE file_id = ?").get(id) as {
+    const row = h.rt.sqlite!.query("SELECT payload FROM webhook_deliveries WHERE file_id = ?").get(id) as {
       payload: string;
     };
     expect(JSON.parse(row.payload)).toMatchObject({
@@ -377,7 +377,7 @@ describe("tus protocol", () => {
     expect(c.status).toBe(201);
     expect((await head(bob, pathOf(c))).status).toBe(404);
     expect((await patch(alice, pathOf(c), 0, sampleContent("image/png", 1000))).status).toBe(204);
-    const f = h.rt.repos.files.byId(c.headers.get("storage-brain-file-id")!)!;
+    const f = (await h.rt.repos.files.byId(c.headers.get("storage-brain-file-id")!))!;
     expect(f).toMatchObject({ userId: "alice", processingStatus: "completed" });
   });
 
@@ -398,10 +398,10 @@ describe("tus protocol", () => {
       });
       expect(await h.services.tus.sweep()).toBeGreaterThanOrEqual(1);
       const id = c.headers.get("storage-brain-file-id")!;
-      expect(h.rt.repos.files.byId(id)).toMatchObject({ processingStatus: "failed", reservedBytes: 0 });
+      expect(await h.rt.repos.files.byId(id)).toMatchObject({ processingStatus: "failed", reservedBytes: 0 });
       expect(await quota(t.apiKey)).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
       expect(await stagingKeys(t.id)).toEqual([]);
-      expect(h.rt.repos.tus.byFileId(id)).toBeUndefined();
+      expect(await h.rt.repos.tus.byFileId(id)).toBeUndefined();
       expect((await head(t.apiKey, pathOf(c))).status).toBe(410);
     },
   );

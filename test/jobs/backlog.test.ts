@@ -69,7 +69,7 @@ describe("upload expiry drains its backlog", () => {
       expect((await quota()).reservedBytes).toBe(2_000_000);
 
       h.clock.advance(EXPIRY_S * 1000 + 5_000);
-      expect(backlogs()["upload-expiry"]).toEqual({ count: 2000, oldestOverdueMs: 5_000 });
+      expect((await backlogs())["upload-expiry"]).toEqual({ count: 2000, oldestOverdueMs: 5_000 });
 
       lines = [];
       const drain = expireUploads({
@@ -97,11 +97,11 @@ describe("upload expiry drains its backlog", () => {
       const w = await h.json("GET", `/api/v1/workspaces/${ws.body.id}`, { key: t.apiKey });
       expect(w.body).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
       for (const id of ids) {
-        const f = h.rt.repos.files.byId(id)!;
+        const f = (await h.rt.repos.files.byId(id))!;
         expect(f.processingStatus).toBe("failed");
         expect(f.reservedBytes).toBe(0);
       }
-      expect(backlogs()["upload-expiry"]).toEqual({ count: 0, oldestOverdueMs: 0 });
+      expect((await backlogs())["upload-expiry"]).toEqual({ count: 0, oldestOverdueMs: 0 });
 
       // The backlog was reported once, with its size and age; the run says how many batches it took.
       const backlogLines = lines.filter((l) => l.msg === "job backlog");
@@ -143,11 +143,12 @@ describe("purge drains its backlog", () => {
       for await (const k of h.rt.objects.backend.list(`t/${t.id}/`)) keys.push(k);
       return keys;
     };
-    expect((await stored()).sort()).toEqual(ids.map((id) => h.rt.repos.files.byId(id)!.storageKey).sort());
+    const keys = await Promise.all(ids.map(async (id) => (await h.rt.repos.files.byId(id))!.storageKey));
+    expect((await stored()).sort()).toEqual(keys.sort());
 
     h.clock.advance(RETENTION_S * 1000 + 7_000);
-    expect(backlogs().purge.count).toBe(N);
-    expect(backlogs().purge.oldestOverdueMs).toBeGreaterThanOrEqual(7_000);
+    expect((await backlogs()).purge.count).toBe(N);
+    expect((await backlogs()).purge.oldestOverdueMs).toBeGreaterThanOrEqual(7_000);
 
     lines = [];
     const drain = purgeDeleted(
@@ -163,14 +164,14 @@ describe("purge drains its backlog", () => {
     const seen = new Set<number>();
     while (!done) {
       await new Promise((r) => setImmediate(r));
-      seen.add(backlogs().purge.count);
+      seen.add((await backlogs()).purge.count);
     }
     expect(await result).toBe(N);
     expect([...seen].some((c) => c > 0 && c < N)).toBe(true);
 
-    for (const id of ids) expect(h.rt.repos.files.byId(id)!.purgedAt).not.toBeNull();
+    for (const id of ids) expect((await h.rt.repos.files.byId(id))!.purgedAt).not.toBeNull();
     expect(await stored()).toEqual([]);
-    expect(backlogs().purge).toEqual({ count: 0, oldestOverdueMs: 0 });
+    expect((await backlogs()).purge).toEqual({ count: 0, oldestOverdueMs: 0 });
     expect(lines.filter((l) => l.msg === "job backlog")).toEqual([expect.objectContaining({ job: "purge", count: N })]);
     expect(lines.find((l) => l.msg === "files purged")).toMatchObject({ count: N, batches: N / BATCH });
   });
@@ -184,7 +185,7 @@ describe("webhook sender drains its backlog", () => {
       const n = 60; // the pool holds 8
       const now = h.clock.now();
       for (let i = 0; i < n; i++) {
-        h.rt.repos.webhooks.insertDelivery({
+        await h.rt.repos.webhooks.insertDelivery({
           id: crypto.randomUUID(),
           tenantId: t.id,
           event: "file.uploaded",
@@ -194,7 +195,7 @@ describe("webhook sender drains its backlog", () => {
           createdAt: now,
         });
       }
-      expect(backlogs().webhooks.count).toBe(n);
+      expect((await backlogs()).webhooks.count).toBe(n);
       lines = [];
       const sent = await deliverDueWebhooks({
         repos: h.rt.repos,
@@ -212,7 +213,7 @@ describe("webhook sender drains its backlog", () => {
       );
       const list = await h.json("GET", "/api/v1/webhooks/deliveries?limit=100", { key: t.apiKey });
       expect(list.body.deliveries.filter((d: any) => d.status === "delivered")).toHaveLength(n);
-      expect(backlogs().webhooks).toEqual({ count: 0, oldestOverdueMs: 0 });
+      expect((await backlogs()).webhooks).toEqual({ count: 0, oldestOverdueMs: 0 });
       expect(lines.find((l) => l.msg === "job backlog")).toMatchObject({ job: "webhooks", count: n - 8 });
     } finally {
       rx.stop();

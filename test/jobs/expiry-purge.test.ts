@@ -37,7 +37,7 @@ async function completed(key: string, size: number) {
     body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: size },
   });
   await h.json("PUT", r.body.presignedUrl, { key, body: sampleContent("image/png", size) });
-  return h.rt.repos.files.byId(r.body.fileId)!;
+  return (await h.rt.repos.files.byId(r.body.fileId))!;
 }
 
 describe("upload expiry", () => {
@@ -82,9 +82,9 @@ describe("upload expiry", () => {
       key: t.apiKey,
       body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 100 },
     });
-    expect(h.rt.repos.files.claimUpload(r.body.fileId, h.clock.now())).toBe(true); // as if a PUT started and the server died
+    expect(await h.rt.repos.files.claimUpload(r.body.fileId, h.clock.now())).toBe(true); // as if a PUT started and the server died
     expect(recoverInterruptedUploads(h.rt.repos, h.clock)).toBeGreaterThanOrEqual(1);
-    expect(h.rt.repos.files.byId(r.body.fileId)!.processingStatus).toBe("pending");
+    expect((await h.rt.repos.files.byId(r.body.fileId))!.processingStatus).toBe("pending");
     const put = await h.json("PUT", r.body.presignedUrl, { body: sampleContent("image/png", 100) });
     expect(put.body.processingStatus).toBe("completed");
 
@@ -92,10 +92,10 @@ describe("upload expiry", () => {
       key: t.apiKey,
       body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 100 },
     });
-    h.rt.repos.files.claimUpload(r2.body.fileId, h.clock.now());
+    await h.rt.repos.files.claimUpload(r2.body.fileId, h.clock.now());
     h.clock.advance(3_600_001);
     await expireUploads(expiryDeps());
-    expect(h.rt.repos.files.byId(r2.body.fileId)!.processingStatus).toBe("failed");
+    expect((await h.rt.repos.files.byId(r2.body.fileId))!.processingStatus).toBe("failed");
     expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body).toMatchObject({
       reservedBytes: 0,
       usedBytes: 100,
@@ -110,7 +110,7 @@ describe("objects left by failed uploads", () => {
       key: t.apiKey,
       body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 100 },
     });
-    const row = h.rt.repos.files.byId(r.body.fileId)!;
+    const row = (await h.rt.repos.files.byId(r.body.fileId))!;
     // What a crash after the object was stored but before the upload settled leaves behind: an
     // object under the key of an upload that restarts as pending and then expires.
     await h.rt.objects.backend.put(row.storageKey, new Response(new Uint8Array(64)).body!);
@@ -119,14 +119,14 @@ describe("objects left by failed uploads", () => {
     h.clock.advance(900_001);
 
     await expireUploads({ ...expiryDeps(), backend: faulty.backend });
-    expect(h.rt.repos.files.byId(row.id)).toMatchObject({ processingStatus: "failed", purgedAt: null });
+    expect(await h.rt.repos.files.byId(row.id)).toMatchObject({ processingStatus: "failed", purgedAt: null });
     expect(await objectExists(h.rt.objects.backend, row.storageKey)).toBe(true);
     await expireUploads({ ...expiryDeps(), backend: faulty.backend }); // the second injected failure
     expect(await objectExists(h.rt.objects.backend, row.storageKey)).toBe(true);
 
     await expireUploads({ ...expiryDeps(), backend: faulty.backend });
     expect(await objectExists(h.rt.objects.backend, row.storageKey)).toBe(false);
-    expect(h.rt.repos.files.byId(row.id)!.purgedAt).toBe(h.clock.now());
+    expect((await h.rt.repos.files.byId(row.id))!.purgedAt).toBe(h.clock.now());
     expect(faulty.calls.failedDeletes).toBe(2);
     // Purged rows are not visited again.
     const deletes = faulty.calls.delete;
@@ -142,9 +142,9 @@ describe("crash recovery of multipart uploads", () => {
     const t = await h.createTenant({ quotaBytes: 10_000 });
     const now = h.clock.now();
     const id = crypto.randomUUID();
-    h.rt.repos.tx(() => {
-      expect(h.rt.repos.quota.reserveTenant(t.id, 5000)).toBe(true);
-      h.rt.repos.files.insert({
+    await h.rt.repos.tx(async () => {
+      expect(await h.rt.repos.quota.reserveTenant(t.id, 5000)).toBe(true);
+      await h.rt.repos.files.insert({
         id,
         tenantId: t.id,
         workspaceId: null,
@@ -164,8 +164,8 @@ describe("crash recovery of multipart uploads", () => {
         category: "data_source",
       });
     });
-    recoverInterruptedUploads(h.rt.repos, h.clock);
-    expect(h.rt.repos.files.byId(id)).toMatchObject({
+    await recoverInterruptedUploads(h.rt.repos, h.clock);
+    expect(await h.rt.repos.files.byId(id)).toMatchObject({
       processingStatus: "failed",
       metadata: { failureReason: "interrupted" },
       reservedBytes: 0,
@@ -189,7 +189,7 @@ describe("purge", () => {
     h.clock.advance(1_000);
     expect(await purgeDeleted(purgeDeps())).toBeGreaterThanOrEqual(1);
     expect(await objectExists(h.rt.objects.backend, a.storageKey)).toBe(false);
-    expect(h.rt.repos.files.byId(a.id)!.purgedAt).not.toBeNull();
+    expect((await h.rt.repos.files.byId(a.id))!.purgedAt).not.toBeNull();
     expect(await objectExists(h.rt.objects.backend, b.storageKey)).toBe(true); // live files untouched
   });
 
@@ -215,7 +215,7 @@ describe("purge", () => {
         retentionSeconds: 3600,
       });
       for (const f of files) {
-        expect(rt2.repos.files.byId(f.id)!.purgedAt).not.toBeNull();
+        expect((await rt2.repos.files.byId(f.id))!.purgedAt).not.toBeNull();
         expect(await objectExists(rt2.objects.backend, f.storageKey)).toBe(false);
       }
       // no orphans: every stored object of this tenant belongs to a live row
@@ -230,7 +230,7 @@ describe("purge", () => {
       );
       expect(new Uint8Array(await dl.arrayBuffer())).toEqual(sampleContent("image/png", 999));
     } finally {
-      rt2.close();
+      await rt2.close();
     }
   });
 });

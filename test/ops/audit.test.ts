@@ -61,7 +61,7 @@ describe("audit log", () => {
     );
     const planRows = (await audit("?action=plan.create")).entries;
     expect(planRows.map((e) => e.target)).toContain(`plans/${plan.body.id}`);
-    const dump = JSON.stringify(h.rt.sqlite.query("SELECT * FROM audit_log").all());
+    const dump = JSON.stringify(h.rt.sqlite!.query("SELECT * FROM audit_log").all());
     expect(dump).not.toContain(t.apiKey);
     expect(dump).not.toContain(ADMIN_KEY);
   });

@@ -12,8 +12,8 @@ const out = tempDir("sb-bk-");
 beforeAll(async () => {
   h = await createHarness();
 });
-afterAll(() => {
-  h.close();
+afterAll(async () => {
+  await h.close();
   rmSync(out, { recursive: true, force: true });
 });
 
@@ -35,7 +35,9 @@ test("backup copies the objects on local disk, only the database on S3; restore 
   expect(manifest.backend).toBe(h.rt.objects.backend.name);
   expect(manifest.counts).toMatchObject({ tenants: 1, files: 1, objects: local ? 1 : 0, missingObjects: 0 });
   expect(manifest.entries.map((e) => e.path)).toEqual(
-    local ? ["storage-brain.db", `objects/${h.rt.repos.files.byId(r.body.fileId)?.storageKey}`] : ["storage-brain.db"],
+    local
+      ? ["storage-brain.db", `objects/${(await h.rt.repos.files.byId(r.body.fileId))?.storageKey}`]
+      : ["storage-brain.db"],
   );
   if (!local) expect(lines.join("\n")).toContain("versioning or replication");
   await expect(

@@ -330,7 +330,7 @@ describe("quota, plans, usage", () => {
     ]);
     await h.json("PATCH", `/api/v1/admin/plans/${free.body.id}`, { key: ADMIN_KEY, body: { quotaBytes: 80_000 } });
     expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.quotaBytes).toBe(80_000);
-    h.rt.sqlite.query("UPDATE tenants SET used_bytes = 1 WHERE id = ?").run(t.id);
+    h.rt.sqlite!.query("UPDATE tenants SET used_bytes = 1 WHERE id = ?").run(t.id);
     const fixed = (await h.json("GET", "/api/v1/storage/usage?recalculate=true", { key: t.apiKey })).body;
     expect(fixed.usedBytes).toBe(7000);
     expect(fixed.recalculated.tenants[0].usedBytes).toEqual({ before: 1, after: 7000 });

@@ -24,7 +24,7 @@ describe("S3 backend through the API", () => {
 
   test("the bucket holds only ciphertext", async () => {
     const s3 = await sharedS3();
-    const key = h.rt.repos.files.byId(fileId)!.storageKey;
+    const key = (await h.rt.repos.files.byId(fileId))!.storageKey;
     const stored = await h.rt.objects.backend.get(key);
     const raw = Buffer.from(await new Response(stored).arrayBuffer());
     expect(raw.byteLength).toBe(content.byteLength + 4 * 16);
@@ -89,7 +89,7 @@ describe("S3 unreachable", () => {
       expect(ready.status).toBe(503);
       expect(ready.body.checks.storage).toBe("unavailable");
     } finally {
-      h.close();
+      await h.close();
     }
   });
 

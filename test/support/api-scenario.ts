@@ -19,7 +19,7 @@ export interface ApiScenario<K extends string = string> {
   rawBody?: string;
   status: number;
   code?: keyof typeof ERROR_STATUS;
-  expect?: (body: any) => void;
+  expect?: (body: any) => void | Promise<void>;
 }
 
 /**
@@ -49,7 +49,7 @@ export function runApiScenarios<K extends string>(
           expect(body.error.details).toBeObject();
           expect(ERROR_STATUS[s.code] as number).toBe(s.status);
         }
-        s.expect?.(body);
+        await s.expect?.(body);
       });
     }
   });

@@ -180,7 +180,7 @@ export async function createHarness(
           await exited;
         }
       }
-      rt.close();
+      await rt.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -195,7 +195,7 @@ function toEnv(settings: Record<string, unknown>): Record<string, string> {
 
 /** The stored (encrypted) bytes of a file's object, whatever the backend. */
 export async function storedBytes(h: Harness, fileId: string): Promise<Uint8Array | null> {
-  const f = h.rt.repos.files.byId(fileId);
+  const f = await h.rt.repos.files.byId(fileId);
   const s = f ? await h.rt.objects.backend.get(f.storageKey) : null;
   return s ? new Uint8Array(await new Response(s).arrayBuffer()) : null;
 }

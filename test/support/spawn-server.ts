@@ -27,7 +27,7 @@ export async function spawnServer(
   let out = "";
   let err = "";
   const decoder = new TextDecoder();
-  (async () => {
+  void (async () => {
     for await (const c of proc.stderr) err += decoder.decode(c);
   })();
   const reader = proc.stdout.getReader();
@@ -46,7 +46,7 @@ export async function spawnServer(
     const m = /"msg":"listening".*?"port":(\d+)/.exec(out);
     if (m) port = Number(m[1]);
   }
-  (async () => {
+  void (async () => {
     for (let r = await pending; !r.done; r = await reader.read()) out += decoder.decode(r.value);
   })();
   return {

@@ -305,7 +305,7 @@ describe("SSRF guard", () => {
           .status,
       ).toBe(400);
       // A delivery that slipped in (e.g. DNS changed later) is refused when sent, and not retried.
-      strict.rt.repos.webhooks.insertDelivery({
+      await strict.rt.repos.webhooks.insertDelivery({
         id: crypto.randomUUID(),
         tenantId: st.id,
         event: "file.uploaded",
@@ -330,7 +330,7 @@ describe("SSRF guard", () => {
       expect(d.lastError).toContain("non-public");
     } finally {
       rx.stop();
-      strict.close();
+      await strict.close();
     }
   });
 });

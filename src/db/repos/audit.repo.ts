@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
-import type { Db } from "../client";
-import { type AuditRow, auditLog } from "../schema";
+import type { Connection } from "../connection";
+import type { AuditRow } from "../schema";
 
 export interface AuditFilter {
   action?: string;
@@ -14,12 +14,14 @@ export interface AuditFilter {
 }
 
 /** The audit trail: append-only rows, read newest first with keyset paging. */
-export function createAuditRepo(db: Db) {
+export function createAuditRepo(conn: Connection) {
+  const { auditLog } = conn.tables;
+  const db = () => conn.exec();
   return {
-    insert(row: AuditRow): void {
-      db.insert(auditLog).values(row).run();
+    async insert(row: AuditRow): Promise<void> {
+      await db().insert(auditLog).values(row);
     },
-    page(filter: AuditFilter, limit: number, after?: { createdAt: number; id: string }): AuditRow[] {
+    async page(filter: AuditFilter, limit: number, after?: { createdAt: number; id: string }): Promise<AuditRow[]> {
       const conds: (SQL | undefined)[] = [
         filter.action ? eq(auditLog.action, filter.action) : undefined,
         filter.actorType ? eq(auditLog.actorType, filter.actorType as AuditRow["actorType"]) : undefined,
@@ -29,13 +31,12 @@ export function createAuditRepo(db: Db) {
         filter.until !== undefined ? lt(auditLog.createdAt, filter.until) : undefined,
         after ? sql`(${auditLog.createdAt}, ${auditLog.id}) < (${after.createdAt}, ${after.id})` : undefined,
       ];
-      return db
+      return db()
         .select()
         .from(auditLog)
         .where(and(...conds))
         .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
-        .limit(limit)
-        .all();
+        .limit(limit);
     },
   };
 }

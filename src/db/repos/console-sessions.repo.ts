@@ -1,27 +1,36 @@
-import { and, eq, gt, lte } from "drizzle-orm";
-import type { Db } from "../client";
-import { consoleSessions } from "../schema";
+import { and, eq, gt, lte, sql } from "drizzle-orm";
+import type { Connection } from "../connection";
 
 /** Admin console sessions, keyed by the SHA-256 of the session id the browser holds. */
-export function createConsoleSessionsRepo(db: Db) {
+export function createConsoleSessionsRepo(conn: Connection) {
+  const { consoleSessions } = conn.tables;
+  const db = () => conn.exec();
   return {
-    insert(idHash: string, createdAt: number, expiresAt: number): void {
-      db.insert(consoleSessions).values({ idHash, createdAt, expiresAt }).run();
+    async insert(idHash: string, createdAt: number, expiresAt: number): Promise<void> {
+      await db().insert(consoleSessions).values({ idHash, createdAt, expiresAt });
     },
     /** The session's expiry if it exists and has not expired at `now`, else null. */
-    activeExpiry(idHash: string, now: number): number | null {
-      const row = db
+    async activeExpiry(idHash: string, now: number): Promise<number | null> {
+      const [row] = await db()
         .select({ expiresAt: consoleSessions.expiresAt })
         .from(consoleSessions)
         .where(and(eq(consoleSessions.idHash, idHash), gt(consoleSessions.expiresAt, now)))
-        .get();
+        .limit(1);
       return row?.expiresAt ?? null;
     },
-    delete(idHash: string): boolean {
-      return db.delete(consoleSessions).where(eq(consoleSessions.idHash, idHash)).returning().all().length > 0;
+    async delete(idHash: string): Promise<boolean> {
+      const rows = await db()
+        .delete(consoleSessions)
+        .where(eq(consoleSessions.idHash, idHash))
+        .returning({ one: sql`1` });
+      return rows.length > 0;
     },
-    deleteExpired(now: number): number {
-      return db.delete(consoleSessions).where(lte(consoleSessions.expiresAt, now)).returning().all().length;
+    async deleteExpired(now: number): Promise<number> {
+      const rows = await db()
+        .delete(consoleSessions)
+        .where(lte(consoleSessions.expiresAt, now))
+        .returning({ one: sql`1` });
+      return rows.length;
     },
   };
 }

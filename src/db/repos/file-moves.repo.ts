@@ -1,6 +1,6 @@
-import { and, eq, inArray, isNull, ne, or, type SQL, sql } from "drizzle-orm";
-import type { Db } from "../client";
-import { files } from "../schema";
+import { and, eq, inArray, isNull, ne, or, type SQL } from "drizzle-orm";
+import type { Connection } from "../connection";
+import { dialectSql } from "../dialect-sql";
 
 /** Which files a bulk move selects: by one tag, or by ids (the caller caps their number). */
 export type FileSelector = { tag: { key: string; value: string } } | { fileIds: string[] };
@@ -15,10 +15,18 @@ export interface MoveCandidate {
  * Moving settled files between workspaces. Only completed and failed files move: an upload still
  * pending or mid-PUT settles into the workspace it was requested for, so it is never selected.
  */
-export function createFileMovesRepo(db: Db) {
+export function createFileMovesRepo(conn: Connection) {
+  const { files } = conn.tables;
+  const { jsonHas } = dialectSql(conn.dialect);
+  const db = () => conn.exec();
   return {
     /** The tenant's live, settled files matching `selector` that are not already in `target`. */
-    candidates(tenantId: string, target: string, selector: FileSelector, onlyUnassigned: boolean): MoveCandidate[] {
+    async candidates(
+      tenantId: string,
+      target: string,
+      selector: FileSelector,
+      onlyUnassigned: boolean,
+    ): Promise<MoveCandidate[]> {
       const c: (SQL | undefined)[] = [
         eq(files.tenantId, tenantId),
         isNull(files.deletedAt),
@@ -26,24 +34,20 @@ export function createFileMovesRepo(db: Db) {
         onlyUnassigned ? isNull(files.workspaceId) : or(isNull(files.workspaceId), ne(files.workspaceId, target)),
       ];
       if ("fileIds" in selector) c.push(inArray(files.id, selector.fileIds));
-      else
-        c.push(
-          sql`exists (select 1 from json_each(${files.tags}) j where j.key = ${selector.tag.key} and j.value = ${selector.tag.value})`,
-        );
-      return db
+      else c.push(jsonHas(files.tags, selector.tag.key, selector.tag.value));
+      return db()
         .select({ id: files.id, workspaceId: files.workspaceId, chargedBytes: files.chargedBytes })
         .from(files)
-        .where(and(...c))
-        .all();
+        .where(and(...c));
     },
-    setWorkspace(ids: string[], workspaceId: string, now: number): void {
+    async setWorkspace(ids: string[], workspaceId: string, now: number): Promise<void> {
       // Bound variables per statement stay far below SQLite's limit: callers pass ≤ 500 ids or
       // one tag's matches, which are moved in slices.
       for (let i = 0; i < ids.length; i += 500)
-        db.update(files)
+        await db()
+          .update(files)
           .set({ workspaceId, updatedAt: now })
-          .where(inArray(files.id, ids.slice(i, i + 500)))
-          .run();
+          .where(inArray(files.id, ids.slice(i, i + 500)));
     },
   };
 }

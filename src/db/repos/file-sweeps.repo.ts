@@ -1,81 +1,91 @@
 import { type AnyColumn, and, eq, gt, inArray, isNotNull, isNull, lte, type SQL, sql } from "drizzle-orm";
-import type { Db } from "../client";
-import { type FileRow, files } from "../schema";
+import type { Connection, Tables } from "../connection";
+import type { FileRow } from "../schema";
 
 /*
  * Status conditions are literal SQL so SQLite can use the partial indexes
  * (files_pending_expiry, files_processing_started, files_failed_unpurged): a bound parameter can't
  * prove a partial index's WHERE clause.
  */
-const PROCESSING = sql`${files.processingStatus} = 'processing'`;
-/** Pending uploads whose PUT never came, past their expiry (the IN clause matches the index). */
-const pendingDue = (now: number): SQL | undefined =>
-  and(
-    sql`${files.processingStatus} IN ('pending', 'processing')`,
-    sql`${files.processingStatus} = 'pending'`,
-    lte(files.uploadExpiresAt, now),
-    isNull(files.deletedAt),
-  );
-/** Uploads stuck mid-PUT since before `stalledBefore`. */
-const stalledSince = (stalledBefore: number): SQL | undefined =>
-  and(PROCESSING, lte(files.uploadStartedAt, stalledBefore), isNull(files.deletedAt));
-/** Soft-deleted past their retention, object maybe still stored. */
-const purgeable = (deletedBefore: number): SQL | undefined =>
-  and(isNotNull(files.deletedAt), isNull(files.purgedAt), lte(files.deletedAt, deletedBefore));
+function conditions(files: Tables["files"]) {
+  const PROCESSING = sql`${files.processingStatus} = 'processing'`;
+  return {
+    PROCESSING,
+    /** Pending uploads whose PUT never came, past their expiry (the IN clause matches the index). */
+    pendingDue: (now: number): SQL | undefined =>
+      and(
+        sql`${files.processingStatus} IN ('pending', 'processing')`,
+        sql`${files.processingStatus} = 'pending'`,
+        lte(files.uploadExpiresAt, now),
+        isNull(files.deletedAt),
+      ),
+    /** Uploads stuck mid-PUT since before `stalledBefore`. */
+    stalledSince: (stalledBefore: number): SQL | undefined =>
+      and(PROCESSING, lte(files.uploadStartedAt, stalledBefore), isNull(files.deletedAt)),
+    /** Soft-deleted past their retention, object maybe still stored. */
+    purgeable: (deletedBefore: number): SQL | undefined =>
+      and(isNotNull(files.deletedAt), isNull(files.purgedAt), lte(files.deletedAt, deletedBefore)),
+  };
+}
 
 /**
  * The file queries of the background work: start-up recovery, upload expiry, purge and the
  * sweeps that delete leftover objects, plus their backlog measurements (jobs/backlog.ts).
  * Request handling lives in files.repo.ts.
  */
-export function createFileSweepsRepo(db: Db) {
-  const countAndOldest = (column: AnyColumn, where: SQL | undefined) =>
-    db
-      .select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${column})` })
-      .from(files)
-      .where(where)
-      .get() ?? { n: 0, oldest: null };
+export function createFileSweepsRepo(conn: Connection) {
+  const { files } = conn.tables;
+  const { PROCESSING, pendingDue, stalledSince, purgeable } = conditions(files);
+  const db = () => conn.exec();
+  const countAndOldest = async (column: AnyColumn, where: SQL | undefined) =>
+    (
+      await db()
+        .select({
+          n: sql<number>`count(*)`.mapWith(Number),
+          oldest: sql<number | null>`min(${column})`.mapWith(Number),
+        })
+        .from(files)
+        .where(where)
+    )[0] ?? { n: 0, oldest: null };
   return {
     /**
      * Reopens `processing` rows of two-step uploads (their PUT may be retried). Rows with no size
      * yet are multipart uploads that cannot resume: they are returned for the caller to fail.
      */
-    resetProcessing(now: number): { reopened: number; unresumable: FileRow[] } {
-      const reopened = db
-        .update(files)
-        .set({ processingStatus: "pending", uploadStartedAt: null, updatedAt: now })
-        .where(and(PROCESSING, gt(files.sizeBytes, 0)))
-        .returning({ one: sql`1` })
-        .all().length;
-      const unresumable = db
+    async resetProcessing(now: number): Promise<{ reopened: number; unresumable: FileRow[] }> {
+      const reopened = (
+        await db()
+          .update(files)
+          .set({ processingStatus: "pending", uploadStartedAt: null, updatedAt: now })
+          .where(and(PROCESSING, gt(files.sizeBytes, 0)))
+          .returning({ one: sql`1` })
+      ).length;
+      const unresumable = await db()
         .select()
         .from(files)
-        .where(and(PROCESSING, eq(files.sizeBytes, 0), isNull(files.deletedAt)))
-        .all();
+        .where(and(PROCESSING, eq(files.sizeBytes, 0), isNull(files.deletedAt)));
       return { reopened, unresumable };
     },
     /** Storage keys of every not-yet-purged file of a tenant (for a forced tenant delete). */
-    unpurgedKeys(tenantId: string): string[] {
-      return db
+    async unpurgedKeys(tenantId: string): Promise<string[]> {
+      const rows = await db()
         .select({ k: files.storageKey })
         .from(files)
-        .where(and(eq(files.tenantId, tenantId), isNull(files.purgedAt)))
-        .all()
-        .map((r) => r.k);
+        .where(and(eq(files.tenantId, tenantId), isNull(files.purgedAt)));
+      return rows.map((r) => r.k);
     },
     /** One tenant's uploads still waiting for their PUT past their expiry (they hold quota for nothing). */
-    duePendingUploads(tenantId: string, now: number, limit: number): FileRow[] {
-      return db
+    async duePendingUploads(tenantId: string, now: number, limit: number): Promise<FileRow[]> {
+      return db()
         .select()
         .from(files)
         .where(and(eq(files.tenantId, tenantId), pendingDue(now)))
-        .limit(limit)
-        .all();
+        .limit(limit);
     },
     /** Uploads whose PUT never came (pending past expiry) or stalled mid-PUT past the grace period. */
-    expiredUploads(now: number, stalledBefore: number, limit: number): FileRow[] {
-      const pending = db.select().from(files).where(pendingDue(now)).limit(limit).all();
-      const stalled = db.select().from(files).where(stalledSince(stalledBefore)).limit(limit).all();
+    async expiredUploads(now: number, stalledBefore: number, limit: number): Promise<FileRow[]> {
+      const pending = await db().select().from(files).where(pendingDue(now)).limit(limit);
+      const stalled = await db().select().from(files).where(stalledSince(stalledBefore)).limit(limit);
       return [...pending, ...stalled].slice(0, limit);
     },
     /**
@@ -83,34 +93,33 @@ export function createFileSweepsRepo(db: Db) {
      * would return without a limit, the earliest `expiresAt` among pending ones and the earliest
      * PUT start among stalled ones (same partial indexes, so it costs one index range per kind).
      */
-    expiryBacklog(
+    async expiryBacklog(
       now: number,
       stalledBefore: number,
-    ): { count: number; oldestExpiresAt: number | null; oldestStalledStart: number | null } {
-      const pending = countAndOldest(files.uploadExpiresAt, pendingDue(now));
-      const stalled = countAndOldest(files.uploadStartedAt, stalledSince(stalledBefore));
+    ): Promise<{ count: number; oldestExpiresAt: number | null; oldestStalledStart: number | null }> {
+      const pending = await countAndOldest(files.uploadExpiresAt, pendingDue(now));
+      const stalled = await countAndOldest(files.uploadStartedAt, stalledSince(stalledBefore));
       return { count: pending.n + stalled.n, oldestExpiresAt: pending.oldest, oldestStalledStart: stalled.oldest };
     },
     /** How many files `purgeDue` would return without a limit, and the earliest deletion among them. */
-    purgeBacklog(deletedBefore: number): { count: number; oldestDeletedAt: number | null } {
-      const r = countAndOldest(files.deletedAt, purgeable(deletedBefore));
+    async purgeBacklog(deletedBefore: number): Promise<{ count: number; oldestDeletedAt: number | null }> {
+      const r = await countAndOldest(files.deletedAt, purgeable(deletedBefore));
       return { count: r.n, oldestDeletedAt: r.oldest };
     },
     /** Soft-deleted files whose retention has passed and whose object may still exist. */
-    purgeDue(deletedBefore: number, limit: number): FileRow[] {
-      return db.select().from(files).where(purgeable(deletedBefore)).limit(limit).all();
+    async purgeDue(deletedBefore: number, limit: number): Promise<FileRow[]> {
+      return db().select().from(files).where(purgeable(deletedBefore)).limit(limit);
     },
     /** Failed uploads whose object (partial or rejected) may still exist; partial index files_failed_unpurged. */
-    failedUnpurged(limit: number): FileRow[] {
-      return db
+    async failedUnpurged(limit: number): Promise<FileRow[]> {
+      return db()
         .select()
         .from(files)
         .where(and(sql`${files.processingStatus} = 'failed'`, isNull(files.purgedAt)))
-        .limit(limit)
-        .all();
+        .limit(limit);
     },
-    markPurged(ids: string[], now: number): void {
-      if (ids.length) db.update(files).set({ purgedAt: now }).where(inArray(files.id, ids)).run();
+    async markPurged(ids: string[], now: number): Promise<void> {
+      if (ids.length) await db().update(files).set({ purgedAt: now }).where(inArray(files.id, ids));
     },
   };
 }

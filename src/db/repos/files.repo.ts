@@ -1,6 +1,6 @@
 import { and, desc, eq, getTableColumns, gt, isNull, type SQL, type SQLWrapper, sql } from "drizzle-orm";
-import type { Db } from "../client";
-import { type FileRow, fileStats, files, type ProcessingStatus } from "../schema";
+import type { Connection, Db, Tables } from "../connection";
+import type { FileRow, ProcessingStatus } from "../schema";
 
 export interface FileFilters {
   tenantId: string;
@@ -48,7 +48,7 @@ const filterParams = (f: FileFilters): Record<FilterParam, string> => ({
  * decides the SQL's shape; `value` supplies each value, either inline or as a placeholder of a
  * prepared statement (then the same shape is reused with other values).
  */
-function liveConditions(f: FileFilters, value: (name: FilterParam) => SQLWrapper): SQL[] {
+function liveConditions(files: Tables["files"], f: FileFilters, value: (name: FilterParam) => SQLWrapper): SQL[] {
   const c: SQL[] = [eq(files.tenantId, value("tenantId")), isNull(files.deletedAt)];
   if (f.workspaceId === null) c.push(isNull(files.workspaceId));
   else if (f.workspaceId) c.push(eq(files.workspaceId, value("workspaceId")));
@@ -75,8 +75,6 @@ const INSERT_DEFAULTS = {
   purgedAt: null,
   metadata: null,
 } as const;
-const INSERT_COLUMNS = Object.keys(getTableColumns(files)) as (keyof FileRow)[];
-
 /** The value under `key`, built and kept on first use (prepared statements per query shape). */
 function cached<V>(map: Map<string, V>, key: string, build: () => V): V {
   let value = map.get(key);
@@ -87,36 +85,43 @@ function cached<V>(map: Map<string, V>, key: string, build: () => V): V {
   return value;
 }
 
+const changed = (rows: unknown[]) => rows.length === 1;
+
 /** File rows. Live = not soft-deleted. The only place file SQL lives. */
-export function createFilesRepo(db: Db) {
+export function createFilesRepo(conn: Connection) {
+  const { files, fileStats } = conn.tables;
+  const db = () => conn.exec();
+  const INSERT_COLUMNS = Object.keys(getTableColumns(files)) as (keyof FileRow)[];
   const live = (f: FileFilters): SQL[] => {
     const v = filterParams(f);
-    return liveConditions(f, (name) => sql`${v[name]}`);
+    return liveConditions(files, f, (name) => sql`${v[name]}`);
   };
 
   // Hot lookups prepared once: drizzle otherwise rebuilds and SQLite recompiles them per call
   // (measured 73 µs → 6.5 µs for liveById).
-  const liveByIdQ = db
-    .select()
-    .from(files)
-    .where(
-      and(
-        eq(files.id, sql.placeholder("id")),
-        eq(files.tenantId, sql.placeholder("tenantId")),
-        isNull(files.deletedAt),
+  const liveByIdQ = conn.prepared("files_live_by_id", (db) =>
+    db
+      .select()
+      .from(files)
+      .where(
+        and(
+          eq(files.id, sql.placeholder("id")),
+          eq(files.tenantId, sql.placeholder("tenantId")),
+          isNull(files.deletedAt),
+        ),
       ),
-    )
-    .prepare();
-  const byIdQ = db
-    .select()
-    .from(files)
-    .where(eq(files.id, sql.placeholder("id")))
-    .prepare();
+  );
+  const byIdQ = conn.prepared("files_by_id", (db) =>
+    db
+      .select()
+      .from(files)
+      .where(eq(files.id, sql.placeholder("id"))),
+  );
 
   // Listing queries are prepared once per combination of filters present (at most a few dozen):
   // building and compiling them per request was most of a list request's cost.
-  const pages = new Map<string, ReturnType<typeof buildPage>>();
-  const totals = new Map<string, ReturnType<typeof buildTotal>>();
+  const pages = new Map<string, ReturnType<typeof preparePage>>();
+  const totals = new Map<string, ReturnType<typeof prepareTotal>>();
   const shape = (f: FileFilters) =>
     [
       f.workspaceId === null ? "w0" : f.workspaceId ? "w" : "",
@@ -124,11 +129,11 @@ export function createFilesRepo(db: Db) {
       f.context ? "c" : "",
       f.fileType ? "t" : "",
       f.category ? "g" : "",
-    ].join("|");
+    ].join("");
   const params = filterParams;
   const P = (name: string) => sql.placeholder(name);
-  function buildPage(f: FileFilters, withCursor: boolean) {
-    const c = liveConditions(f, P);
+  function buildPage(db: Db, f: FileFilters, withCursor: boolean) {
+    const c = liveConditions(files, f, P);
     // Row-value comparison: SQLite seeks the (created_at, id) index straight to the cursor; the
     // equivalent OR form made it walk the index from the newest row (~100 ms at 1M files).
     if (withCursor) c.push(sql`(${files.createdAt}, ${files.id}) < (${P("afterCreatedAt")}, ${P("afterId")})`);
@@ -137,10 +142,11 @@ export function createFilesRepo(db: Db) {
       .from(files)
       .where(and(...c))
       .orderBy(desc(files.createdAt), desc(files.id))
-      .limit(P("limit"))
-      .prepare();
+      .limit(P("limit"));
   }
-  function buildTotal(f: FileFilters) {
+  const preparePage = (f: FileFilters, withCursor: boolean) =>
+    conn.prepared(`files_page_${shape(f)}_${withCursor ? "after" : "first"}`, (db) => buildPage(db, f, withCursor));
+  function buildTotal(db: Db, f: FileFilters) {
     const c: SQL[] = [eq(fileStats.tenantId, P("tenantId"))];
     // The counters file "no workspace" under '' (see migrations/0001_init.sql).
     if (f.workspaceId === null) c.push(eq(fileStats.workspaceId, ""));
@@ -148,75 +154,82 @@ export function createFilesRepo(db: Db) {
     if (f.context) c.push(eq(fileStats.context, P("context")));
     if (f.fileType) c.push(eq(fileStats.fileType, P("fileType")));
     return db
-      .select({ n: sql<number>`coalesce(sum(${fileStats.fileCount}), 0)` })
+      .select({ n: sql<number>`coalesce(sum(${fileStats.fileCount}), 0)`.mapWith(Number) })
       .from(fileStats)
-      .where(and(...c))
-      .prepare();
+      .where(and(...c));
   }
+  const prepareTotal = (f: FileFilters) => conn.prepared(`files_total_${shape(f)}`, (db) => buildTotal(db, f));
   const pageQuery = (f: FileFilters, withCursor: boolean) =>
-    cached(pages, `${shape(f)}|${withCursor}`, () => buildPage(f, withCursor));
-  const totalQuery = (f: FileFilters) => cached(totals, shape(f), () => buildTotal(f));
+    cached(pages, `${shape(f)}|${withCursor}`, () => preparePage(f, withCursor));
+  const totalQuery = (f: FileFilters) => cached(totals, shape(f), () => prepareTotal(f));
 
   // The writes of every upload (insert, claim, settle), prepared once like the lookups above:
   // building them with drizzle and compiling them in SQLite per call was ~30% of a small
   // upload's server CPU (docs/decisions.md, "Prepared statements on the hot path").
-  const insertQ = db
-    .insert(files)
-    .values(Object.fromEntries(INSERT_COLUMNS.map((c) => [c, P(c)])) as never)
-    .returning()
-    .prepare();
-  const claimQ = db
-    .update(files)
-    .set({ processingStatus: "processing", uploadStartedAt: P("now") as never, updatedAt: P("now") as never })
-    .where(
-      and(
-        eq(files.id, P("id")),
-        eq(files.processingStatus, "pending"),
-        isNull(files.deletedAt),
-        gt(files.uploadExpiresAt, P("now")),
-      ),
-    )
-    .returning({ one: sql`1` })
-    .prepare();
-  /** One prepared settle per set of patched columns (two in practice: completed and failed). */
-  const finishQueries = new Map<string, ReturnType<typeof buildFinish>>();
-  function buildFinish(keys: (keyof FileRow)[]) {
-    const set = Object.fromEntries(keys.map((k) => [k, P(k)]));
-    return db
+  const insertQ = conn.prepared("files_insert", (db) =>
+    db
+      .insert(files)
+      .values(Object.fromEntries(INSERT_COLUMNS.map((c) => [c, P(c)])) as never)
+      .returning(),
+  );
+  const claimQ = conn.prepared("files_claim", (db) =>
+    db
       .update(files)
-      .set({
-        ...set,
-        processingStatus: P("status") as never,
-        uploadStartedAt: null,
-        uploadedAt: P("now") as never,
-        updatedAt: P("now") as never,
-      })
-      .where(and(eq(files.id, P("id")), eq(files.processingStatus, "processing"), isNull(files.deletedAt)))
-      .returning({ one: sql`1` })
-      .prepare();
+      .set({ processingStatus: "processing", uploadStartedAt: P("now") as never, updatedAt: P("now") as never })
+      .where(
+        and(
+          eq(files.id, P("id")),
+          eq(files.processingStatus, "pending"),
+          isNull(files.deletedAt),
+          gt(files.uploadExpiresAt, P("now")),
+        ),
+      )
+      .returning({ one: sql`1` }),
+  );
+  /** One prepared settle per set of patched columns (two in practice: completed and failed). */
+  const finishQueries = new Map<string, ReturnType<typeof prepareFinish>>();
+  function prepareFinish(keys: (keyof FileRow)[]) {
+    const set = Object.fromEntries(keys.map((k) => [k, P(k)]));
+    return conn.prepared(`files_finish_${keys.join("_")}`, (db) =>
+      db
+        .update(files)
+        .set({
+          ...set,
+          processingStatus: P("status") as never,
+          uploadStartedAt: null,
+          uploadedAt: P("now") as never,
+          updatedAt: P("now") as never,
+        })
+        .where(and(eq(files.id, P("id")), eq(files.processingStatus, "processing"), isNull(files.deletedAt)))
+        .returning({ one: sql`1` }),
+    );
   }
   const finishQuery = (keys: (keyof FileRow)[]) =>
-    cached(finishQueries, keys.sort().join(","), () => buildFinish(keys));
+    cached(finishQueries, keys.sort().join(","), () => prepareFinish(keys));
 
   return {
-    insert(row: NewFile): FileRow {
-      return insertQ.get({
+    async insert(row: NewFile): Promise<FileRow> {
+      const [inserted] = await insertQ({
         ...INSERT_DEFAULTS,
         ...row,
         chargedBytes: 0,
         updatedAt: row.createdAt,
-      }) as FileRow;
+      });
+      return inserted as FileRow;
     },
     /** A live file of this tenant, or undefined (other tenants' ids look exactly like missing ones). */
-    liveById(tenantId: string, id: string): FileRow | undefined {
-      return liveByIdQ.get({ id, tenantId });
+    async liveById(tenantId: string, id: string): Promise<FileRow | undefined> {
+      return (await liveByIdQ({ id, tenantId }))[0];
     },
-    byId(id: string): FileRow | undefined {
-      return byIdQ.get({ id });
+    async byId(id: string): Promise<FileRow | undefined> {
+      return (await byIdQ({ id }))[0];
     },
     /** Newest first; keyset on (created_at, id) so concurrent inserts never shift pages. */
-    page(f: FileFilters, limit: number, after?: { createdAt: number; id: string }): FileRow[] {
-      return pageQuery(f, !!after).all({
+    async page(f: FileFilters, limit: number, after?: { createdAt: number; id: string }): Promise<FileRow[]> {
+      return pageQuery(
+        f,
+        !!after,
+      )({
         ...params(f),
         afterCreatedAt: after?.createdAt ?? 0,
         afterId: after?.id ?? "",
@@ -224,22 +237,20 @@ export function createFilesRepo(db: Db) {
       });
     },
     /** Live file count for the filters, from the trigger-maintained counters (no count(*) scan). */
-    total(f: FileFilters): number {
-      return totalQuery(f).get(params(f))?.n ?? 0;
+    async total(f: FileFilters): Promise<number> {
+      return (await totalQuery(f)(params(f)))[0]?.n ?? 0;
     },
     /** Exact count by scan, for filters the counters don't cover (user folder, category). */
-    countScan(f: FileFilters): number {
-      return (
-        db
-          .select({ n: sql<number>`count(*)` })
-          .from(files)
-          .where(and(...live(f)))
-          .get()?.n ?? 0
-      );
+    async countScan(f: FileFilters): Promise<number> {
+      const [r] = await db()
+        .select({ n: sql<number>`count(*)`.mapWith(Number) })
+        .from(files)
+        .where(and(...live(f)));
+      return r?.n ?? 0;
     },
     /** A live file by its unique stored name in one folder (null = the organization's). */
-    liveByStoredName(tenantId: string, userId: string | null, storedName: string): FileRow | undefined {
-      return db
+    async liveByStoredName(tenantId: string, userId: string | null, storedName: string): Promise<FileRow | undefined> {
+      const [r] = await db()
         .select()
         .from(files)
         .where(
@@ -250,16 +261,17 @@ export function createFilesRepo(db: Db) {
             isNull(files.deletedAt),
           ),
         )
-        .get();
+        .limit(1);
+      return r;
     },
     /** Live completed bytes and counts grouped by a column, for the usage report. */
-    usageBy(tenantId: string, column: "category" | "userId", userId?: string) {
+    async usageBy(tenantId: string, column: "category" | "userId", userId?: string) {
       const col = column === "category" ? files.category : files.userId;
-      return db
+      return db()
         .select({
           key: col,
-          fileCount: sql<number>`count(*)`,
-          bytes: sql<number>`coalesce(sum(${files.chargedBytes}), 0)`,
+          fileCount: sql<number>`count(*)`.mapWith(Number),
+          bytes: sql<number>`coalesce(sum(${files.chargedBytes}), 0)`.mapWith(Number),
         })
         .from(files)
         .where(
@@ -271,44 +283,44 @@ export function createFilesRepo(db: Db) {
           ),
         )
         .groupBy(col)
-        .orderBy(sql`3 desc`)
-        .all();
+        .orderBy(sql`3 desc`);
     },
-    contexts(tenantId: string, workspaceId?: string) {
+    async contexts(tenantId: string, workspaceId?: string) {
       const c: SQL[] = [eq(fileStats.tenantId, tenantId), gt(fileStats.fileCount, 0)];
       if (workspaceId) c.push(eq(fileStats.workspaceId, workspaceId));
-      return db
+      return db()
         .select({
           context: fileStats.context,
-          fileCount: sql<number>`sum(${fileStats.fileCount})`,
-          totalBytes: sql<number>`sum(${fileStats.totalBytes})`,
+          fileCount: sql<number>`sum(${fileStats.fileCount})`.mapWith(Number),
+          totalBytes: sql<number>`sum(${fileStats.totalBytes})`.mapWith(Number),
         })
         .from(fileStats)
         .where(and(...c))
         .groupBy(fileStats.context)
-        .orderBy(sql`3 desc`)
-        .all();
+        .orderBy(sql`3 desc`);
     },
     /** pending → processing, only if unexpired; the one PUT that wins this owns the upload. */
-    claimUpload(id: string, now: number): boolean {
-      return claimQ.all({ id, now }).length === 1;
+    async claimUpload(id: string, now: number): Promise<boolean> {
+      return changed(await claimQ({ id, now }));
     },
-    /** A PUT that failed before storing anything usable gives the upload back (it may be retried until expiry). */
-    /** True only if this call reopened it (a delete or expiry meanwhile already released its quota). */
-    releaseClaim(id: string, now: number): boolean {
-      return (
-        db
+    /**
+     * A PUT that failed before storing anything usable gives the upload back (it may be retried
+     * until expiry). True only if this call reopened it (a delete or expiry meanwhile already
+     * released its quota).
+     */
+    async releaseClaim(id: string, now: number): Promise<boolean> {
+      return changed(
+        await db()
           .update(files)
           .set({ processingStatus: "pending", uploadStartedAt: null, updatedAt: now })
           .where(and(eq(files.id, id), eq(files.processingStatus, "processing"), isNull(files.deletedAt)))
-          .returning({ one: sql`1` })
-          .all().length === 1
+          .returning({ one: sql`1` }),
       );
     },
     /** Zeroes a pending row's reservation if it still holds exactly `held` bytes; true if it did. */
-    dropReservation(id: string, held: number, now: number): boolean {
-      return (
-        db
+    async dropReservation(id: string, held: number, now: number): Promise<boolean> {
+      return changed(
+        await db()
           .update(files)
           .set({ reservedBytes: 0, updatedAt: now })
           .where(
@@ -319,32 +331,31 @@ export function createFilesRepo(db: Db) {
               eq(files.reservedBytes, held),
             ),
           )
-          .returning({ one: sql`1` })
-          .all().length === 1
+          .returning({ one: sql`1` }),
       );
     },
     /** Moves a processing row to its final state; false if it was deleted or expired meanwhile. */
-    finish(
+    async finish(
       id: string,
       status: Extract<ProcessingStatus, "completed" | "failed">,
       patch: Partial<FileRow>,
       now: number,
-    ): boolean {
-      return finishQuery(Object.keys(patch) as (keyof FileRow)[]).all({ ...patch, id, status, now }).length === 1;
+    ): Promise<boolean> {
+      return changed(await finishQuery(Object.keys(patch) as (keyof FileRow)[])({ ...patch, id, status, now }));
     },
     /**
      * Fails an expired upload if it is still in the state the job saw, holding the reservation the
      * caller saw (so the amount the caller releases is the one held); releases nothing itself.
      */
-    expire(
+    async expire(
       id: string,
       from: ProcessingStatus,
       held: number,
       now: number,
       reason: "expired" | "interrupted" = "expired",
-    ): boolean {
-      return (
-        db
+    ): Promise<boolean> {
+      return changed(
+        await db()
           .update(files)
           .set({
             processingStatus: "failed",
@@ -361,34 +372,31 @@ export function createFilesRepo(db: Db) {
               isNull(files.deletedAt),
             ),
           )
-          .returning({ one: sql`1` })
-          .all().length === 1
+          .returning({ one: sql`1` }),
       );
     },
-    update(id: string, patch: Partial<FileRow>, now: number): FileRow | undefined {
-      return db
+    async update(id: string, patch: Partial<FileRow>, now: number): Promise<FileRow | undefined> {
+      const [r] = await db()
         .update(files)
         .set({ ...patch, updatedAt: now })
         .where(eq(files.id, id))
-        .returning()
-        .get();
+        .returning();
+      return r;
     },
-    softDelete(id: string, now: number): boolean {
-      return (
-        db
+    async softDelete(id: string, now: number): Promise<boolean> {
+      return changed(
+        await db()
           .update(files)
           .set({ deletedAt: now, reservedBytes: 0, chargedBytes: 0, updatedAt: now })
           .where(and(eq(files.id, id), isNull(files.deletedAt)))
-          .returning({ one: sql`1` })
-          .all().length === 1
+          .returning({ one: sql`1` }),
       );
     },
-    liveInWorkspace(workspaceId: string): FileRow[] {
-      return db
+    async liveInWorkspace(workspaceId: string): Promise<FileRow[]> {
+      return db()
         .select()
         .from(files)
-        .where(and(eq(files.workspaceId, workspaceId), isNull(files.deletedAt)))
-        .all();
+        .where(and(eq(files.workspaceId, workspaceId), isNull(files.deletedAt)));
     },
   };
 }

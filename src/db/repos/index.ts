@@ -1,4 +1,4 @@
-import type { Db } from "../client";
+import type { Connection } from "../connection";
 import { createAccessRepo } from "./access.repo";
 import { createAdminStatsRepo } from "./admin-stats.repo";
 import { createAuditRepo } from "./audit.repo";
@@ -14,30 +14,49 @@ import { createTusRepo } from "./tus.repo";
 import { createWebhooksRepo } from "./webhooks.repo";
 import { createWorkspacesRepo } from "./workspaces.repo";
 
-/** All repositories over one connection, plus a way to run several of their calls atomically. */
-export function createRepos(db: Db) {
+// biome-ignore lint/suspicious/noExplicitAny: any method of any repository
+type Methods = Record<string, (...args: any[]) => Promise<unknown>>;
+
+/** The repository with every method guarded by the connection (see Connection.guard). */
+function guarded<R extends Methods>(conn: Connection, repo: R): R {
+  return Object.fromEntries(Object.entries(repo).map(([name, method]) => [name, conn.guard(method)])) as R;
+}
+
+/**
+ * All repositories over one connection, plus a way to run several of their calls atomically.
+ * Every method returns a promise; the same implementation serves SQLite and PostgreSQL.
+ */
+export function createRepos(conn: Connection) {
   return {
-    settings: createSettingsRepo(db),
-    tenants: createTenantsRepo(db),
-    workspaces: createWorkspacesRepo(db),
-    files: createFilesRepo(db),
-    fileSweeps: createFileSweepsRepo(db),
-    fileMoves: createFileMovesRepo(db),
-    quota: createQuotaRepo(db),
-    webhooks: createWebhooksRepo(db),
-    access: createAccessRepo(db),
-    audit: createAuditRepo(db),
-    ops: createOpsRepo(db),
-    tus: createTusRepo(db),
-    adminStats: createAdminStatsRepo(db),
-    consoleSessions: createConsoleSessionsRepo(db),
+    settings: guarded(conn, createSettingsRepo(conn)),
+    tenants: guarded(conn, createTenantsRepo(conn)),
+    workspaces: guarded(conn, createWorkspacesRepo(conn)),
+    files: guarded(conn, createFilesRepo(conn)),
+    fileSweeps: guarded(conn, createFileSweepsRepo(conn)),
+    fileMoves: guarded(conn, createFileMovesRepo(conn)),
+    quota: guarded(conn, createQuotaRepo(conn)),
+    webhooks: guarded(conn, createWebhooksRepo(conn)),
+    access: guarded(conn, createAccessRepo(conn)),
+    audit: guarded(conn, createAuditRepo(conn)),
+    ops: guarded(conn, createOpsRepo(conn)),
+    tus: guarded(conn, createTusRepo(conn)),
+    adminStats: guarded(conn, createAdminStatsRepo(conn)),
+    consoleSessions: guarded(conn, createConsoleSessionsRepo(conn)),
     /**
-     * Runs `fn` in one IMMEDIATE transaction (the write lock is taken at BEGIN, so a
-     * read-then-write inside can't race another writer). bun:sqlite is synchronous: `fn` must not await.
+     * Runs `fn` in one transaction: every repository call awaited inside it is part of it, a
+     * nested `tx` joins it (Connection.tx). On SQLite it is BEGIN IMMEDIATE (the write lock is
+     * taken at BEGIN, so a read-then-write inside can't race another writer); on PostgreSQL
+     * SERIALIZABLE with retries, so `fn` may run again: effects outside the database go through
+     * `afterCommit`, and `fn` awaits nothing but the database.
      */
-    tx<T>(fn: () => T): T {
-      return db.$client.transaction(fn).immediate();
+    tx<T>(fn: () => Promise<T>): Promise<T> {
+      return conn.tx(fn);
     },
+    /** Runs `effect` after the current transaction commits (at once outside one). */
+    afterCommit(effect: () => void): void {
+      conn.afterCommit(effect);
+    },
+    dialect: conn.dialect,
   };
 }
 export type Repos = ReturnType<typeof createRepos>;

@@ -1,23 +1,28 @@
 import { eq, sql } from "drizzle-orm";
-import type { Db } from "../client";
-import { settings } from "../schema";
+import type { Connection } from "../connection";
 
 /** Settings key under which the admin key's SHA-256 is kept. */
 export const ADMIN_KEY_SETTING = "admin_api_key_hash";
 
 /** Small key/value store for instance-wide state (the admin key hash). */
-export function createSettingsRepo(db: Db) {
-  const getQ = db
-    .select()
-    .from(settings)
-    .where(eq(settings.key, sql.placeholder("key")))
-    .prepare();
+export function createSettingsRepo(conn: Connection) {
+  const { settings } = conn.tables;
+  const getQ = conn.prepared("settings_get", (db) =>
+    db
+      .select()
+      .from(settings)
+      .where(eq(settings.key, sql.placeholder("key"))),
+  );
   return {
-    get(key: string): string | null {
-      return getQ.get({ key })?.value ?? null;
+    async get(key: string): Promise<string | null> {
+      return (await getQ({ key }))[0]?.value ?? null;
     },
-    set(key: string, value: string): void {
-      db.insert(settings).values({ key, value }).onConflictDoUpdate({ target: settings.key, set: { value } }).run();
+    async set(key: string, value: string): Promise<void> {
+      await conn
+        .exec()
+        .insert(settings)
+        .values({ key, value })
+        .onConflictDoUpdate({ target: settings.key, set: { value } });
     },
   };
 }

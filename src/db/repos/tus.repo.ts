@@ -1,67 +1,75 @@
-import { asc, eq, sql } from "drizzle-orm";
-import type { Db } from "../client";
-import { type TusUploadRow, tusUploadParts, tusUploads } from "../schema";
+import { asc, eq, inArray, lte, or, sql } from "drizzle-orm";
+import type { Connection } from "../connection";
+import type { TusUploadRow } from "../schema";
 
 /** Resumable uploads in progress and their recorded parts. */
-export function createTusRepo(db: Db) {
-  const byIdQ = db
-    .select()
-    .from(tusUploads)
-    .where(eq(tusUploads.fileId, sql.placeholder("id")))
-    .prepare();
-  const upsertPart = db.$client.query(
-    "INSERT INTO tus_upload_parts (file_id, part_number, etag) VALUES (?1, ?2, ?3) ON CONFLICT (file_id, part_number) DO UPDATE SET etag = excluded.etag",
+export function createTusRepo(conn: Connection) {
+  const { tusUploads, tusUploadParts, files } = conn.tables;
+  const db = () => conn.exec();
+  const byIdQ = conn.prepared("tus_by_id", (db) =>
+    db
+      .select()
+      .from(tusUploads)
+      .where(eq(tusUploads.fileId, sql.placeholder("id"))),
   );
 
   return {
-    insert(row: Omit<TusUploadRow, "uploadOffset" | "tailVersion" | "updatedAt">): TusUploadRow {
-      return db
+    async insert(row: Omit<TusUploadRow, "uploadOffset" | "tailVersion" | "updatedAt">): Promise<TusUploadRow> {
+      const [r] = await db()
         .insert(tusUploads)
         .values({ ...row, uploadOffset: 0, tailVersion: 0, updatedAt: row.createdAt })
-        .returning()
-        .get();
+        .returning();
+      return r as TusUploadRow;
     },
-    byFileId(fileId: string): TusUploadRow | undefined {
-      return byIdQ.get({ id: fileId });
+    async byFileId(fileId: string): Promise<TusUploadRow | undefined> {
+      return (await byIdQ({ id: fileId }))[0];
     },
     /** Records a durable step: the new offset and tail, and the parts stored since the last one. */
-    checkpoint(
+    async checkpoint(
       fileId: string,
       c: { offset: number; tailVersion: number; parts: { number: number; etag: string }[] },
       now: number,
-    ): void {
-      for (const p of c.parts) upsertPart.run(fileId, p.number, p.etag);
-      db.update(tusUploads)
+    ): Promise<void> {
+      for (const p of c.parts)
+        await db()
+          .insert(tusUploadParts)
+          .values({ fileId, partNumber: p.number, etag: p.etag })
+          .onConflictDoUpdate({ target: [tusUploadParts.fileId, tusUploadParts.partNumber], set: { etag: p.etag } });
+      await db()
+        .update(tusUploads)
         .set({ uploadOffset: c.offset, tailVersion: c.tailVersion, updatedAt: now })
-        .where(eq(tusUploads.fileId, fileId))
-        .run();
+        .where(eq(tusUploads.fileId, fileId));
     },
-    parts(fileId: string): { number: number; etag: string }[] {
-      return db
+    async parts(fileId: string): Promise<{ number: number; etag: string }[]> {
+      return db()
         .select({ number: tusUploadParts.partNumber, etag: tusUploadParts.etag })
         .from(tusUploadParts)
         .where(eq(tusUploadParts.fileId, fileId))
-        .orderBy(asc(tusUploadParts.partNumber))
-        .all();
+        .orderBy(asc(tusUploadParts.partNumber));
     },
-    remove(fileId: string): void {
-      db.delete(tusUploads).where(eq(tusUploads.fileId, fileId)).run();
+    async remove(fileId: string): Promise<void> {
+      await db().delete(tusUploads).where(eq(tusUploads.fileId, fileId));
     },
     /**
      * Rows the expiry job acts on: past their expiry, or whose file is no longer an upload in
      * progress (deleted, expired or failed through another path), or fully received but not yet
      * published (a crash between the last byte and the settle).
      */
-    sweepable(now: number, limit: number): TusUploadRow[] {
-      return db.all<TusUploadRow>(sql`
-        SELECT u.file_id AS fileId, u.tenant_id AS tenantId, u.upload_length AS uploadLength,
-          u.upload_offset AS uploadOffset, u.wrapped_key AS wrappedKey, u.key_id AS keyId,
-          u.parts_id AS partsId, u.segments_per_part AS segmentsPerPart, u.tail_version AS tailVersion,
-          u.metadata AS metadata, u.expires_at AS expiresAt, u.created_at AS createdAt, u.updated_at AS updatedAt
-        FROM tus_uploads u JOIN files f ON f.id = u.file_id
-        WHERE u.expires_at <= ${now} OR f.deleted_at IS NOT NULL OR f.processing_status IN ('failed', 'completed')
-          OR u.upload_offset = u.upload_length
-        LIMIT ${limit}`);
+    async sweepable(now: number, limit: number): Promise<TusUploadRow[]> {
+      const rows = await db()
+        .select({ u: tusUploads })
+        .from(tusUploads)
+        .innerJoin(files, eq(files.id, tusUploads.fileId))
+        .where(
+          or(
+            lte(tusUploads.expiresAt, now),
+            sql`${files.deletedAt} IS NOT NULL`,
+            inArray(files.processingStatus, ["failed", "completed"]),
+            eq(tusUploads.uploadOffset, tusUploads.uploadLength),
+          ),
+        )
+        .limit(limit);
+      return rows.map((r) => r.u);
     },
   };
 }

@@ -1,12 +1,6 @@
 import { and, asc, desc, eq, inArray, lte, sql } from "drizzle-orm";
-import type { Db } from "../client";
-import {
-  type DeliveryStatus,
-  type WebhookDeliveryRow,
-  type WebhookEndpointRow,
-  webhookDeliveries,
-  webhookEndpoints,
-} from "../schema";
+import type { Connection } from "../connection";
+import type { DeliveryStatus, WebhookDeliveryRow, WebhookEndpointRow } from "../schema";
 
 export type NewDelivery = Pick<
   WebhookDeliveryRow,
@@ -14,55 +8,57 @@ export type NewDelivery = Pick<
 >;
 
 /** Webhook endpoints and the delivery outbox. */
-export function createWebhooksRepo(db: Db) {
+export function createWebhooksRepo(conn: Connection) {
+  const { webhookEndpoints, webhookDeliveries } = conn.tables;
+  const db = () => conn.exec();
   // Read on every settled upload (to find subscribers), so prepared once.
-  const endpointsQ = db
-    .select()
-    .from(webhookEndpoints)
-    .where(eq(webhookEndpoints.tenantId, sql.placeholder("tenantId")))
-    .orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id))
-    .prepare();
+  const endpointsQ = conn.prepared("webhook_endpoints_of_tenant", (db) =>
+    db
+      .select()
+      .from(webhookEndpoints)
+      .where(eq(webhookEndpoints.tenantId, sql.placeholder("tenantId")))
+      .orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id)),
+  );
+  const one = { one: sql`1` };
   return {
-    insertEndpoint(row: WebhookEndpointRow): WebhookEndpointRow {
-      return db.insert(webhookEndpoints).values(row).returning().get();
+    async insertEndpoint(row: WebhookEndpointRow): Promise<WebhookEndpointRow> {
+      const [r] = await db().insert(webhookEndpoints).values(row).returning();
+      return r as WebhookEndpointRow;
     },
-    endpoints(tenantId: string): WebhookEndpointRow[] {
-      return endpointsQ.all({ tenantId });
+    async endpoints(tenantId: string): Promise<WebhookEndpointRow[]> {
+      return endpointsQ({ tenantId });
     },
-    deleteEndpoint(tenantId: string, id: string): boolean {
-      return (
-        db
-          .delete(webhookEndpoints)
-          .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.id, id)))
-          .returning({ one: sql`1` })
-          .all().length === 1
-      );
+    async deleteEndpoint(tenantId: string, id: string): Promise<boolean> {
+      const rows = await db()
+        .delete(webhookEndpoints)
+        .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.id, id)))
+        .returning(one);
+      return rows.length === 1;
     },
-    insertDelivery(row: NewDelivery): void {
-      db.insert(webhookDeliveries)
-        .values({ ...row, status: "pending", attempts: 0, nextAttemptAt: row.createdAt, updatedAt: row.createdAt })
-        .run();
+    async insertDelivery(row: NewDelivery): Promise<void> {
+      await db()
+        .insert(webhookDeliveries)
+        .values({ ...row, status: "pending", attempts: 0, nextAttemptAt: row.createdAt, updatedAt: row.createdAt });
     },
     /** Atomically moves up to `limit` due deliveries to `delivering` and returns them (no double send within a process). */
-    claimDue(now: number, limit: number): WebhookDeliveryRow[] {
-      const due = db
-        .select({ id: webhookDeliveries.id })
-        .from(webhookDeliveries)
-        .where(and(eq(webhookDeliveries.status, "pending"), lte(webhookDeliveries.nextAttemptAt, now)))
-        .orderBy(asc(webhookDeliveries.nextAttemptAt))
-        .limit(limit)
-        .all()
-        .map((r) => r.id);
+    async claimDue(now: number, limit: number): Promise<WebhookDeliveryRow[]> {
+      const due = (
+        await db()
+          .select({ id: webhookDeliveries.id })
+          .from(webhookDeliveries)
+          .where(and(eq(webhookDeliveries.status, "pending"), lte(webhookDeliveries.nextAttemptAt, now)))
+          .orderBy(asc(webhookDeliveries.nextAttemptAt))
+          .limit(limit)
+      ).map((r) => r.id);
       if (due.length === 0) return [];
-      return db
+      return db()
         .update(webhookDeliveries)
         .set({ status: "delivering", updatedAt: now })
         .where(and(inArray(webhookDeliveries.id, due), eq(webhookDeliveries.status, "pending")))
-        .returning()
-        .all();
+        .returning();
     },
     /** Records an attempt's outcome. */
-    recordAttempt(
+    async recordAttempt(
       id: string,
       patch: {
         status: DeliveryStatus;
@@ -73,75 +69,73 @@ export function createWebhooksRepo(db: Db) {
         deliveredAt?: number;
       },
       now: number,
-    ): void {
-      db.update(webhookDeliveries)
+    ): Promise<void> {
+      await db()
+        .update(webhookDeliveries)
         .set({ ...patch, updatedAt: now })
-        .where(eq(webhookDeliveries.id, id))
-        .run();
+        .where(eq(webhookDeliveries.id, id));
+    },
+    /** Pending deliveries due now that no sender has claimed yet, and the earliest due time among them. */
+    async dueBacklog(now: number): Promise<{ count: number; oldestDueAt: number | null }> {
+      const [r] = await db()
+        .select({
+          n: sql<number>`count(*)`.mapWith(Number),
+          oldest: sql<number | null>`min(${webhookDeliveries.nextAttemptAt})`.mapWith(Number),
+        })
+        .from(webhookDeliveries)
+        .where(and(eq(webhookDeliveries.status, "pending"), lte(webhookDeliveries.nextAttemptAt, now)));
+      return { count: r?.n ?? 0, oldestDueAt: r?.oldest ?? null };
     },
     /** After a crash, deliveries that were mid-attempt go back to pending (at-least-once). */
-    /** Pending deliveries due now that no sender has claimed yet, and the earliest due time among them. */
-    dueBacklog(now: number): { count: number; oldestDueAt: number | null } {
-      const r = db
-        .select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${webhookDeliveries.nextAttemptAt})` })
-        .from(webhookDeliveries)
-        .where(and(eq(webhookDeliveries.status, "pending"), lte(webhookDeliveries.nextAttemptAt, now)))
-        .get()!;
-      return { count: r.n, oldestDueAt: r.oldest };
-    },
-    resetDelivering(now: number): number {
-      return db
+    async resetDelivering(now: number): Promise<number> {
+      const rows = await db()
         .update(webhookDeliveries)
         .set({ status: "pending", updatedAt: now })
         .where(eq(webhookDeliveries.status, "delivering"))
-        .returning({ one: sql`1` })
-        .all().length;
+        .returning(one);
+      return rows.length;
     },
-    byId(tenantId: string, id: string): WebhookDeliveryRow | undefined {
-      return db
+    async byId(tenantId: string, id: string): Promise<WebhookDeliveryRow | undefined> {
+      const [r] = await db()
         .select()
         .from(webhookDeliveries)
         .where(and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.id, id)))
-        .get();
+        .limit(1);
+      return r;
     },
-    requeue(id: string, now: number): boolean {
-      return (
-        db
-          .update(webhookDeliveries)
-          .set({ status: "pending", attempts: 0, nextAttemptAt: now, updatedAt: now })
-          .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.status, "dead")))
-          .returning({ one: sql`1` })
-          .all().length === 1
-      );
+    async requeue(id: string, now: number): Promise<boolean> {
+      const rows = await db()
+        .update(webhookDeliveries)
+        .set({ status: "pending", attempts: 0, nextAttemptAt: now, updatedAt: now })
+        .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.status, "dead")))
+        .returning(one);
+      return rows.length === 1;
     },
-    page(
+    async page(
       tenantId: string,
       limit: number,
       opts: { status?: DeliveryStatus; after?: { createdAt: number; id: string } },
-    ): WebhookDeliveryRow[] {
+    ): Promise<WebhookDeliveryRow[]> {
       const c = [eq(webhookDeliveries.tenantId, tenantId)];
       if (opts.status) c.push(eq(webhookDeliveries.status, opts.status));
       if (opts.after)
         c.push(
           sql`(${webhookDeliveries.createdAt}, ${webhookDeliveries.id}) < (${opts.after.createdAt}, ${opts.after.id})`,
         );
-      return db
+      return db()
         .select()
         .from(webhookDeliveries)
         .where(and(...c))
         .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
-        .limit(limit)
-        .all();
+        .limit(limit);
     },
     /** Earliest pending attempt time, so the sender can sleep until then. */
-    nextDueAt(): number | null {
-      return (
-        db
-          .select({ t: sql<number | null>`min(${webhookDeliveries.nextAttemptAt})` })
-          .from(webhookDeliveries)
-          .where(eq(webhookDeliveries.status, "pending"))
-          .get()?.t ?? null
-      );
+    async nextDueAt(): Promise<number | null> {
+      const [r] = await db()
+        .select({ t: sql<number | null>`min(${webhookDeliveries.nextAttemptAt})`.mapWith(Number) })
+        .from(webhookDeliveries)
+        .where(eq(webhookDeliveries.status, "pending"));
+      return r?.t ?? null;
     },
   };
 }

@@ -1,74 +1,65 @@
 import { and, asc, eq, isNull } from "drizzle-orm";
-import type { Db } from "../client";
-import { type WorkspaceRow, workspaces } from "../schema";
+import type { Connection } from "../connection";
+import type { WorkspaceRow } from "../schema";
 
 export type WorkspacePatch = Partial<Pick<WorkspaceRow, "name" | "quotaBytes" | "metadata" | "authWorkspaceId">>;
 
 /** Workspaces of a tenant. Deleted workspaces keep their row (deleted_at) for history. */
-export function createWorkspacesRepo(db: Db) {
+export function createWorkspacesRepo(conn: Connection) {
+  const { workspaces } = conn.tables;
+  const db = () => conn.exec();
+  const first = async (where: ReturnType<typeof and>): Promise<WorkspaceRow | undefined> =>
+    (await db().select().from(workspaces).where(where).limit(1))[0];
   return {
-    insert(
+    async insert(
       row: Pick<
         WorkspaceRow,
         "id" | "tenantId" | "name" | "slug" | "quotaBytes" | "metadata" | "authWorkspaceId" | "createdAt"
       >,
-    ): WorkspaceRow {
-      return db
+    ): Promise<WorkspaceRow> {
+      const [r] = await db()
         .insert(workspaces)
         .values({ ...row, usedBytes: 0, reservedBytes: 0, updatedAt: row.createdAt })
-        .returning()
-        .get();
+        .returning();
+      return r as WorkspaceRow;
     },
-    liveById(tenantId: string, id: string): WorkspaceRow | undefined {
-      return db
-        .select()
-        .from(workspaces)
-        .where(and(eq(workspaces.id, id), eq(workspaces.tenantId, tenantId), isNull(workspaces.deletedAt)))
-        .get();
+    async liveById(tenantId: string, id: string): Promise<WorkspaceRow | undefined> {
+      return first(and(eq(workspaces.id, id), eq(workspaces.tenantId, tenantId), isNull(workspaces.deletedAt)));
     },
     /** Including deleted ones. */
-    byIdAny(id: string): WorkspaceRow | undefined {
-      return db.select().from(workspaces).where(eq(workspaces.id, id)).get();
+    async byIdAny(id: string): Promise<WorkspaceRow | undefined> {
+      return first(eq(workspaces.id, id));
     },
-    liveBySlug(tenantId: string, slug: string): WorkspaceRow | undefined {
-      return db
-        .select()
-        .from(workspaces)
-        .where(and(eq(workspaces.tenantId, tenantId), eq(workspaces.slug, slug), isNull(workspaces.deletedAt)))
-        .get();
+    async liveBySlug(tenantId: string, slug: string): Promise<WorkspaceRow | undefined> {
+      return first(and(eq(workspaces.tenantId, tenantId), eq(workspaces.slug, slug), isNull(workspaces.deletedAt)));
     },
     /** The live workspace bound to `authWorkspaceId`, if any. */
-    liveByAuthWorkspace(tenantId: string, authWorkspaceId: string): WorkspaceRow | undefined {
-      return db
-        .select()
-        .from(workspaces)
-        .where(
-          and(
-            eq(workspaces.tenantId, tenantId),
-            eq(workspaces.authWorkspaceId, authWorkspaceId),
-            isNull(workspaces.deletedAt),
-          ),
-        )
-        .get();
+    async liveByAuthWorkspace(tenantId: string, authWorkspaceId: string): Promise<WorkspaceRow | undefined> {
+      return first(
+        and(
+          eq(workspaces.tenantId, tenantId),
+          eq(workspaces.authWorkspaceId, authWorkspaceId),
+          isNull(workspaces.deletedAt),
+        ),
+      );
     },
-    list(tenantId: string): WorkspaceRow[] {
-      return db
+    async list(tenantId: string): Promise<WorkspaceRow[]> {
+      return db()
         .select()
         .from(workspaces)
         .where(and(eq(workspaces.tenantId, tenantId), isNull(workspaces.deletedAt)))
-        .orderBy(asc(workspaces.createdAt), asc(workspaces.id))
-        .all();
+        .orderBy(asc(workspaces.createdAt), asc(workspaces.id));
     },
-    update(id: string, patch: WorkspacePatch, now: number): WorkspaceRow | undefined {
-      return db
+    async update(id: string, patch: WorkspacePatch, now: number): Promise<WorkspaceRow | undefined> {
+      const [r] = await db()
         .update(workspaces)
         .set({ ...patch, updatedAt: now })
         .where(eq(workspaces.id, id))
-        .returning()
-        .get();
+        .returning();
+      return r;
     },
-    markDeleted(id: string, now: number): void {
-      db.update(workspaces).set({ deletedAt: now, updatedAt: now }).where(eq(workspaces.id, id)).run();
+    async markDeleted(id: string, now: number): Promise<void> {
+      await db().update(workspaces).set({ deletedAt: now, updatedAt: now }).where(eq(workspaces.id, id));
     },
   };
 }

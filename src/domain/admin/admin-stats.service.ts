@@ -39,7 +39,7 @@ export function createAdminStatsService(deps: AdminStatsDeps) {
         backendStatus = "unavailable";
       }
       return {
-        ...repos.adminStats.totals(now - DAY_MS),
+        ...(await repos.adminStats.totals(now - DAY_MS)),
         backend: { name: deps.backend.name, status: backendStatus },
         version: deps.version,
         uptimeSeconds: Math.max(0, Math.floor((now - deps.startedAt) / 1000)),
@@ -48,22 +48,22 @@ export function createAdminStatsService(deps: AdminStatsDeps) {
     },
 
     /** Bytes per tenant and per workspace, and completed uploads per UTC day for the last `days` days. */
-    usage(days: number, tenantId?: string) {
-      if (tenantId && !repos.tenants.byId(tenantId)) throw notFound("Tenant");
+    async usage(days: number, tenantId?: string) {
+      if (tenantId && !(await repos.tenants.byId(tenantId))) throw notFound("Tenant");
       const since = Math.floor(clock.now() / DAY_MS) * DAY_MS - (days - 1) * DAY_MS;
-      const perDay = new Map(repos.adminStats.uploadsPerDay(since, tenantId).map((d) => [d.day, d]));
+      const perDay = new Map((await repos.adminStats.uploadsPerDay(since, tenantId)).map((d) => [d.day, d]));
       const uploadsPerDay = Array.from({ length: days }, (_, i) => {
         const day = new Date(since + i * DAY_MS).toISOString().slice(0, 10);
         const d = perDay.get(day);
         return { day, uploads: d?.uploads ?? 0, bytes: d?.bytes ?? 0 };
       });
-      const tenants = repos.adminStats.tenantUsage().filter((t) => !tenantId || t.id === tenantId);
-      return { tenants, workspaces: repos.adminStats.workspaceUsage(tenantId), uploadsPerDay };
+      const tenants = (await repos.adminStats.tenantUsage()).filter((t) => !tenantId || t.id === tenantId);
+      return { tenants, workspaces: await repos.adminStats.workspaceUsage(tenantId), uploadsPerDay };
     },
 
     /** A tenant's live files by name/context substring, type, status and workspace; newest or oldest first. */
-    searchFiles(tenantId: string, q: AdminFileSearchInput) {
-      if (!repos.tenants.byId(tenantId)) throw notFound("Tenant");
+    async searchFiles(tenantId: string, q: AdminFileSearchInput) {
+      if (!(await repos.tenants.byId(tenantId))) throw notFound("Tenant");
       const search = {
         tenantId,
         workspaceId: q.workspaceId,
@@ -72,7 +72,7 @@ export function createAdminStatsService(deps: AdminStatsDeps) {
         q: q.q?.trim() || undefined,
         order: q.sort ?? "newest",
       };
-      const { items, nextCursor } = keysetPage(q.limit ?? 20, q.cursor, (n, after) =>
+      const { items, nextCursor } = await keysetPage(q.limit ?? 20, q.cursor, (n, after) =>
         repos.adminStats.searchFiles(search, n, after),
       );
       return { files: items.map(fileView), nextCursor };

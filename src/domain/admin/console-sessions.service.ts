@@ -15,23 +15,23 @@ export function createConsoleSessionsService(deps: { repos: Repos; clock: Clock;
   const ttl = deps.ttlMs ?? CONSOLE_SESSION_TTL_MS;
   return {
     /** Opens a session; the returned id is shown to the browser once (as the cookie) and never stored. */
-    open(): { id: string; expiresAt: number; maxAgeSeconds: number } {
+    async open(): Promise<{ id: string; expiresAt: number; maxAgeSeconds: number }> {
       const now = clock.now();
       const id = randomSecret(32);
-      repos.tx(() => {
-        repos.consoleSessions.deleteExpired(now);
-        repos.consoleSessions.insert(hashKey(id), now, now + ttl);
+      await repos.tx(async () => {
+        await repos.consoleSessions.deleteExpired(now);
+        await repos.consoleSessions.insert(hashKey(id), now, now + ttl);
       });
       return { id, expiresAt: now + ttl, maxAgeSeconds: Math.floor(ttl / 1000) };
     },
     /** The expiry of a live session with this id, or null (unknown, expired or signed out). */
-    check(id: string): number | null {
+    async check(id: string): Promise<number | null> {
       if (id.length > 128) return null;
-      return repos.consoleSessions.activeExpiry(hashKey(id), clock.now());
+      return await repos.consoleSessions.activeExpiry(hashKey(id), clock.now());
     },
     /** Signs the session out; its cookie is refused from now on. */
-    close(id: string): void {
-      repos.consoleSessions.delete(hashKey(id));
+    async close(id: string): Promise<void> {
+      await repos.consoleSessions.delete(hashKey(id));
     },
   };
 }

@@ -50,8 +50,8 @@ export function auditView(r: AuditRow) {
 /** The audit trail of admin actions and key changes (docs/architecture.md, "Audit log"). */
 export function createAuditService(deps: { audit: AuditRepo; clock: Clock }) {
   return {
-    record(e: AuditEntry): void {
-      deps.audit.insert({
+    async record(e: AuditEntry): Promise<void> {
+      await deps.audit.insert({
         // UUIDv7: time-ordered and monotonic within the process, so rows written in the same
         // millisecond still list in the order they happened.
         id: Bun.randomUUIDv7(),
@@ -65,8 +65,8 @@ export function createAuditService(deps: { audit: AuditRepo; clock: Clock }) {
         details: e.details ?? null,
       });
     },
-    list(filter: AuditFilter, limit: number, cursor?: string) {
-      const { items, nextCursor } = keysetPage(limit, cursor, (n, after) => deps.audit.page(filter, n, after));
+    async list(filter: AuditFilter, limit: number, cursor?: string) {
+      const { items, nextCursor } = await keysetPage(limit, cursor, (n, after) => deps.audit.page(filter, n, after));
       return { entries: items.map(auditView), nextCursor };
     },
   };

@@ -51,8 +51,8 @@ export interface FilesServiceDeps {
 export function createFilesService(deps: FilesServiceDeps) {
   const { repos, signer, clock } = deps;
 
-  const getRow = (tenantId: string, fileId: string): FileRow => {
-    const f = repos.files.liveById(tenantId, fileId);
+  const getRow = async (tenantId: string, fileId: string): Promise<FileRow> => {
+    const f = await repos.files.liveById(tenantId, fileId);
     if (!f) throw fileNotFound(fileId);
     return f;
   };
@@ -98,20 +98,22 @@ export function createFilesService(deps: FilesServiceDeps) {
 
   return {
     getRow,
-    get: (tenantId: string, fileId: string) => fileView(getRow(tenantId, fileId)),
+    get: async (tenantId: string, fileId: string) => fileView(await getRow(tenantId, fileId)),
 
-    list(tenantId: string, q: ListFilesInput) {
+    async list(tenantId: string, q: ListFilesInput) {
       const limit = q.limit ?? 20;
-      if (q.workspaceId) liveWorkspace(repos, tenantId, q.workspaceId);
+      if (q.workspaceId) await liveWorkspace(repos, tenantId, q.workspaceId);
       const filters = { tenantId, workspaceId: q.workspaceId, context: q.context, fileType: q.fileType };
-      const { items, nextCursor } = keysetPage(limit, q.cursor, (n, after) => repos.files.page(filters, n, after));
-      return { files: items.map(fileView), nextCursor, total: repos.files.total(filters) };
+      const { items, nextCursor } = await keysetPage(limit, q.cursor, (n, after) =>
+        repos.files.page(filters, n, after),
+      );
+      return { files: items.map(fileView), nextCursor, total: await repos.files.total(filters) };
     },
 
-    contexts(tenantId: string, workspaceId?: string) {
-      if (workspaceId) liveWorkspace(repos, tenantId, workspaceId);
+    async contexts(tenantId: string, workspaceId?: string) {
+      if (workspaceId) await liveWorkspace(repos, tenantId, workspaceId);
       return {
-        contexts: repos.files.contexts(tenantId, workspaceId).map((c) => ({
+        contexts: (await repos.files.contexts(tenantId, workspaceId)).map((c) => ({
           context: c.context === "" ? null : c.context,
           fileCount: c.fileCount,
           totalBytes: c.totalBytes,
@@ -119,30 +121,30 @@ export function createFilesService(deps: FilesServiceDeps) {
       };
     },
 
-    rename(tenantId: string, fileId: string, originalName: string) {
-      getRow(tenantId, fileId);
+    async rename(tenantId: string, fileId: string, originalName: string) {
+      await getRow(tenantId, fileId);
       const name = checkFileName(originalName, "originalName");
-      return fileView(present(repos.files.update(fileId, { originalName: name }, clock.now()), "file"));
+      return fileView(present(await repos.files.update(fileId, { originalName: name }, clock.now()), "file"));
     },
 
     /** Soft delete: the row leaves every listing and its quota is released now; the purge job removes the object later. */
-    delete(tenantId: string, fileId: string): void {
-      repos.tx(() => {
-        const f = getRow(tenantId, fileId);
-        repos.files.softDelete(f.id, clock.now());
-        repos.quota.adjust(f, -f.reservedBytes, -f.chargedBytes);
+    async delete(tenantId: string, fileId: string): Promise<void> {
+      await repos.tx(async () => {
+        const f = await getRow(tenantId, fileId);
+        await repos.files.softDelete(f.id, clock.now());
+        await repos.quota.adjust(f, -f.reservedBytes, -f.chargedBytes);
       });
     },
 
-    signedUrl(tenantId: string, fileId: string, expiresIn: number) {
-      const f = getRow(tenantId, fileId);
+    async signedUrl(tenantId: string, fileId: string, expiresIn: number) {
+      const f = await getRow(tenantId, fileId);
       const expires = clock.now() + expiresIn * 1000;
       return { fileId: f.id, url: downloadUrl(f, expires), expiresAt: new Date(expires).toISOString(), expiresIn };
     },
 
     /** Never expires; revoked by deleting the file or rotating URL_SIGNING_SECRET. */
-    permanentUrl(tenantId: string, fileId: string) {
-      const f = getRow(tenantId, fileId);
+    async permanentUrl(tenantId: string, fileId: string) {
+      const f = await getRow(tenantId, fileId);
       return { fileId: f.id, url: downloadUrl(f, 0) };
     },
 
@@ -177,8 +179,8 @@ export function createFilesService(deps: FilesServiceDeps) {
     },
 
     /** For token downloads: the file the token was signed for, or an error. */
-    fileForToken(fileId: string, token: string, expires: number): FileRow {
-      const f = repos.files.byId(fileId);
+    async fileForToken(fileId: string, token: string, expires: number): Promise<FileRow> {
+      const f = await repos.files.byId(fileId);
       if (!f || f.deletedAt !== null) throw fileNotFound(fileId);
       const r = signer.verify({ purpose: "download", tenantId: f.tenantId, fileId, expires, token, now: clock.now() });
       if (r === "invalid") throw new AppError("UNAUTHORIZED", "Invalid download token");

@@ -20,7 +20,7 @@ export interface MetricsDeps {
   backend: string;
   database: string;
   /** Each background job's due-but-undone work (jobs/backlog.ts), measured at scrape time. */
-  backlogs: () => Record<string, { count: number; oldestOverdueMs: number }>;
+  backlogs: () => Promise<Record<string, { count: number; oldestOverdueMs: number }>>;
 }
 
 export function createMetrics(deps: MetricsDeps) {
@@ -83,9 +83,9 @@ export function createMetrics(deps: MetricsDeps) {
     help: "Bytes charged to each tenant",
     labelNames: ["tenant"],
     registers: r,
-    collect() {
+    async collect() {
       this.reset();
-      for (const t of deps.ops.tenantUsage()) this.set({ tenant: t.id }, t.used);
+      for (const t of await deps.ops.tenantUsage()) this.set({ tenant: t.id }, t.used);
     },
   });
   new client.Gauge({
@@ -93,17 +93,17 @@ export function createMetrics(deps: MetricsDeps) {
     help: "Bytes reserved by each tenant's uploads in progress",
     labelNames: ["tenant"],
     registers: r,
-    collect() {
+    async collect() {
       this.reset();
-      for (const t of deps.ops.tenantUsage()) this.set({ tenant: t.id }, t.reserved);
+      for (const t of await deps.ops.tenantUsage()) this.set({ tenant: t.id }, t.reserved);
     },
   });
   new client.Gauge({
     name: "webhook_queue_depth",
     help: "Webhook deliveries waiting to be sent (due now or backing off)",
     registers: r,
-    collect() {
-      this.set(deps.ops.webhookQueue(deps.clock.now()).pending);
+    async collect() {
+      this.set((await deps.ops.webhookQueue(deps.clock.now())).pending);
     },
   });
   // One backlog measurement per scrape feeds both gauges (the second collect reuses the first's).
@@ -118,8 +118,8 @@ export function createMetrics(deps: MetricsDeps) {
     help: "Per job, how long its oldest due item has been overdue (0 when caught up)",
     labelNames: ["job"],
     registers: r,
-    collect() {
-      for (const [job, b] of Object.entries(backlogs())) this.set({ job }, b.oldestOverdueMs / 1000);
+    async collect() {
+      for (const [job, b] of Object.entries(await backlogs())) this.set({ job }, b.oldestOverdueMs / 1000);
     },
   });
   new client.Gauge({
@@ -127,8 +127,8 @@ export function createMetrics(deps: MetricsDeps) {
     help: "Per job, items due and not yet done",
     labelNames: ["job"],
     registers: r,
-    collect() {
-      for (const [job, b] of Object.entries(backlogs())) this.set({ job }, b.count);
+    async collect() {
+      for (const [job, b] of Object.entries(await backlogs())) this.set({ job }, b.count);
     },
   });
 

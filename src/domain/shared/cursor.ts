@@ -30,12 +30,12 @@ export function decodeCursor(cursor: string): CursorPosition {
  * One keyset page: `fetch(n, after)` returns up to n rows after the cursor position, newest first.
  * One row more than asked is read to learn whether a next page exists.
  */
-export function keysetPage<T extends CursorPosition>(
+export async function keysetPage<T extends CursorPosition>(
   limit: number,
   cursor: string | undefined,
-  fetch: (n: number, after?: CursorPosition) => T[],
+  fetch: (n: number, after?: CursorPosition) => Promise<T[]>,
 ) {
-  const rows = fetch(limit + 1, cursor ? decodeCursor(cursor) : undefined);
+  const rows = await fetch(limit + 1, cursor ? decodeCursor(cursor) : undefined);
   const more = rows.length > limit;
   const items = more ? rows.slice(0, limit) : rows;
   const last = items[items.length - 1];

@@ -9,7 +9,7 @@ export function createHealthService(deps: { repos: Repos; backend: StorageBacken
     async check(): Promise<{ ok: boolean; checks: { database: CheckStatus; storage: CheckStatus } }> {
       let database: CheckStatus = "ok";
       try {
-        deps.repos.settings.get("ping");
+        await deps.repos.settings.get("ping");
       } catch {
         database = "unavailable";
       }

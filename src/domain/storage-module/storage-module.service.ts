@@ -56,9 +56,10 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
   }
 
   /** Bucket name → workspace id (null for `default`); enforces a key's workspace pin. */
-  function bucketWorkspace(p: Principal, bucket: string): string | null {
+  async function bucketWorkspace(p: Principal, bucket: string): Promise<string | null> {
     if (bucket.length > 100 || !BUCKET.test(bucket)) throw validation("Invalid bucket name", { field: "bucket" });
-    const ws = bucket === DEFAULT_BUCKET ? null : (repos.workspaces.liveBySlug(p.tenant.id, bucket)?.id ?? undefined);
+    const ws =
+      bucket === DEFAULT_BUCKET ? null : ((await repos.workspaces.liveBySlug(p.tenant.id, bucket))?.id ?? undefined);
     if (ws === undefined) throw new AppError("NOT_FOUND", "Bucket not found", { bucket });
     if (p.workspaceId !== null && ws !== p.workspaceId)
       throw new AppError("FORBIDDEN", "This key is limited to another bucket", { bucket });
@@ -66,15 +67,15 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
   }
 
   /** Bucket of a file (a deleted workspace keeps its slug for display). */
-  const bucketName = (workspaceId: string | null) =>
-    workspaceId ? (repos.workspaces.byIdAny(workspaceId)?.slug ?? workspaceId) : DEFAULT_BUCKET;
+  const bucketName = async (workspaceId: string | null) =>
+    workspaceId ? ((await repos.workspaces.byIdAny(workspaceId))?.slug ?? workspaceId) : DEFAULT_BUCKET;
 
-  function objectView(f: FileRow) {
+  async function objectView(f: FileRow) {
     return {
       name: f.storedName,
       originalName: f.originalName,
       path: logicalPath(f.tenantId, f.userId, f.storedName ?? f.id),
-      bucket: bucketName(f.workspaceId),
+      bucket: await bucketName(f.workspaceId),
       userId: f.userId,
       category: f.category,
       contentType: f.fileType,
@@ -88,15 +89,15 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
   }
 
   /** The caller's object by stored name; anything outside its folder is simply not found. */
-  function objectRow(p: Principal, name: string, userId: string | undefined): FileRow {
+  async function objectRow(p: Principal, name: string, userId: string | undefined): Promise<FileRow> {
     if (!isValidStoredName(name)) throw validation("Invalid object name", { field: "name" });
-    const f = repos.files.liveByStoredName(p.tenant.id, folderOf(p, userId), name);
+    const f = await repos.files.liveByStoredName(p.tenant.id, folderOf(p, userId), name);
     if (!f || (p.workspaceId !== null && f.workspaceId !== p.workspaceId))
       throw new AppError("FILE_NOT_FOUND", "Object not found", { name });
     return f;
   }
 
-  function page(
+  async function page(
     p: Principal,
     q: { limit?: number; cursor?: string; userId?: string; category?: string; workspaceId?: string | null },
   ) {
@@ -107,12 +108,12 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
       category: q.category,
       workspaceId: p.workspaceId ?? q.workspaceId,
     };
-    const { items, nextCursor } = keysetPage(limit, q.cursor, (n, after) => repos.files.page(filters, n, after));
-    return { items: items.map(objectView), nextCursor, total: repos.files.countScan(filters) };
+    const { items, nextCursor } = await keysetPage(limit, q.cursor, (n, after) => repos.files.page(filters, n, after));
+    return { items: await Promise.all(items.map(objectView)), nextCursor, total: await repos.files.countScan(filters) };
   }
 
-  function maxSizeFor(p: Principal, category: FileCategory): number {
-    const plan = deps.access.planOf(p.tenant);
+  /** The largest file a tenant on `plan` may store in `category`. */
+  function maxSizeFor(plan: { maxFileSizeBytes: number } | null, category: FileCategory): number {
     return Math.min(
       CATEGORIES[category].maxSizeBytes,
       plan?.maxFileSizeBytes ?? MAX_FILE_SIZE_BYTES,
@@ -121,7 +122,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
   }
 
   return {
-    buckets(p: Principal) {
+    async buckets(p: Principal) {
       requireScope(p, "read");
       const all = [
         {
@@ -131,7 +132,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
           usedBytes: null as number | null,
           createdAt: new Date(p.tenant.createdAt).toISOString(),
         },
-        ...repos.workspaces.list(p.tenant.id).map((w) => ({
+        ...(await repos.workspaces.list(p.tenant.id)).map((w) => ({
           name: w.slug,
           workspaceId: w.id as string | null,
           quotaBytes: w.quotaBytes,
@@ -142,69 +143,73 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
       return { buckets: p.workspaceId === null ? all : all.filter((b) => b.workspaceId === p.workspaceId) };
     },
 
-    bucketObjects(p: Principal, bucket: string, q: { limit?: number; cursor?: string; userId?: string }) {
+    async bucketObjects(p: Principal, bucket: string, q: { limit?: number; cursor?: string; userId?: string }) {
       requireScope(p, "read");
-      const r = page(p, { ...q, workspaceId: bucketWorkspace(p, bucket) });
+      const r = await page(p, { ...q, workspaceId: await bucketWorkspace(p, bucket) });
       return { bucket, objects: r.items, nextCursor: r.nextCursor, total: r.total };
     },
 
-    listFiles(
+    async listFiles(
       p: Principal,
       q: { limit?: number; cursor?: string; userId?: string; category?: string; bucket?: string },
     ) {
       requireScope(p, "read");
       if (q.category && !(CATEGORY_NAMES as string[]).includes(q.category))
         throw validation("Unknown category", { field: "category", allowed: CATEGORY_NAMES });
-      const r = page(p, { ...q, workspaceId: q.bucket ? bucketWorkspace(p, q.bucket) : undefined });
+      const r = await page(p, { ...q, workspaceId: q.bucket ? await bucketWorkspace(p, q.bucket) : undefined });
       return { files: r.items, nextCursor: r.nextCursor, total: r.total };
     },
 
-    metadata(p: Principal, name: string, userId?: string) {
+    async metadata(p: Principal, name: string, userId?: string) {
       requireScope(p, "read");
-      return objectView(objectRow(p, name, userId));
+      return objectView(await objectRow(p, name, userId));
     },
 
-    presignedUrl(p: Principal, name: string, expiresIn: number, userId?: string) {
+    async presignedUrl(p: Principal, name: string, expiresIn: number, userId?: string) {
       requireScope(p, "read");
-      const f = objectRow(p, name, userId);
+      const f = await objectRow(p, name, userId);
       if (f.processingStatus !== "completed")
         throw new AppError("FILE_NOT_FOUND", "Object content is not available", { name });
-      const signed = deps.files.signedUrl(f.tenantId, f.id, expiresIn);
+      const signed = await deps.files.signedUrl(f.tenantId, f.id, expiresIn);
       return { name, url: signed.url, expiresAt: signed.expiresAt, expiresIn };
     },
 
-    delete(p: Principal, name: string, userId?: string) {
+    async delete(p: Principal, name: string, userId?: string) {
       requireScope(p, "delete");
-      const f = objectRow(p, name, userId);
-      deps.files.delete(f.tenantId, f.id);
+      const f = await objectRow(p, name, userId);
+      await deps.files.delete(f.tenantId, f.id);
     },
 
-    usage(p: Principal, recalculate: boolean) {
+    async usage(p: Principal, recalculate: boolean) {
       requireScope(p, "read");
-      const drift = recalculate && p.userId === null ? recalculateUsage(repos, p.tenant.id) : null;
-      const tenant = present(repos.tenants.byId(p.tenant.id), "tenant");
-      const plan = deps.access.planOf(tenant);
+      const drift = recalculate && p.userId === null ? await recalculateUsage(repos, p.tenant.id) : null;
+      const tenant = present(await repos.tenants.byId(p.tenant.id), "tenant");
+      const plan = await deps.access.planOf(tenant);
       // A user key sees its own files only; the quota figures are the organization's (they decide whether its uploads fit).
       const onlyUser = p.userId ?? undefined;
-      const byUser = repos.files
-        .usageBy(tenant.id, "userId", onlyUser)
-        .map((r) => ({ userId: r.key as string | null, fileCount: r.fileCount, bytes: r.bytes }));
+      const byUser = (await repos.files.usageBy(tenant.id, "userId", onlyUser)).map((r) => ({
+        userId: r.key as string | null,
+        fileCount: r.fileCount,
+        bytes: r.bytes,
+      }));
       return {
         organizationId: tenant.id,
         ...quotaView(tenant),
         plan: plan ? { id: plan.id, name: plan.name } : null,
         fileCount: byUser.reduce((n, u) => n + u.fileCount, 0),
-        byCategory: repos.files
-          .usageBy(tenant.id, "category", onlyUser)
-          .map((r) => ({ category: r.key as string, fileCount: r.fileCount, bytes: r.bytes })),
+        byCategory: (await repos.files.usageBy(tenant.id, "category", onlyUser)).map((r) => ({
+          category: r.key as string,
+          fileCount: r.fileCount,
+          bytes: r.bytes,
+        })),
         byUser,
         ...(drift ? { recalculated: drift } : {}),
       };
     },
 
-    quota(p: Principal) {
+    async quota(p: Principal) {
       requireScope(p, "read");
-      const plan = deps.access.planOf(p.tenant);
+      const plan = await deps.access.planOf(p.tenant);
       return {
         ...quotaView(p.tenant),
         plan: plan ? { id: plan.id, name: plan.name } : null,
@@ -212,7 +217,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
         categories: Object.fromEntries(
           CATEGORY_NAMES.map((c) => [
             c,
-            { maxSizeBytes: maxSizeFor(p, c), allowedTypes: CATEGORIES[c].allowedTypes ?? allowedTypesOf(p.tenant) },
+            { maxSizeBytes: maxSizeFor(plan, c), allowedTypes: CATEGORIES[c].allowedTypes ?? allowedTypesOf(p.tenant) },
           ]),
         ),
       };
@@ -241,7 +246,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
         throw validation("Unknown category", { field: "category", allowed: CATEGORY_NAMES });
       const category = input.category as FileCategory;
       const folder = folderOf(p, input.userId);
-      const workspaceId = bucketWorkspace(p, input.bucket);
+      const workspaceId = await bucketWorkspace(p, input.bucket);
       const allowed = CATEGORIES[category].allowedTypes ?? allowedTypesOf(p.tenant);
       const type = (input.contentType.split(";")[0] ?? "").trim().toLowerCase();
       if (!isTypeAllowed(allowed, type))
@@ -251,13 +256,13 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
           category,
         });
       const originalName = checkFileName(input.fileName, "file");
-      const maxSize = maxSizeFor(p, category);
+      const maxSize = maxSizeFor(await deps.access.planOf(p.tenant), category);
       const now = clock.now();
       const id = randomUUID();
       const bound = Math.min(input.bound, maxSize);
-      const f = repos.tx(() => {
-        deps.pipeline.reserve(p.tenant.id, workspaceId, bound);
-        return repos.files.insert({
+      const f = await repos.tx(async () => {
+        await deps.pipeline.reserve(p.tenant.id, workspaceId, bound);
+        return await repos.files.insert({
           id,
           tenantId: p.tenant.id,
           workspaceId,
@@ -289,7 +294,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
           signal: input.signal,
         });
       } catch (err) {
-        deps.pipeline.settle(f, "failed", { metadata: { failureReason: "upload_interrupted" } });
+        await deps.pipeline.settle(f, "failed", { metadata: { failureReason: "upload_interrupted" } });
         await deps.pipeline.deleteObject(f);
         const aborted = deps.pipeline.clientAbort(f, err, { signal: input.signal, received: body.received() });
         if (aborted) throw aborted;
@@ -302,7 +307,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
         throw err;
       }
       if (stored.size === 0) {
-        deps.pipeline.settle(f, "failed", { metadata: { failureReason: "empty" } });
+        await deps.pipeline.settle(f, "failed", { metadata: { failureReason: "empty" } });
         await deps.pipeline.deleteObject(f);
         throw validation("The file is empty", { field: "file" });
       }

@@ -39,13 +39,13 @@ export const planView = (p: PlanRow) => ({
 /** User-scoped keys (issued by a tenant) and plans (defined by the admin). */
 export function createAccessService({ repos, clock }: { repos: Repos; clock: Clock }) {
   return {
-    issueUserKey(
+    async issueUserKey(
       tenant: TenantRow,
       input: { userId: string; workspaceId?: string; scopes: KeyScope[]; name?: string },
     ) {
-      if (input.workspaceId) liveWorkspace(repos, tenant.id, input.workspaceId);
+      if (input.workspaceId) await liveWorkspace(repos, tenant.id, input.workspaceId);
       const apiKey = generateApiKey(USER_KEY_PREFIX);
-      const row = repos.access.insertUserKey({
+      const row = await repos.access.insertUserKey({
         id: randomUUID(),
         tenantId: tenant.id,
         userId: input.userId,
@@ -58,48 +58,49 @@ export function createAccessService({ repos, clock }: { repos: Repos; clock: Clo
       });
       return { ...userKeyView(row), apiKey };
     },
-    listUserKeys: (tenantId: string) => ({ keys: repos.access.userKeys(tenantId).map(userKeyView) }),
-    revokeUserKey(tenantId: string, id: string) {
-      if (!repos.access.revokeUserKey(tenantId, id, clock.now())) throw notFound("Key");
+    listUserKeys: async (tenantId: string) => ({ keys: (await repos.access.userKeys(tenantId)).map(userKeyView) }),
+    async revokeUserKey(tenantId: string, id: string) {
+      if (!(await repos.access.revokeUserKey(tenantId, id, clock.now()))) throw notFound("Key");
     },
     /** A user key's principal, or undefined when the key is unknown or revoked. */
-    authenticateUserKey(key: string): Principal | undefined {
-      const k = repos.access.userKeyByHash(hashKey(key));
-      const tenant = k && repos.tenants.byId(k.tenantId);
+    async authenticateUserKey(key: string): Promise<Principal | undefined> {
+      const k = await repos.access.userKeyByHash(hashKey(key));
+      const tenant = k && (await repos.tenants.byId(k.tenantId));
       if (!k || !tenant) return undefined;
       return { tenant, userId: k.userId, workspaceId: k.workspaceId, scopes: new Set(k.scopes) };
     },
 
-    createPlan(input: { name: string; quotaBytes: number; maxFileSizeBytes: number }) {
-      if (repos.access.planByName(input.name))
+    async createPlan(input: { name: string; quotaBytes: number; maxFileSizeBytes: number }) {
+      if (await repos.access.planByName(input.name))
         throw new AppError("CONFLICT", `A plan named "${input.name}" already exists`);
       const now = clock.now();
-      return planView(repos.access.insertPlan({ id: randomUUID(), ...input, createdAt: now, updatedAt: now }));
+      return planView(await repos.access.insertPlan({ id: randomUUID(), ...input, createdAt: now, updatedAt: now }));
     },
-    listPlans: () => ({ plans: repos.access.plans().map(planView) }),
+    listPlans: async () => ({ plans: (await repos.access.plans()).map(planView) }),
     /** Changing a plan's quota changes the quota of every tenant on it, atomically. */
-    updatePlan(id: string, patch: { name?: string; quotaBytes?: number; maxFileSizeBytes?: number }) {
-      return repos.tx(() => {
-        if (!repos.access.planById(id)) throw notFound("Plan");
-        const clash = patch.name ? repos.access.planByName(patch.name) : undefined;
+    async updatePlan(id: string, patch: { name?: string; quotaBytes?: number; maxFileSizeBytes?: number }) {
+      return await repos.tx(async () => {
+        if (!(await repos.access.planById(id))) throw notFound("Plan");
+        const clash = patch.name ? await repos.access.planByName(patch.name) : undefined;
         if (clash && clash.id !== id) throw new AppError("CONFLICT", `A plan named "${patch.name}" already exists`);
-        return planView(present(repos.access.updatePlan(id, patch, clock.now()), "plan"));
+        return planView(present(await repos.access.updatePlan(id, patch, clock.now()), "plan"));
       });
     },
-    assignPlan(tenantId: string, planId: string | null) {
-      return repos.tx(() => {
-        if (!repos.tenants.byId(tenantId)) throw notFound("Tenant");
-        const plan = planId ? repos.access.planById(planId) : null;
+    async assignPlan(tenantId: string, planId: string | null) {
+      return await repos.tx(async () => {
+        if (!(await repos.tenants.byId(tenantId))) throw notFound("Tenant");
+        const plan = planId ? await repos.access.planById(planId) : null;
         if (planId && !plan) throw notFound("Plan");
-        repos.access.assignPlan(tenantId, plan ?? null, clock.now());
+        await repos.access.assignPlan(tenantId, plan ?? null, clock.now());
         return {
           tenantId,
           plan: plan ? planView(plan) : null,
-          quotaBytes: present(repos.tenants.byId(tenantId), "tenant").quotaBytes,
+          quotaBytes: present(await repos.tenants.byId(tenantId), "tenant").quotaBytes,
         };
       });
     },
-    planOf: (tenant: TenantRow) => (tenant.planId ? (repos.access.planById(tenant.planId) ?? null) : null),
+    planOf: async (tenant: TenantRow) =>
+      tenant.planId ? ((await repos.access.planById(tenant.planId)) ?? null) : null,
   };
 }
 export type AccessService = ReturnType<typeof createAccessService>;

@@ -10,9 +10,9 @@ import { hashKey, safeEqual } from "../shared/secrets";
 export function createAdminAuthService(deps: { settings: SettingsRepo }) {
   return {
     /** Returns if `key` is the admin key; throws 401 UNAUTHORIZED otherwise (also when none is set). */
-    verifyAdminKey(key: string | null): void {
+    async verifyAdminKey(key: string | null): Promise<void> {
       if (!key) throw unauthorized("Missing admin key");
-      const stored = deps.settings.get(ADMIN_KEY_SETTING);
+      const stored = await deps.settings.get(ADMIN_KEY_SETTING);
       if (!stored) throw new AppError("UNAUTHORIZED", "Admin API is not configured");
       if (!safeEqual(hashKey(key), stored)) throw unauthorized("Invalid admin key");
     },

@@ -46,11 +46,11 @@ export function tenantView(t: TenantRow) {
 
 export interface TenantsServiceDeps {
   tenants: TenantsRepo;
-  liveFileCount: (tenantId: string) => number;
+  liveFileCount: (tenantId: string) => Promise<number>;
   /** Removes every stored object of the tenant (forced delete); idempotent. */
   deleteTenantObjects: (tenantId: string) => Promise<void>;
   /** Recomputes usage counters from the files table (one tenant, or all without an id). */
-  recalculateUsage: (tenantId?: string) => UsageDrift;
+  recalculateUsage: (tenantId?: string) => Promise<UsageDrift>;
   /** Seals webhook secrets before they are stored (tenants/webhook-secrets.ts). */
   secrets: SecretBox;
   clock: Clock;
@@ -59,31 +59,31 @@ export interface TenantsServiceDeps {
 /** Tenant lifecycle and API keys. Keys are returned once and stored only as SHA-256. */
 export function createTenantsService(deps: TenantsServiceDeps) {
   const { tenants, liveFileCount, deleteTenantObjects, clock } = deps;
-  const get = (id: string) => {
-    const t = tenants.byId(id);
+  const get = async (id: string) => {
+    const t = await tenants.byId(id);
     if (!t) throw notFound("Tenant");
     return t;
   };
-  const assertNameFree = (name: string, exceptId?: string) => {
-    const other = tenants.byName(name);
+  const assertNameFree = async (name: string, exceptId?: string) => {
+    const other = await tenants.byName(name);
     if (other && other.id !== exceptId) throw new AppError("CONFLICT", `A tenant named "${name}" already exists`);
   };
 
   return {
     get,
-    authenticate(apiKey: string): TenantRow | undefined {
+    async authenticate(apiKey: string): Promise<TenantRow | undefined> {
       // Lookup by hash is indexed; an attacker can't learn anything from timing of a hash lookup
       // because the hash of a guessed key is unrelated to the stored hash's prefix.
       // The replaced key of a regenerate-key with graceSeconds is looked up only on a miss, so
       // the hot path (a current key) stays one indexed lookup.
       const hash = hashKey(apiKey);
-      return tenants.byKeyHash(hash) ?? tenants.byPreviousKeyHash(hash, clock.now());
+      return (await tenants.byKeyHash(hash)) ?? (await tenants.byPreviousKeyHash(hash, clock.now()));
     },
-    create(input: { name: string; quotaBytes?: number; allowedFileTypes?: string[] | null }) {
-      assertNameFree(input.name);
+    async create(input: { name: string; quotaBytes?: number; allowedFileTypes?: string[] | null }) {
+      await assertNameFree(input.name);
       const apiKey = generateApiKey();
       const id = randomUUID();
-      const row = tenants.insert({
+      const row = await tenants.insert({
         id,
         name: input.name,
         apiKeyHash: hashKey(apiKey),
@@ -101,12 +101,12 @@ export function createTenantsService(deps: TenantsServiceDeps) {
      * clients can be switched without downtime); otherwise it stops at once. A second regenerate
      * during a grace window ends the first window: only one previous key is ever valid.
      */
-    regenerateKey(id: string, graceSeconds = 0) {
-      const old = get(id);
+    async regenerateKey(id: string, graceSeconds = 0) {
+      const old = await get(id);
       const apiKey = generateApiKey();
       const now = clock.now();
       const previousKeyExpiresAt = graceSeconds > 0 ? now + graceSeconds * 1000 : null;
-      tenants.update(
+      await tenants.update(
         id,
         {
           apiKeyHash: hashKey(apiKey),
@@ -122,19 +122,19 @@ export function createTenantsService(deps: TenantsServiceDeps) {
         ...(previousKeyExpiresAt ? { previousKeyExpiresAt: new Date(previousKeyExpiresAt).toISOString() } : {}),
       };
     },
-    rotateWebhookSecret(id: string): string {
+    async rotateWebhookSecret(id: string): Promise<string> {
       const webhookSecret = `whsec_${randomSecret()}`;
-      tenants.update(id, { webhookSecret: deps.secrets.seal(webhookSecret, id) }, clock.now());
+      await tenants.update(id, { webhookSecret: deps.secrets.seal(webhookSecret, id) }, clock.now());
       return webhookSecret;
     },
     /** The tenant's webhook signing secret in clear (stored sealed). */
     webhookSecretOf(t: Pick<TenantRow, "id" | "webhookSecret">): Promise<string> {
       return deps.secrets.open(t.webhookSecret, t.id);
     },
-    update(id: string, patch: TenantPatch): TenantRow {
-      get(id);
-      if (patch.name !== undefined) assertNameFree(patch.name, id);
-      return present(tenants.update(id, patch, clock.now()), "tenant");
+    async update(id: string, patch: TenantPatch): Promise<TenantRow> {
+      await get(id);
+      if (patch.name !== undefined) await assertNameFree(patch.name, id);
+      return present(await tenants.update(id, patch, clock.now()), "tenant");
     },
     /**
      * Refuses while live files exist unless forced. A forced delete removes the objects first and
@@ -142,8 +142,8 @@ export function createTenantsService(deps: TenantsServiceDeps) {
      * objects without rows.
      */
     async delete(id: string, force: boolean) {
-      get(id);
-      const live = liveFileCount(id);
+      await get(id);
+      const live = await liveFileCount(id);
       if (live > 0 && !force) {
         throw new AppError("CONFLICT", "Tenant still has files; delete them first or pass force=true", {
           fileCount: live,
@@ -151,7 +151,7 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       }
       // Revoke the key first so nothing new arrives, remove objects, then rows; the second sweep
       // catches an upload that completed in between (its row went with the cascade).
-      tenants.update(
+      await tenants.update(
         id,
         {
           apiKeyHash: hashKey(randomSecret()),
@@ -162,17 +162,17 @@ export function createTenantsService(deps: TenantsServiceDeps) {
         clock.now(),
       );
       await deleteTenantObjects(id);
-      tenants.delete(id);
+      await tenants.delete(id);
       await deleteTenantObjects(id);
     },
     /** Fixes drift in the usage counters of one tenant (404 if unknown) or, without an id, of all. */
-    recalculateUsage(id?: string): UsageDrift {
-      if (id !== undefined) get(id);
+    async recalculateUsage(id?: string): Promise<UsageDrift> {
+      if (id !== undefined) await get(id);
       return deps.recalculateUsage(id);
     },
-    list(limit: number, cursor?: string) {
-      const { items, nextCursor } = keysetPage(limit, cursor, (n, after) => tenants.page(n, after));
-      return { tenants: items.map(tenantView), nextCursor, total: tenants.count() };
+    async list(limit: number, cursor?: string) {
+      const { items, nextCursor } = await keysetPage(limit, cursor, (n, after) => tenants.page(n, after));
+      return { tenants: items.map(tenantView), nextCursor, total: await tenants.count() };
     },
   };
 }

@@ -8,4 +8,4 @@ import type { Repos } from "../../db/repos";
 export function recalculateUsage(repos: Pick<Repos, "tx" | "quota">, tenantId?: string) {
   return repos.tx(() => repos.quota.recalculate(tenantId));
 }
-export type UsageDrift = ReturnType<typeof recalculateUsage>;
+export type UsageDrift = Awaited<ReturnType<typeof recalculateUsage>>;

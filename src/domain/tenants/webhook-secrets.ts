@@ -32,11 +32,13 @@ export function webhookSecretBox(ring: {
  * before it retires the old key). Idempotent; returns how many were (re-)sealed.
  */
 export async function resealWebhookSecrets(repos: Repos, box: SecretBox, clock: Clock): Promise<number> {
-  const due = repos.tenants.webhookSecretsNotSealedWith(box.currentPrefix());
+  const due = await repos.tenants.webhookSecretsNotSealedWith(box.currentPrefix());
   const resealed: { id: string; from: string; to: string }[] = [];
   for (const t of due)
     resealed.push({ id: t.id, from: t.webhookSecret, to: box.seal(await box.open(t.webhookSecret, t.id), t.id) });
-  return repos.tx(
-    () => resealed.filter((r) => repos.tenants.replaceWebhookSecret(r.id, r.from, r.to, clock.now())).length,
-  );
+  return repos.tx(async () => {
+    let n = 0;
+    for (const r of resealed) if (await repos.tenants.replaceWebhookSecret(r.id, r.from, r.to, clock.now())) n++;
+    return n;
+  });
 }

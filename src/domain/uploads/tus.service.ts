@@ -26,8 +26,8 @@ export interface TusServiceDeps {
   expirySeconds: number;
   /** Absolute base for upload URLs when PUBLIC_URL is configured; else they are paths. */
   publicBase: string | null;
-  /** Called inside the transaction that fails an expired upload (webhook outbox). */
-  onSettled?: (file: FileRow) => void;
+  /** Called inside the transaction that fails an expired upload (webhook outbox; database writes only). */
+  onSettled?: (file: FileRow) => Promise<void>;
 }
 
 /** Where an upload stands, for HEAD and PATCH responses. */
@@ -86,15 +86,15 @@ export function createTusService(deps: TusServiceDeps) {
   });
 
   /** The caller's file (a user key sees only its own), or 404 like any missing id. */
-  function ownFile(p: Principal, fileId: string): FileRow {
-    const f = repos.files.liveById(p.tenant.id, fileId);
+  async function ownFile(p: Principal, fileId: string): Promise<FileRow> {
+    const f = await repos.files.liveById(p.tenant.id, fileId);
     if (!f || (p.userId !== null && f.userId !== p.userId)) throw fileNotFound(fileId);
     return f;
   }
 
   /** The upload in progress, or the reason there is none (completed, expired, failed). */
-  function inProgress(f: FileRow): TusUploadRow {
-    const u = repos.tus.byFileId(f.id);
+  async function inProgress(f: FileRow): Promise<TusUploadRow> {
+    const u = await repos.tus.byFileId(f.id);
     const reason = (f.metadata as { failureReason?: string } | null)?.failureReason;
     if (f.processingStatus === "failed")
       throw reason === "expired"
@@ -109,17 +109,17 @@ export function createTusService(deps: TusServiceDeps) {
   /** All bytes are in: publish the object and settle the file (magic bytes, quota, webhook). */
   async function finish(f0: FileRow, u: TusUploadRow): Promise<FileRow> {
     const now = clock.now();
-    if (!repos.files.claimUpload(f0.id, now)) throw new AppError("CONFLICT", "Upload is no longer pending");
-    const f = repos.files.byId(f0.id)!;
+    if (!(await repos.files.claimUpload(f0.id, now))) throw new AppError("CONFLICT", "Upload is no longer pending");
+    const f = (await repos.files.byId(f0.id))!;
     let stored: StoredObjectInfo;
     try {
-      stored = await storageCall(resumable.finish(stateOf(u, f), repos.tus.parts(f.id)));
+      stored = await storageCall(resumable.finish(stateOf(u, f), await repos.tus.parts(f.id)));
     } catch (err) {
-      repos.files.releaseClaim(f.id, clock.now()); // retried by the next HEAD/PATCH or the expiry job
+      await repos.files.releaseClaim(f.id, clock.now()); // retried by the next HEAD/PATCH or the expiry job
       throw err;
     }
     const settled = await pipeline.verifyAndSettle(f, stored);
-    repos.tus.remove(f.id);
+    await repos.tus.remove(f.id);
     return settled;
   }
 
@@ -158,13 +158,13 @@ export function createTusService(deps: TusServiceDeps) {
       throw new AppError("FORBIDDEN", "This key lacks the 'write' scope");
     const checksum = parseTusChecksum(opts.checksum);
     return exclusive(f.id, async (signal) => {
-      const current = repos.files.byId(f.id)!;
-      if (current.processingStatus === "completed" && !repos.tus.byFileId(f.id)) {
+      const current = (await repos.files.byId(f.id))!;
+      if (current.processingStatus === "completed" && !(await repos.tus.byFileId(f.id))) {
         if (opts.offset !== current.sizeBytes || (opts.contentLength ?? 0) > 0)
           throw new AppError("CONFLICT", "The upload is complete", { fileId: f.id, offset: current.sizeBytes });
         return completedView(current);
       }
-      const u = inProgress(current);
+      const u = await inProgress(current);
       if (opts.offset !== u.uploadOffset)
         throw new AppError(
           "CONFLICT",
@@ -202,9 +202,9 @@ export function createTusService(deps: TusServiceDeps) {
           throw pipeline.clientAbort(current, err, { signal: opts.signal, received: body.received() }) ?? err;
         }
       }
-      const after = repos.tus.byFileId(f.id)!;
+      const after = (await repos.tus.byFileId(f.id))!;
       if (after.uploadOffset < after.uploadLength) return viewOf(after);
-      return completedView(await finish(repos.files.byId(f.id)!, after));
+      return completedView(await finish((await repos.files.byId(f.id))!, after));
     });
   }
 
@@ -230,7 +230,7 @@ export function createTusService(deps: TusServiceDeps) {
       const workspaceId = meta.workspaceId ?? input.workspaceHeader ?? p.workspaceId ?? null;
       if (p.workspaceId !== null && workspaceId !== p.workspaceId)
         throw new AppError("FORBIDDEN", "This key is limited to another workspace", { workspaceId });
-      if (workspaceId) liveWorkspace(repos, p.tenant.id, workspaceId);
+      if (workspaceId) await liveWorkspace(repos, p.tenant.id, workspaceId);
 
       const id = randomUUID();
       const key = objectKeyFor(p.tenant.id, id);
@@ -238,9 +238,9 @@ export function createTusService(deps: TusServiceDeps) {
       const now = clock.now();
       const expiresAt = now + deps.expirySeconds * 1000;
       try {
-        return repos.tx(() => {
-          pipeline.reserve(p.tenant.id, workspaceId, length);
-          const file = repos.files.insert({
+        return await repos.tx(async () => {
+          await pipeline.reserve(p.tenant.id, workspaceId, length);
+          const file = await repos.files.insert({
             id,
             tenantId: p.tenant.id,
             workspaceId,
@@ -257,7 +257,7 @@ export function createTusService(deps: TusServiceDeps) {
             uploadExpiresAt: expiresAt,
             createdAt: now,
           });
-          const u = repos.tus.insert({
+          const u = await repos.tus.insert({
             fileId: id,
             tenantId: p.tenant.id,
             uploadLength: length,
@@ -280,11 +280,12 @@ export function createTusService(deps: TusServiceDeps) {
 
     /** HEAD: the exact durable offset (waits for a request in flight to record its bytes). */
     async head(p: Principal, fileId: string): Promise<TusUploadView> {
-      const f = ownFile(p, fileId);
+      const f = await ownFile(p, fileId);
       return exclusive(f.id, async () => {
-        const current = repos.files.byId(f.id)!;
-        if (current.processingStatus === "completed" && !repos.tus.byFileId(f.id)) return completedView(current);
-        const u = inProgress(current);
+        const current = (await repos.files.byId(f.id))!;
+        if (current.processingStatus === "completed" && !(await repos.tus.byFileId(f.id)))
+          return completedView(current);
+        const u = await inProgress(current);
         // Every byte arrived but a crash came before the file settled: settle now.
         if (u.uploadOffset === u.uploadLength) return completedView(await finish(current, u));
         return viewOf(u);
@@ -292,22 +293,24 @@ export function createTusService(deps: TusServiceDeps) {
     },
 
     /** PATCH (and the body of a creation-with-upload POST): appends at `offset`. */
-    append: (p: Principal, fileId: string, opts: Parameters<typeof append>[2]) => append(p, ownFile(p, fileId), opts),
+    append: async (p: Principal, fileId: string, opts: Parameters<typeof append>[2]) =>
+      append(p, await ownFile(p, fileId), opts),
 
     /** DELETE: ends an unfinished upload, releasing its reservation and staging data. */
     async terminate(p: Principal, fileId: string): Promise<void> {
       if (p.userId !== null && !p.scopes.has("delete"))
         throw new AppError("FORBIDDEN", "This key lacks the 'delete' scope");
-      const f = ownFile(p, fileId);
+      const f = await ownFile(p, fileId);
       await exclusive(f.id, async () => {
-        const current = repos.files.byId(f.id)!;
-        const u = repos.tus.byFileId(f.id);
+        const current = (await repos.files.byId(f.id))!;
+        const u = await repos.tus.byFileId(f.id);
         if (!u || current.processingStatus !== "pending")
           throw new AppError("CONFLICT", "Only an unfinished upload can be terminated; delete the file instead", {
             fileId: f.id,
           });
-        repos.tx(() => {
-          if (repos.files.softDelete(f.id, clock.now())) repos.quota.adjust(current, -current.reservedBytes, 0);
+        await repos.tx(async () => {
+          if (await repos.files.softDelete(f.id, clock.now()))
+            await repos.quota.adjust(current, -current.reservedBytes, 0);
         });
         await discard(u, current);
       });
@@ -320,10 +323,10 @@ export function createTusService(deps: TusServiceDeps) {
      */
     async sweep(batch = 100): Promise<number> {
       let ended = 0;
-      for (const u of repos.tus.sweepable(clock.now(), batch)) {
+      for (const u of await repos.tus.sweepable(clock.now(), batch)) {
         await exclusive(u.fileId, async () => {
-          const f = repos.files.byId(u.fileId);
-          const row = repos.tus.byFileId(u.fileId);
+          const f = await repos.files.byId(u.fileId);
+          const row = await repos.tus.byFileId(u.fileId);
           if (!f || !row) return;
           if (f.processingStatus === "processing") return;
           const live = f.processingStatus === "pending" && f.deletedAt === null;
@@ -335,10 +338,10 @@ export function createTusService(deps: TusServiceDeps) {
             return;
           }
           if (live)
-            repos.tx(() => {
-              if (!repos.files.expire(f.id, "pending", f.reservedBytes, clock.now())) return;
-              repos.quota.adjust(f, -f.reservedBytes, 0);
-              deps.onSettled?.(repos.files.byId(f.id)!);
+            await repos.tx(async () => {
+              if (!(await repos.files.expire(f.id, "pending", f.reservedBytes, clock.now()))) return;
+              await repos.quota.adjust(f, -f.reservedBytes, 0);
+              await deps.onSettled?.((await repos.files.byId(f.id))!);
             });
           await discard(row, f);
           ended++;
@@ -353,7 +356,7 @@ export function createTusService(deps: TusServiceDeps) {
     await resumable
       .discard(stateOf(u, f))
       .catch((err) => logger.warn("tus: staging cleanup failed", { fileId: f.id, err: String(err) }));
-    repos.tus.remove(u.fileId);
+    await repos.tus.remove(u.fileId);
   }
 }
 export type TusService = ReturnType<typeof createTusService>;

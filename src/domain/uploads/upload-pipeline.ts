@@ -12,8 +12,11 @@ export interface UploadPipelineDeps {
   objects: EncryptedObjects;
   clock: Clock;
   logger: Logger;
-  /** Called inside the transaction that settles an upload (the webhook outbox hooks in here). */
-  onSettled?: (file: FileRow) => void;
+  /**
+   * Called inside the transaction that settles an upload (the webhook outbox hooks in here); it
+   * may write to the database only (effects beyond it go through `repos.afterCommit`).
+   */
+  onSettled?: (file: FileRow) => Promise<void>;
   /**
    * UPLOAD_IDLE_TIMEOUT_MS: an upload body that sends nothing for this long is dropped, so a stalled
    * client can't hold its reservation (and its connection) until the upload expires.
@@ -36,13 +39,13 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
    * has no object yet (bytes only ever land while it is `processing`), so there is nothing to
    * delete. Returns how many were expired.
    */
-  function expireDuePending(tenantId: string): number {
+  async function expireDuePending(tenantId: string): Promise<number> {
     const now = clock.now();
     let expired = 0;
-    for (const f of repos.fileSweeps.duePendingUploads(tenantId, now, 1000)) {
-      if (!repos.files.expire(f.id, "pending", f.reservedBytes, now)) continue;
-      repos.quota.adjust(f, -f.reservedBytes, 0);
-      deps.onSettled?.(present(repos.files.byId(f.id), "file"));
+    for (const f of await repos.fileSweeps.duePendingUploads(tenantId, now, 1000)) {
+      if (!(await repos.files.expire(f.id, "pending", f.reservedBytes, now))) continue;
+      await repos.quota.adjust(f, -f.reservedBytes, 0);
+      await deps.onSettled?.(present(await repos.files.byId(f.id), "file"));
       expired++;
     }
     return expired;
@@ -53,11 +56,12 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
    * transaction. Before refusing, the tenant's expired uploads are expired and the reservation
    * is tried once more.
    */
-  function reserve(tenantId: string, workspaceId: string | null, bytes: number): void {
+  async function reserve(tenantId: string, workspaceId: string | null, bytes: number): Promise<void> {
     if (bytes === 0) return;
-    const retried = (attempt: () => boolean) => attempt() || (expireDuePending(tenantId) > 0 && attempt());
-    if (!retried(() => repos.quota.reserveTenant(tenantId, bytes))) {
-      const t = present(repos.tenants.byId(tenantId), "tenant");
+    const retried = async (attempt: () => Promise<boolean>) =>
+      (await attempt()) || ((await expireDuePending(tenantId)) > 0 && (await attempt()));
+    if (!(await retried(() => repos.quota.reserveTenant(tenantId, bytes)))) {
+      const t = present(await repos.tenants.byId(tenantId), "tenant");
       throw new AppError("QUOTA_EXCEEDED", "Storage quota exceeded", {
         scope: "tenant",
         quotaBytes: t.quotaBytes,
@@ -66,8 +70,8 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
         requestedBytes: bytes,
       });
     }
-    if (workspaceId && !retried(() => repos.quota.reserveWorkspace(workspaceId, bytes))) {
-      const w = present(repos.workspaces.liveById(tenantId, workspaceId), "workspace");
+    if (workspaceId && !(await retried(() => repos.quota.reserveWorkspace(workspaceId, bytes)))) {
+      const w = present(await repos.workspaces.liveById(tenantId, workspaceId), "workspace");
       throw new AppError("QUOTA_EXCEEDED", "Workspace storage quota exceeded", {
         scope: "workspace",
         workspaceId,
@@ -83,14 +87,19 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
    * Moves a `processing` upload to its final state: the reservation is released and, when
    * completed, the actual size charged. Null if the file was deleted or expired meanwhile.
    */
-  function settle(f: FileRow, status: "completed" | "failed", patch: Partial<FileRow>): FileRow | null {
-    return repos.tx(() => {
+  function settle(f: FileRow, status: "completed" | "failed", patch: Partial<FileRow>): Promise<FileRow | null> {
+    return repos.tx(async () => {
       const charged = status === "completed" ? (patch.sizeBytes ?? f.sizeBytes) : 0;
-      if (!repos.files.finish(f.id, status, { ...patch, reservedBytes: 0, chargedBytes: charged }, clock.now()))
-        return null;
-      repos.quota.adjust(f, -f.reservedBytes, charged);
-      const row = present(repos.files.byId(f.id), "file");
-      deps.onSettled?.(row);
+      const finished = await repos.files.finish(
+        f.id,
+        status,
+        { ...patch, reservedBytes: 0, chargedBytes: charged },
+        clock.now(),
+      );
+      if (!finished) return null;
+      await repos.quota.adjust(f, -f.reservedBytes, charged);
+      const row = present(await repos.files.byId(f.id), "file");
+      await deps.onSettled?.(row);
       return row;
     });
   }
@@ -167,11 +176,11 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
     async verifyAndSettle(f: FileRow, stored: StoredObjectInfo): Promise<FileRow> {
       const mismatch = await checkMagicBytes(f.fileType, stored.head);
       const settled = mismatch
-        ? settle(f, "failed", {
+        ? await settle(f, "failed", {
             sizeBytes: stored.size,
             metadata: { failureReason: "type_mismatch", message: mismatch },
           })
-        : settle(f, "completed", {
+        : await settle(f, "completed", {
             sizeBytes: stored.size,
             sha256: stored.sha256,
             wrappedKey: stored.wrappedKey,

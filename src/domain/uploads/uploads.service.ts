@@ -86,26 +86,27 @@ export function createUploadsService(deps: UploadsServiceDeps) {
   }
 
   /** Gives back what a pending upload holds, after a PUT was rejected before it started streaming. */
-  function releaseReservation(f: FileRow): void {
+  async function releaseReservation(f: FileRow): Promise<void> {
     if (f.reservedBytes === 0) return;
-    repos.tx(() => {
-      if (repos.files.dropReservation(f.id, f.reservedBytes, clock.now())) repos.quota.adjust(f, -f.reservedBytes, 0);
+    await repos.tx(async () => {
+      if (await repos.files.dropReservation(f.id, f.reservedBytes, clock.now()))
+        await repos.quota.adjust(f, -f.reservedBytes, 0);
     });
   }
 
   return {
-    request(tenant: TenantRow, input: UploadRequestInput) {
+    async request(tenant: TenantRow, input: UploadRequestInput) {
       const { allowed, fileName } = validateRequest(tenant, input);
       if (input.webhookUrl) deps.assertWebhookUrl?.(input.webhookUrl);
       assertFreeformJson("tags", input.tags);
-      if (input.workspaceId) liveWorkspace(repos, tenant.id, input.workspaceId);
+      if (input.workspaceId) await liveWorkspace(repos, tenant.id, input.workspaceId);
       const now = clock.now();
       const id = randomUUID();
       const size = input.fileSizeBytes ?? 0;
       const expiresAt = now + deps.uploadExpirySeconds * 1000;
-      const row = repos.tx(() => {
-        pipeline.reserve(tenant.id, input.workspaceId ?? null, size);
-        return repos.files.insert({
+      const row = await repos.tx(async () => {
+        await pipeline.reserve(tenant.id, input.workspaceId ?? null, size);
+        return await repos.files.insert({
           id,
           tenantId: tenant.id,
           workspaceId: input.workspaceId ?? null,
@@ -148,9 +149,9 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       contentLength: number | null;
       signal?: AbortSignal;
     }) {
-      const f0 = repos.files.liveById(opts.tenantId, opts.fileId);
+      const f0 = await repos.files.liveById(opts.tenantId, opts.fileId);
       if (!f0) throw fileNotFound(opts.fileId);
-      if (repos.tus.byFileId(f0.id))
+      if (await repos.tus.byFileId(f0.id))
         throw new AppError("CONFLICT", "This file is being uploaded with tus; PATCH its upload URL instead");
       const now = clock.now();
       if (f0.processingStatus === "pending" && f0.uploadExpiresAt !== null && f0.uploadExpiresAt <= now)
@@ -171,19 +172,19 @@ export function createUploadsService(deps: UploadsServiceDeps) {
 
       // Size: declared at request time, or (when it wasn't) taken from Content-Length.
       const declared = f0.sizeBytes || opts.contentLength;
-      const rejected = (err: AppError) => {
-        releaseReservation(f0);
+      const rejected = async (err: AppError) => {
+        await releaseReservation(f0);
         return err;
       };
-      if (!declared) throw rejected(validation("Content-Length is required when fileSizeBytes was not declared"));
+      if (!declared) throw await rejected(validation("Content-Length is required when fileSizeBytes was not declared"));
       if (declared > MAX_FILE_SIZE_BYTES)
-        throw rejected(
+        throw await rejected(
           new AppError("PAYLOAD_TOO_LARGE", `Body exceeds the maximum of ${MAX_FILE_SIZE_BYTES} bytes`, {
             maxSize: MAX_FILE_SIZE_BYTES,
           }),
         );
       if (opts.contentLength !== null && opts.contentLength !== declared) {
-        throw rejected(
+        throw await rejected(
           opts.contentLength > declared
             ? new AppError("PAYLOAD_TOO_LARGE", `Body is ${opts.contentLength} bytes, declared ${declared}`, {
                 declared,
@@ -195,19 +196,19 @@ export function createUploadsService(deps: UploadsServiceDeps) {
               }),
         );
       }
-      if (!opts.body) throw rejected(validation("Request body is empty"));
+      if (!opts.body) throw await rejected(validation("Request body is empty"));
 
-      const claimed = repos.tx(() => {
-        if (!repos.files.claimUpload(f0.id, now)) return false;
+      const claimed = await repos.tx(async () => {
+        if (!(await repos.files.claimUpload(f0.id, now))) return false;
         // Nothing held (size not declared, or an earlier rejected PUT released it): reserve now.
         if (f0.reservedBytes === 0) {
-          pipeline.reserve(f0.tenantId, f0.workspaceId, declared);
-          repos.files.update(f0.id, { sizeBytes: declared, reservedBytes: declared }, now);
+          await pipeline.reserve(f0.tenantId, f0.workspaceId, declared);
+          await repos.files.update(f0.id, { sizeBytes: declared, reservedBytes: declared }, now);
         }
         return true;
       });
       if (!claimed) throw new AppError("CONFLICT", "Upload is no longer pending");
-      const f = present(repos.files.byId(f0.id), "file");
+      const f = present(await repos.files.byId(f0.id), "file");
 
       const body = pipeline.receiveBody(opts.body);
       let stored: StoredObjectInfo;
@@ -221,10 +222,10 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       } catch (err) {
         // A rejected PUT holds no quota (docs/api.md, "Uploads"); a retry reserves again at its claim. Only if
         // the row is still ours: a delete or expiry during the PUT has released it already.
-        repos.tx(() => {
-          if (!repos.files.releaseClaim(f.id, clock.now())) return;
-          repos.quota.adjust(f, -f.reservedBytes, 0);
-          repos.files.update(f.id, { sizeBytes: f0.sizeBytes, reservedBytes: 0 }, clock.now());
+        await repos.tx(async () => {
+          if (!(await repos.files.releaseClaim(f.id, clock.now()))) return;
+          await repos.quota.adjust(f, -f.reservedBytes, 0);
+          await repos.files.update(f.id, { sizeBytes: f0.sizeBytes, reservedBytes: 0 }, clock.now());
         });
         const aborted = pipeline.clientAbort(f, err, {
           signal: opts.signal,

@@ -65,11 +65,12 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
   return {
     assertTargetUrl,
 
-    enqueueFileEvent(file: FileRow): void {
+    /** Writes the file's event to the outbox; call inside the settling transaction. */
+    async enqueueFileEvent(file: FileRow): Promise<void> {
       const event: WebhookEvent = file.processingStatus === "completed" ? "file.uploaded" : "file.failed";
       const urls = new Set<string>();
       if (file.webhookUrl) urls.add(file.webhookUrl);
-      for (const e of repos.webhooks.endpoints(file.tenantId)) if (e.events.includes(event)) urls.add(e.url);
+      for (const e of await repos.webhooks.endpoints(file.tenantId)) if (e.events.includes(event)) urls.add(e.url);
       if (urls.size === 0) return;
       const now = clock.now();
       const payload = JSON.stringify({
@@ -81,7 +82,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         timestamp: new Date(now).toISOString(),
       });
       for (const url of urls)
-        repos.webhooks.insertDelivery({
+        await repos.webhooks.insertDelivery({
           id: randomUUID(),
           tenantId: file.tenantId,
           event,
@@ -90,11 +91,12 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
           payload,
           createdAt: now,
         });
-      // After commit: the transaction is synchronous, so this runs once it has finished.
-      if (deps.wake) queueMicrotask(deps.wake);
+      // The sender must see the rows: wake it once they are committed.
+      const wake = deps.wake;
+      if (wake) repos.afterCommit(wake);
     },
 
-    createEndpoint(tenantId: string, input: { url: string; events?: string[]; description?: string }) {
+    async createEndpoint(tenantId: string, input: { url: string; events?: string[]; description?: string }) {
       assertTargetUrl(input.url, "url");
       const events = input.events ?? [...WEBHOOK_EVENTS];
       const unknown = events.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
@@ -103,10 +105,10 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
           field: "events",
           unknown,
         });
-      if (repos.webhooks.endpoints(tenantId).length >= 20)
+      if ((await repos.webhooks.endpoints(tenantId)).length >= 20)
         throw new AppError("CONFLICT", "A tenant may register at most 20 webhook endpoints");
       return endpointView(
-        repos.webhooks.insertEndpoint({
+        await repos.webhooks.insertEndpoint({
           id: randomUUID(),
           tenantId,
           url: input.url,
@@ -116,15 +118,17 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         }),
       );
     },
-    listEndpoints: (tenantId: string) => ({ webhooks: repos.webhooks.endpoints(tenantId).map(endpointView) }),
-    deleteEndpoint(tenantId: string, id: string) {
-      if (!repos.webhooks.deleteEndpoint(tenantId, id))
+    listEndpoints: async (tenantId: string) => ({
+      webhooks: (await repos.webhooks.endpoints(tenantId)).map(endpointView),
+    }),
+    async deleteEndpoint(tenantId: string, id: string) {
+      if (!(await repos.webhooks.deleteEndpoint(tenantId, id)))
         throw new AppError("NOT_FOUND", "Webhook endpoint not found", { id });
     },
 
-    listDeliveries(tenantId: string, q: { limit?: number; cursor?: string; status?: DeliveryStatus }) {
+    async listDeliveries(tenantId: string, q: { limit?: number; cursor?: string; status?: DeliveryStatus }) {
       const limit = q.limit ?? 20;
-      const { items, nextCursor } = keysetPage(limit, q.cursor, (n, after) =>
+      const { items, nextCursor } = await keysetPage(limit, q.cursor, (n, after) =>
         repos.webhooks.page(tenantId, n, { status: q.status, after }),
       );
       return { deliveries: items.map(deliveryView), nextCursor };
@@ -133,14 +137,15 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
      * Queues a `webhook.test` event to every endpoint of the tenant (whatever events they
      * subscribe to), signed and retried like real events, so an operator can check a receiver.
      */
-    sendTestEvent(tenantId: string) {
-      const endpoints = repos.webhooks.endpoints(tenantId);
+    async sendTestEvent(tenantId: string) {
+      const endpoints = await repos.webhooks.endpoints(tenantId);
       if (endpoints.length === 0) throw new AppError("CONFLICT", "The tenant has no webhook endpoints; add one first");
       const now = clock.now();
       const payload = JSON.stringify({ event: "webhook.test", tenantId, timestamp: new Date(now).toISOString() });
-      const ids = endpoints.map((e) => {
+      const ids: string[] = [];
+      for (const e of endpoints) {
         const id = randomUUID();
-        repos.webhooks.insertDelivery({
+        await repos.webhooks.insertDelivery({
           id,
           tenantId,
           event: "webhook.test",
@@ -149,21 +154,23 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
           payload,
           createdAt: now,
         });
-        return id;
-      });
+        ids.push(id);
+      }
       deps.wake?.();
-      return { deliveries: ids.map((id) => deliveryView(repos.webhooks.byId(tenantId, id)!)) };
+      const deliveries = [];
+      for (const id of ids) deliveries.push(deliveryView((await repos.webhooks.byId(tenantId, id))!));
+      return { deliveries };
     },
     /** Re-queues a dead delivery with a fresh attempt budget. */
-    retryDelivery(tenantId: string, id: string) {
-      const d = repos.webhooks.byId(tenantId, id);
+    async retryDelivery(tenantId: string, id: string) {
+      const d = await repos.webhooks.byId(tenantId, id);
       if (!d) throw new AppError("NOT_FOUND", "Delivery not found", { id });
-      if (!repos.webhooks.requeue(id, clock.now()))
+      if (!(await repos.webhooks.requeue(id, clock.now())))
         throw new AppError("CONFLICT", `Only dead deliveries can be retried (this one is ${d.status})`, {
           status: d.status,
         });
       deps.wake?.();
-      return deliveryView(present(repos.webhooks.byId(tenantId, id), "delivery"));
+      return deliveryView(present(await repos.webhooks.byId(tenantId, id), "delivery"));
     },
   };
 }

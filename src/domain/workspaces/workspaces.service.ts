@@ -54,9 +54,13 @@ function selectorOf(filter: MoveFilesInput["filter"]): FileSelector {
 export function createWorkspacesService({ repos, clock }: { repos: Repos; clock: Clock }) {
   const getRow = (tenantId: string, id: string) => liveWorkspace(repos, tenantId, id);
   /** A binding to an external workspace is unique among the tenant's live workspaces. */
-  const assertAuthWorkspaceFree = (tenantId: string, authWorkspaceId: string | null | undefined, self?: string) => {
+  const assertAuthWorkspaceFree = async (
+    tenantId: string,
+    authWorkspaceId: string | null | undefined,
+    self?: string,
+  ) => {
     if (!authWorkspaceId) return;
-    const holder = repos.workspaces.liveByAuthWorkspace(tenantId, authWorkspaceId);
+    const holder = await repos.workspaces.liveByAuthWorkspace(tenantId, authWorkspaceId);
     if (holder && holder.id !== self)
       throw new AppError("CONFLICT", "Another workspace is already bound to this authWorkspaceId", {
         authWorkspaceId,
@@ -65,9 +69,9 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
   };
   return {
     getRow,
-    get: (tenantId: string, id: string) => workspaceView(getRow(tenantId, id)),
-    list: (tenantId: string) => ({ workspaces: repos.workspaces.list(tenantId).map(workspaceView) }),
-    create(
+    get: async (tenantId: string, id: string) => workspaceView(await getRow(tenantId, id)),
+    list: async (tenantId: string) => ({ workspaces: (await repos.workspaces.list(tenantId)).map(workspaceView) }),
+    async create(
       tenantId: string,
       input: {
         name: string;
@@ -78,12 +82,12 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
       },
     ) {
       assertFreeformJson("metadata", input.metadata);
-      return repos.tx(() => {
-        if (repos.workspaces.liveBySlug(tenantId, input.slug))
+      return await repos.tx(async () => {
+        if (await repos.workspaces.liveBySlug(tenantId, input.slug))
           throw new AppError("CONFLICT", `A workspace with slug "${input.slug}" already exists`, { slug: input.slug });
-        assertAuthWorkspaceFree(tenantId, input.authWorkspaceId);
+        await assertAuthWorkspaceFree(tenantId, input.authWorkspaceId);
         return workspaceView(
-          repos.workspaces.insert({
+          await repos.workspaces.insert({
             id: randomUUID(),
             tenantId,
             name: input.name,
@@ -97,12 +101,12 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
       });
     },
     /** Lowering a quota below usage blocks new uploads and deletes nothing. */
-    update(tenantId: string, id: string, patch: WorkspacePatch) {
+    async update(tenantId: string, id: string, patch: WorkspacePatch) {
       assertFreeformJson("metadata", patch.metadata);
-      return repos.tx(() => {
-        getRow(tenantId, id);
-        assertAuthWorkspaceFree(tenantId, patch.authWorkspaceId, id);
-        return workspaceView(present(repos.workspaces.update(id, patch, clock.now()), "workspace"));
+      return await repos.tx(async () => {
+        await getRow(tenantId, id);
+        await assertAuthWorkspaceFree(tenantId, patch.authWorkspaceId, id);
+        return workspaceView(present(await repos.workspaces.update(id, patch, clock.now()), "workspace"));
       });
     },
     /**
@@ -111,13 +115,13 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
      * the target past its quota is refused whole (nothing moves). Tenant usage is unchanged.
      * `totalBytes` is the charged bytes that moved. Ids of other tenants simply never match.
      */
-    moveFiles(tenantId: string, input: MoveFilesInput) {
+    async moveFiles(tenantId: string, input: MoveFilesInput) {
       const selector = selectorOf(input.filter);
-      return repos.tx(() => {
-        const target = getRow(tenantId, input.workspaceId);
-        const moving = repos.fileMoves.candidates(tenantId, target.id, selector, input.onlyUnassigned ?? true);
+      return await repos.tx(async () => {
+        const target = await getRow(tenantId, input.workspaceId);
+        const moving = await repos.fileMoves.candidates(tenantId, target.id, selector, input.onlyUnassigned ?? true);
         const totalBytes = moving.reduce((n, f) => n + f.chargedBytes, 0);
-        if (totalBytes > 0 && !repos.quota.chargeWorkspace(target.id, totalBytes))
+        if (totalBytes > 0 && !(await repos.quota.chargeWorkspace(target.id, totalBytes)))
           throw new AppError("QUOTA_EXCEEDED", "Workspace storage quota exceeded", {
             scope: "workspace",
             workspaceId: target.id,
@@ -130,8 +134,8 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
         for (const f of moving)
           if (f.workspaceId && f.chargedBytes)
             leaving.set(f.workspaceId, (leaving.get(f.workspaceId) ?? 0) + f.chargedBytes);
-        for (const [id, bytes] of leaving) repos.quota.unchargeWorkspace(id, bytes);
-        repos.fileMoves.setWorkspace(
+        for (const [id, bytes] of leaving) await repos.quota.unchargeWorkspace(id, bytes);
+        await repos.fileMoves.setWorkspace(
           moving.map((f) => f.id),
           target.id,
           clock.now(),
@@ -140,15 +144,15 @@ export function createWorkspacesService({ repos, clock }: { repos: Repos; clock:
       });
     },
     /** Soft-deletes every file in the workspace and releases their bytes at workspace and tenant level, atomically. */
-    delete(tenantId: string, id: string) {
-      repos.tx(() => {
-        const w = getRow(tenantId, id);
+    async delete(tenantId: string, id: string) {
+      await repos.tx(async () => {
+        const w = await getRow(tenantId, id);
         const now = clock.now();
-        for (const f of repos.files.liveInWorkspace(w.id)) {
-          repos.files.softDelete(f.id, now);
-          repos.quota.adjust(f, -f.reservedBytes, -f.chargedBytes);
+        for (const f of await repos.files.liveInWorkspace(w.id)) {
+          await repos.files.softDelete(f.id, now);
+          await repos.quota.adjust(f, -f.reservedBytes, -f.chargedBytes);
         }
-        repos.workspaces.markDeleted(w.id, now);
+        await repos.workspaces.markDeleted(w.id, now);
       });
     },
   };

@@ -55,7 +55,7 @@ export function auditTrail<C>(
   audit: AuditService,
   opts: { actorOf: (ctx: C) => AuditActor; tenantOf: (ctx: C & AuditContext) => string | null | undefined },
 ) {
-  return new Elysia().onAfterHandle({ as: "scoped" }, (raw) => {
+  return new Elysia().onAfterHandle({ as: "scoped" }, async (raw) => {
     const ctx = raw as unknown as C & AuditContext;
     ctx.params ??= {};
     const method = ctx.request.method;
@@ -67,7 +67,7 @@ export function auditTrail<C>(
     const created = (ctx.responseValue as { id?: unknown } | null)?.id;
     let target = template.replace(/:(\w+)/g, (_, p: string) => ctx.params[p] ?? `:${p}`).replace(/^\/(admin\/)?/, "");
     if (method === "POST" && typeof created === "string" && !target.endsWith(created)) target += `/${created}`;
-    audit.record({
+    await audit.record({
       actor: opts.actorOf(ctx),
       action: ACTIONS[name] ?? name,
       target,

@@ -16,10 +16,10 @@ export function bearerKey(request: Request): string | null {
 }
 
 /** Resolves the tenant of a Bearer key, or throws UNAUTHORIZED. */
-export function authenticateTenant(tenants: TenantsService, request: Request): TenantRow {
+export async function authenticateTenant(tenants: TenantsService, request: Request): Promise<TenantRow> {
   const key = bearerKey(request);
   if (!key) throw unauthorized("Missing Authorization header (expected: Bearer sk_live_...)");
-  const tenant = tenants.authenticate(key);
+  const tenant = await tenants.authenticate(key);
   if (!tenant) throw unauthorized("Invalid API key");
   return tenant;
 }
@@ -36,9 +36,10 @@ export function authenticateTenant(tenants: TenantsService, request: Request): T
  * Streaming routes (upload PUT, storage-module upload) are not under these plugins: they
  * authenticate before they touch `request.body`.
  */
-function authFirst<T>(authenticate: (request: Request) => T) {
-  const seen = new WeakMap<Request, { value: T }>();
-  const once = (request: Request): T => {
+function authFirst<T>(authenticate: (request: Request) => Promise<T>) {
+  const seen = new WeakMap<Request, { value: Promise<T> }>();
+  /** The one authentication of `request` (memoized: the parse hook and `derive` share it). */
+  const once = (request: Request): Promise<T> => {
     let hit = seen.get(request);
     if (!hit) {
       hit = { value: authenticate(request) };
@@ -50,7 +51,7 @@ function authFirst<T>(authenticate: (request: Request) => T) {
   // the returned plugin itself, never on a nested one.
   const plugin = () =>
     new Elysia().onParse({ as: "scoped" }, async ({ request }, contentType) => {
-      once(request);
+      await once(request);
       return request.body ? readBody(request, contentType) : undefined;
     });
   return { once, plugin };
@@ -59,7 +60,7 @@ function authFirst<T>(authenticate: (request: Request) => T) {
 /** Adds `tenant` to the context of every route after it; 401 UNAUTHORIZED otherwise. */
 export function tenantAuth(tenants: TenantsService) {
   const auth = authFirst((request) => authenticateTenant(tenants, request));
-  return auth.plugin().derive({ as: "scoped" }, ({ request }) => ({ tenant: auth.once(request) }));
+  return auth.plugin().derive({ as: "scoped" }, async ({ request }) => ({ tenant: await auth.once(request) }));
 }
 
 /**
@@ -68,18 +69,22 @@ export function tenantAuth(tenants: TenantsService) {
  */
 export function principalAuth(tenants: TenantsService, access: AccessService) {
   const auth = authFirst((request) => authenticatePrincipal(tenants, access, request));
-  return auth.plugin().derive({ as: "scoped" }, ({ request }) => ({ principal: auth.once(request) }));
+  return auth.plugin().derive({ as: "scoped" }, async ({ request }) => ({ principal: await auth.once(request) }));
 }
 
 /** The storage module's principal of a Bearer key (user key or tenant key), or throws UNAUTHORIZED. */
-export function authenticatePrincipal(tenants: TenantsService, access: AccessService, request: Request): Principal {
+export async function authenticatePrincipal(
+  tenants: TenantsService,
+  access: AccessService,
+  request: Request,
+): Promise<Principal> {
   const key = bearerKey(request);
   if (key && isUserKey(key)) {
-    const principal = access.authenticateUserKey(key);
+    const principal = await access.authenticateUserKey(key);
     if (!principal) throw unauthorized("Invalid API key");
     return principal;
   }
-  return { tenant: authenticateTenant(tenants, request), userId: null, workspaceId: null, scopes: ALL_SCOPES };
+  return { tenant: await authenticateTenant(tenants, request), userId: null, workspaceId: null, scopes: ALL_SCOPES };
 }
 const ALL_SCOPES: ReadonlySet<KeyScope> = new Set(["read", "write", "delete"]);
 
@@ -90,13 +95,13 @@ const ALL_SCOPES: ReadonlySet<KeyScope> = new Set(["read", "write", "delete"]);
  * admin console session cookie (http/console-session.ts).
  */
 export function adminAuth(adminAuth: AdminAuthService, session?: AdminSessionCheck) {
-  const auth = authFirst((request) => {
+  const auth = authFirst(async (request) => {
     const key = bearerKey(request);
-    if (!key && session?.(request)) return true;
-    adminAuth.verifyAdminKey(key);
+    if (!key && session && (await session(request))) return true;
+    await adminAuth.verifyAdminKey(key);
     return true;
   });
-  return auth.plugin().onTransform({ as: "scoped" }, ({ request }) => {
-    auth.once(request);
+  return auth.plugin().onTransform({ as: "scoped" }, async ({ request }) => {
+    await auth.once(request);
   });
 }

@@ -32,7 +32,7 @@ const DeliveryStatus = t.Union([
  */
 export function adminInsightsRoutes(deps: AdminInsightsRoutesDeps) {
   const { adminStats, webhooks, tenants } = deps;
-  const tenantId = (id: string) => tenants.get(id).id; // 404 for an unknown tenant
+  const tenantId = async (id: string) => (await tenants.get(id)).id; // 404 for an unknown tenant
   return new Elysia(routeConfig({ prefix: "/api/v1/admin", tags: ["admin"] }))
     .use(adminAuth(deps.adminAuth, deps.adminSession))
     .use(adminAudit(deps.audit))
@@ -63,14 +63,14 @@ export function adminInsightsRoutes(deps: AdminInsightsRoutesDeps) {
       }),
       ...detail("Search a tenant's files by name or context, type, status and workspace (keyset pagination)"),
     })
-    .get("/tenants/:id/webhooks", ({ params }) => webhooks.listEndpoints(tenantId(params.id)), {
+    .get("/tenants/:id/webhooks", async ({ params }) => webhooks.listEndpoints(await tenantId(params.id)), {
       params: IdParams,
       ...detail("A tenant's webhook endpoints"),
     })
     .post(
       "/tenants/:id/webhooks",
-      ({ params, body, set }) => {
-        const created = webhooks.createEndpoint(tenantId(params.id), body);
+      async ({ params, body, set }) => {
+        const created = await webhooks.createEndpoint(await tenantId(params.id), body);
         set.status = 201;
         return created;
       },
@@ -86,15 +86,15 @@ export function adminInsightsRoutes(deps: AdminInsightsRoutesDeps) {
     )
     .delete(
       "/tenants/:id/webhooks/:webhookId",
-      ({ params }) => {
-        webhooks.deleteEndpoint(tenantId(params.id), params.webhookId);
+      async ({ params }) => {
+        await webhooks.deleteEndpoint(await tenantId(params.id), params.webhookId);
         return { success: true };
       },
       { params: t.Object({ id: Uuid, webhookId: Uuid }), ...detail("Remove a tenant's webhook endpoint") },
     )
     .get(
       "/tenants/:id/webhooks/deliveries",
-      ({ params, query }) => webhooks.listDeliveries(tenantId(params.id), query),
+      async ({ params, query }) => webhooks.listDeliveries(await tenantId(params.id), query),
       {
         params: IdParams,
         query: t.Object({ limit: Limit, cursor: Cursor, status: t.Optional(DeliveryStatus) }),
@@ -103,10 +103,10 @@ export function adminInsightsRoutes(deps: AdminInsightsRoutesDeps) {
     )
     .post(
       "/tenants/:id/webhooks/deliveries/:deliveryId/retry",
-      ({ params }) => webhooks.retryDelivery(tenantId(params.id), params.deliveryId),
+      async ({ params }) => webhooks.retryDelivery(await tenantId(params.id), params.deliveryId),
       { params: t.Object({ id: Uuid, deliveryId: Uuid }), ...detail("Re-queue a tenant's dead delivery") },
     )
-    .post("/tenants/:id/webhooks/test", ({ params }) => webhooks.sendTestEvent(tenantId(params.id)), {
+    .post("/tenants/:id/webhooks/test", async ({ params }) => webhooks.sendTestEvent(await tenantId(params.id)), {
       params: IdParams,
       ...detail("Queue a webhook.test event to every endpoint of the tenant"),
     });

@@ -28,9 +28,9 @@ export function adminSessionRoutes(deps: {
     .use(adminAudit(deps.audit))
     .post(
       "/session",
-      ({ request, set }) => {
+      async ({ request, set }) => {
         if (!bearerKey(request)) throw unauthorized("Missing admin key");
-        const { id, expiresAt, maxAgeSeconds } = sessions.open();
+        const { id, expiresAt, maxAgeSeconds } = await sessions.open();
         set.headers["set-cookie"] = sessionCookie(id, maxAgeSeconds, isHttps(request));
         set.headers["cache-control"] = "no-store";
         set.status = 201;
@@ -49,9 +49,9 @@ export function adminSessionRoutes(deps: {
     .use(adminAudit(deps.audit))
     .get(
       "/session",
-      ({ request }) => {
+      async ({ request }) => {
         const id = bearerKey(request) ? null : sessionIdOf(request);
-        const expiresAt = id ? sessions.check(id) : null;
+        const expiresAt = id ? await sessions.check(id) : null;
         return {
           authenticated: true,
           via: id ? "session" : "key",
@@ -62,9 +62,9 @@ export function adminSessionRoutes(deps: {
     )
     .delete(
       "/session",
-      ({ request, set }) => {
+      async ({ request, set }) => {
         const id = sessionIdOf(request);
-        if (id) sessions.close(id);
+        if (id) await sessions.close(id);
         set.headers["set-cookie"] = sessionCookie("", 0, isHttps(request));
         return { success: true };
       },

@@ -45,8 +45,8 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     .use(adminAudit(deps.audit))
     .post(
       "/tenants",
-      ({ body, set }) => {
-        const { tenant, apiKey } = tenants.create(body);
+      async ({ body, set }) => {
+        const { tenant, apiKey } = await tenants.create(body);
         set.status = 201;
         return {
           id: tenant.id,
@@ -73,13 +73,13 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     })
     .get(
       "/tenants/:id",
-      ({ params }) => {
-        const tenant = tenants.get(params.id);
+      async ({ params }) => {
+        const tenant = await tenants.get(params.id);
         return { ...tenantView(tenant), quota: quotaView(tenant) };
       },
       { params: IdParams, ...detail("Get a tenant with its quota") },
     )
-    .patch("/tenants/:id", ({ params, body }) => tenantView(tenants.update(params.id, body)), {
+    .patch("/tenants/:id", async ({ params, body }) => tenantView(await tenants.update(params.id, body)), {
       params: IdParams,
       body: t.Object({
         name: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
@@ -102,8 +102,8 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     )
     .post(
       "/tenants/:id/regenerate-key",
-      ({ params, body }) => ({
-        ...tenants.regenerateKey(params.id, body?.graceSeconds ?? 0),
+      async ({ params, body }) => ({
+        ...(await tenants.regenerateKey(params.id, body?.graceSeconds ?? 0)),
         message: "API key regenerated successfully. Store this key securely.",
       }),
       {
@@ -122,7 +122,7 @@ export function adminRoutes(deps: AdminRoutesDeps) {
         ...detail("Regenerate a tenant's API key; the old key stops working at once, or after graceSeconds"),
       },
     )
-    .get("/tenants/:id/quota", ({ params }) => quotaView(tenants.get(params.id)), {
+    .get("/tenants/:id/quota", async ({ params }) => quotaView(await tenants.get(params.id)), {
       params: IdParams,
       ...detail("A tenant's quota"),
     })
@@ -130,15 +130,19 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       params: IdParams,
       ...detail("Recompute used/reserved bytes from the files table; reports the drift fixed"),
     })
-    .post("/tenants/:id/upload/request", ({ params, body }) => deps.uploads.request(tenants.get(params.id), body), {
-      params: IdParams,
-      body: UploadRequestBody,
-      ...detail("Request an upload on a tenant's behalf"),
-    })
+    .post(
+      "/tenants/:id/upload/request",
+      async ({ params, body }) => deps.uploads.request(await tenants.get(params.id), body),
+      {
+        params: IdParams,
+        body: UploadRequestBody,
+        ...detail("Request an upload on a tenant's behalf"),
+      },
+    )
     .get(
       "/tenants/:id/files",
-      ({ params, query }) => {
-        tenants.get(params.id);
+      async ({ params, query }) => {
+        await tenants.get(params.id);
         return files.list(params.id, query);
       },
       {
@@ -171,16 +175,16 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     )
     .delete(
       "/tenants/:id/files/:fileId",
-      ({ params }) => {
-        files.delete(params.id, params.fileId);
+      async ({ params }) => {
+        await files.delete(params.id, params.fileId);
         return { success: true };
       },
       { params: TenantFileParams, ...detail("Soft-delete a tenant's file") },
     )
     .get(
       "/tenants/:id/workspaces",
-      ({ params }) => {
-        tenants.get(params.id);
+      async ({ params }) => {
+        await tenants.get(params.id);
         return deps.workspaces.list(params.id);
       },
       {
@@ -190,8 +194,8 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     )
     .patch(
       "/tenants/:id/workspaces/:workspaceId",
-      ({ params, body }) => {
-        tenants.get(params.id);
+      async ({ params, body }) => {
+        await tenants.get(params.id);
         return deps.workspaces.update(params.id, params.workspaceId, body);
       },
       {
@@ -202,8 +206,8 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     )
     .post(
       "/tenants/:id/workspaces",
-      ({ params, body, set }) => {
-        tenants.get(params.id);
+      async ({ params, body, set }) => {
+        await tenants.get(params.id);
         set.status = 201;
         return deps.workspaces.create(params.id, body);
       },
@@ -212,8 +216,8 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     .get(
       // A static segment under /files, so it is never read as a :fileId.
       "/tenants/:id/files/contexts",
-      ({ params, query }) => {
-        tenants.get(params.id);
+      async ({ params, query }) => {
+        await tenants.get(params.id);
         return files.contexts(params.id, query.workspaceId);
       },
       {
@@ -224,8 +228,8 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     )
     .post(
       "/tenants/:id/files/migrate-workspace",
-      ({ params, body }) => {
-        tenants.get(params.id);
+      async ({ params, body }) => {
+        await tenants.get(params.id);
         return deps.workspaces.moveFiles(params.id, body);
       },
       {

@@ -17,8 +17,8 @@ export function auditRoutes(deps: {
     .use(adminAuth(deps.adminAuth, deps.adminSession))
     .get(
       "/audit",
-      ({ query }) =>
-        deps.audit.list(
+      async ({ query }) =>
+        await deps.audit.list(
           {
             action: query.action,
             actorType: query.actorType,

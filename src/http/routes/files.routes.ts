@@ -48,14 +48,14 @@ export function filesRoutes(deps: FilesRoutesDeps) {
     query: { token?: string; expires?: number; disposition?: "inline" | "attachment" };
   }) => {
     if (query.token !== undefined && query.expires !== undefined) {
-      const file = files.fileForToken(params.fileId, query.token, query.expires);
+      const file = await files.fileForToken(params.fileId, query.token, query.expires);
       const maxAge =
         query.expires === 0 ? 31_536_000 : Math.max(0, Math.floor((query.expires - deps.clock.now()) / 1000));
       const cacheControl = query.expires === 0 ? `private, max-age=${maxAge}, immutable` : `private, max-age=${maxAge}`;
       return downloadResponse({ request, file: files.content(file), cacheControl, disposition: query.disposition });
     }
-    const tenant = authenticateTenant(deps.tenants, request);
-    const file = files.getRow(tenant.id, params.fileId);
+    const tenant = await authenticateTenant(deps.tenants, request);
+    const file = await files.getRow(tenant.id, params.fileId);
     return downloadResponse({
       request,
       file: files.content(file),
@@ -98,10 +98,10 @@ export function filesRoutes(deps: FilesRoutesDeps) {
     .use(tenantAuth(deps.tenants))
     .get(
       "/",
-      ({ tenant, query, request }) =>
-        files.list(tenant.id, {
+      async ({ tenant, query, request }) =>
+        await files.list(tenant.id, {
           ...query,
-          workspaceId: workspaceFromHeader(deps.workspaces, tenant.id, request, query.workspaceId),
+          workspaceId: await workspaceFromHeader(deps.workspaces, tenant.id, request, query.workspaceId),
         }),
       {
         query: FileListQuery,
@@ -123,8 +123,8 @@ export function filesRoutes(deps: FilesRoutesDeps) {
     })
     .delete(
       "/:fileId",
-      ({ tenant, params }) => {
-        files.delete(tenant.id, params.fileId);
+      async ({ tenant, params }) => {
+        await files.delete(tenant.id, params.fileId);
         return { success: true };
       },
       { params: FileIdParams, detail: { summary: "Soft-delete a file", ...bearer } },

@@ -12,11 +12,11 @@ import { routeConfig } from "../schemas";
  */
 export function metricsRoutes(deps: { adminAuth: AdminAuthService; metrics: Metrics; metricsToken: string | null }) {
   // A route-level hook: a scoped one would guard every route mounted after this module.
-  const guard = ({ request }: { request: Request }) => {
+  const guard = async ({ request }: { request: Request }) => {
     const key = bearerKey(request);
     if (!key) throw unauthorized("Missing metrics token");
     if (deps.metricsToken && safeEqual(key, deps.metricsToken)) return;
-    deps.adminAuth.verifyAdminKey(key);
+    await deps.adminAuth.verifyAdminKey(key);
   };
   return new Elysia(routeConfig({ tags: ["admin"] })).get(
     "/metrics",

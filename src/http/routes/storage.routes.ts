@@ -28,7 +28,7 @@ export function storageRoutes(deps: StorageRoutesDeps) {
   // Streamed (`parse: "none"`), so not under principalAuth's body parsing: the key is checked in
   // `derive`, which runs before query validation and before the handler touches the body.
   const upload = new Elysia(routeConfig({ prefix: "/api/v1/storage", tags: ["storage"] }))
-    .derive(({ request }) => ({ principal: authenticatePrincipal(deps.tenants, deps.access, request) }))
+    .derive(async ({ request }) => ({ principal: await authenticatePrincipal(deps.tenants, deps.access, request) }))
     .post(
       "/upload",
       async ({ principal, request, query }) => {
@@ -118,8 +118,8 @@ export function storageRoutes(deps: StorageRoutesDeps) {
     )
     .delete(
       "/objects/:name",
-      ({ principal, params, query }) => {
-        s.delete(principal, params.name, query.userId);
+      async ({ principal, params, query }) => {
+        await s.delete(principal, params.name, query.userId);
         return { success: true };
       },
       { params: NameParams, query: t.Object(UserQuery), ...d("Delete a file (quota released)") },

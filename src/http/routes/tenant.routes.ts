@@ -56,15 +56,15 @@ export function tenantRoutes(deps: { tenants: TenantsService; access: AccessServ
       })
       .delete(
         "/keys/:id",
-        ({ tenant, params }) => {
-          deps.access.revokeUserKey(tenant.id, params.id);
+        async ({ tenant, params }) => {
+          await deps.access.revokeUserKey(tenant.id, params.id);
           return { success: true };
         },
         { params: t.Object({ id: Uuid }), detail: { summary: "Revoke a user-scoped key", ...bearer } },
       )
       .post(
         "/webhook-secret/rotate",
-        ({ tenant }) => ({ webhookSecret: deps.tenants.rotateWebhookSecret(tenant.id) }),
+        async ({ tenant }) => ({ webhookSecret: await deps.tenants.rotateWebhookSecret(tenant.id) }),
         {
           detail: { summary: "Rotate the webhook signing secret", ...bearer },
         },

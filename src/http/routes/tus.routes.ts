@@ -109,9 +109,9 @@ export function tusRoutes(deps: TusRoutesDeps) {
         if (request.method !== "HEAD") return;
         const m = UPLOAD_PATH.exec(path);
         if (!m) return;
-        const p = principal(request);
-        requireTusVersion(request);
-        return tus.head(p, m[1]!).then((v) => {
+        return principal(request).then(async (p) => {
+          requireTusVersion(request);
+          const v = await tus.head(p, m[1]!);
           const h = uploadHeaders(v);
           if (v.metadata) h["upload-metadata"] = v.metadata;
           return new Response(null, { status: 200, headers: h });
@@ -120,7 +120,7 @@ export function tusRoutes(deps: TusRoutesDeps) {
       .post(
         "/",
         async ({ request }) => {
-          const p = principal(request);
+          const p = await principal(request);
           requireTusVersion(request);
           const created = await tus.create(p, {
             length: request.headers.get("upload-length"),
@@ -152,7 +152,7 @@ export function tusRoutes(deps: TusRoutesDeps) {
       .patch(
         "/:fileId",
         async ({ request, params }) => {
-          const p = principal(request);
+          const p = await principal(request);
           requireTusVersion(request);
           if (!(request.headers.get("content-type") ?? "").startsWith(OFFSET_STREAM))
             throw new AppError("UNSUPPORTED_MEDIA_TYPE", `Content-Type must be ${OFFSET_STREAM}`);
@@ -170,7 +170,7 @@ export function tusRoutes(deps: TusRoutesDeps) {
       .delete(
         "/:fileId",
         async ({ request, params }) => {
-          const p = principal(request);
+          const p = await principal(request);
           requireTusVersion(request);
           await tus.terminate(p, params.fileId);
           return new Response(null, { status: 204, headers: { "tus-resumable": TUS_VERSION } });

@@ -28,10 +28,10 @@ export function uploadRoutes(deps: UploadRoutesDeps) {
     .use(tenantAuth(deps.tenants))
     .post(
       "/request",
-      ({ tenant, body, request }) =>
-        deps.uploads.request(tenant, {
+      async ({ tenant, body, request }) =>
+        await deps.uploads.request(tenant, {
           ...body,
-          workspaceId: workspaceFromHeader(deps.workspaces, tenant.id, request, body.workspaceId),
+          workspaceId: await workspaceFromHeader(deps.workspaces, tenant.id, request, body.workspaceId),
         }),
       { body: UploadRequestBody, detail: { summary: "Request a presigned upload URL (reserves quota)", ...bearer } },
     );
@@ -44,7 +44,7 @@ export function uploadRoutes(deps: UploadRoutesDeps) {
           throw new AppError("UNAUTHORIZED", "Upload URL needs both token and expires");
         deps.uploads.checkUploadToken(params.fileId, params.tenantId, query.token, query.expires);
       } else {
-        const tenant = authenticateTenant(deps.tenants, request);
+        const tenant = await authenticateTenant(deps.tenants, request);
         if (tenant.id !== params.tenantId) throw fileNotFound(params.fileId);
       }
       return deps.uploads.receive({

@@ -41,8 +41,8 @@ export function webhooksRoutes(deps: { tenants: TenantsService; webhooks: Webhoo
     })
     .delete(
       "/:id",
-      ({ tenant, params }) => {
-        wh.deleteEndpoint(tenant.id, params.id);
+      async ({ tenant, params }) => {
+        await wh.deleteEndpoint(tenant.id, params.id);
         return { success: true };
       },
       { params: t.Object({ id: Uuid }), detail: { summary: "Remove a webhook endpoint", ...bearer } },

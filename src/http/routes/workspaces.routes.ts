@@ -30,8 +30,8 @@ export function workspacesRoutes(deps: { tenants: TenantsService; workspaces: Wo
     })
     .delete(
       "/:workspaceId",
-      ({ tenant, params }) => {
-        ws.delete(tenant.id, params.workspaceId);
+      async ({ tenant, params }) => {
+        await ws.delete(tenant.id, params.workspaceId);
         return { success: true };
       },
       { params: Params, detail: { summary: "Delete a workspace and soft-delete its files", ...bearer } },

@@ -1,0 +1,67 @@
+import type { Database } from "bun:sqlite";
+import type { SQL } from "drizzle-orm";
+import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
+import type * as schema from "./schema";
+
+export type Dialect = "sqlite" | "pg";
+
+/**
+ * The table objects the repositories build queries from. On SQLite they are src/db/schema.ts; on
+ * PostgreSQL the pg-core tables of the same names, columns and TypeScript types, cast to this type
+ * where the PostgreSQL connection is opened (the one place the two dialects' types are equated).
+ */
+export type Tables = typeof schema;
+
+/**
+ * A query executor, typed as drizzle's asynchronous SQLite database: every query is awaited
+ * (`await db.select()…` gives rows on both dialects). Repositories use only the builder surface
+ * both dialects share: select/insert/update/delete, `.returning()`, `.limit()`,
+ * `.onConflictDoUpdate()`, `sql` templates; never `.get()`, `.all()`, `.run()` or `.values()`,
+ * which PostgreSQL's builders don't have.
+ */
+export type Db = BaseSQLiteDatabase<"async", unknown, Tables>;
+
+type Params = Record<string, unknown>;
+/** A query built with `sql.placeholder(...)` values, as drizzle's builders are before `.prepare()`. */
+export interface Preparable<R> {
+  prepare(name?: string): { all(params?: Params): Promise<R> | R };
+}
+
+/**
+ * The metadata database as the repositories see it, whichever the dialect. Opened by
+ * `openSqlite` (src/db/sqlite.connection.ts); the PostgreSQL one implements the same contract.
+ */
+export interface Connection {
+  readonly dialect: Dialect;
+  readonly tables: Tables;
+  /** The executor for the current call: the transaction's handle inside `tx`, else the root database. */
+  exec(): Db;
+  /** Rows of a raw SQL query (column names as written; quote mixed-case aliases for PostgreSQL). */
+  rows<T>(query: SQL): Promise<T[]>;
+  /**
+   * A query prepared once (the hot paths: compiling per call cost a third of a small upload's
+   * CPU on SQLite). `name` must be unique per connection (PostgreSQL names its statements). On
+   * PostgreSQL a prepared statement belongs to the pool, not to a transaction, so inside `tx`
+   * the query is built afresh on the transaction's handle; on SQLite the one connection is the
+   * transaction's too, so the prepared statement always serves.
+   */
+  prepared<R>(name: string, build: (db: Db) => Preparable<R>): (params?: Params) => Promise<R>;
+  /**
+   * Runs `fn` in one transaction; repository calls made inside `fn` (however deeply awaited) run
+   * in it, a nested `tx` joins it. SQLite: BEGIN IMMEDIATE on the one connection, transactions
+   * serialized. PostgreSQL: SERIALIZABLE, retried on serialization failure or deadlock, so `fn`
+   * may run more than once: it must have no effect outside the database (use `afterCommit`).
+   */
+  tx<T>(fn: () => Promise<T>): Promise<T>;
+  /** Runs `effect` once the current transaction has committed (at once outside one); dropped on rollback. */
+  afterCommit(effect: () => void): void;
+  /**
+   * Wraps a repository method so that, outside a transaction, it doesn't run while another
+   * call's transaction is open (SQLite: one connection, so the statement would become part of
+   * that transaction and share its fate). Identity where transactions have their own connection.
+   */
+  guard<A extends unknown[], R>(method: (...args: A) => Promise<R>): (...args: A) => Promise<R>;
+  /** The SQLite handle, for what only SQLite has (backup, schema checks); null on PostgreSQL. */
+  readonly sqlite: Database | null;
+  close(): Promise<void>;
+}
