@@ -41,7 +41,7 @@ export interface ResumableState {
   tailVersion: number;
 }
 
-/** What to record after each durable step; called synchronously (a database write). */
+/** What to record after each durable step (a database write, awaited before the request goes on). */
 export interface Checkpoint {
   offset: number;
   tailVersion: number;
