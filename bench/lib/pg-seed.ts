@@ -5,6 +5,8 @@
  * the wire). The per-row file_stats triggers are skipped for that statement
  * (`session_replication_role = replica`, the bench connects as the superuser) and the counters are
  * written by one `GROUP BY` instead: 1M trigger upserts on four counter rows would take minutes.
+ * The secondary indexes are dropped for the load and recreated from their own definitions after
+ * it, in the same transaction (1M rows: 58 s here, 142 s maintaining them row by row).
  * Then `VACUUM ANALYZE` so the planner has statistics, as a long-running database would.
  */
 import { SQL } from "bun";
@@ -35,6 +37,11 @@ export async function seedPgFiles(
               VALUES (${tenantId}, 'bench-seeded', ${hashKey(apiKey)}, ${displayPrefix(apiKey)}, ${2 ** 50}, 0, 0, 'whsec_bench', ${now}, ${now})`;
     await sql.begin(async (tx) => {
       await tx`SET LOCAL session_replication_role = replica`;
+      await tx`SET LOCAL maintenance_work_mem = '256MB'`;
+      // Secondary indexes are built once after the load (sorted), not maintained row by row.
+      const indexes = (await tx`SELECT indexname, indexdef FROM pg_indexes
+        WHERE tablename = 'files' AND indexname <> 'files_pkey'`) as { indexname: string; indexdef: string }[];
+      for (const i of indexes) await tx.unsafe(`DROP INDEX ${i.indexname}`);
       // Same columns and values as seed.ts; the storage key is objectKeyFor(tenant, id) spelled in SQL.
       await tx`
         INSERT INTO files (id, tenant_id, workspace_id, original_name, file_type, size_bytes, context, tags, metadata,
@@ -45,6 +52,7 @@ export async function seedPgFiles(
           'completed', ${tenantObjectPrefix(tenantId)} || left(f.id, 2) || '/' || f.id, 0, 1024 + (f.i * 7919) % 5000000, repeat('ab', 32), 'd3JhcHBlZA==',
           'mk_bench', 1048576, ${base} + f.i * 50, ${base} + f.i * 50, ${base} + f.i * 50
         FROM (SELECT i, gen_random_uuid()::text AS id FROM generate_series(0, ${n - 1}::bigint) AS i) AS f`;
+      for (const i of indexes) await tx.unsafe(i.indexdef);
       await tx`
         INSERT INTO file_stats (tenant_id, workspace_id, context, file_type, file_count, total_bytes)
         SELECT tenant_id, '', coalesce(context, ''), file_type, count(*), sum(size_bytes)
