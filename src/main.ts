@@ -13,6 +13,7 @@ import { ConfigError, loadConfig } from "./config/load";
 import type { Config } from "./config/schema";
 import { assertKnownSchema, pendingMigrations } from "./db/migrate";
 import { runDoctor } from "./doctor";
+import { DeploymentSecretsError } from "./domain/ops/deployment-secrets";
 import { MAX_FILE_SIZE_BYTES } from "./domain/files/file-types";
 import { AppError } from "./domain/shared/errors";
 import { serveNode } from "./http/node-server";
@@ -334,7 +335,12 @@ main(process.argv.slice(2)).catch((err) => {
     console.error(`${err.message}\n\n${HELP}`);
     process.exit(2);
   }
-  if (err instanceof ConfigError || err instanceof RestoreError || err instanceof DbCopyError)
+  if (
+    err instanceof ConfigError ||
+    err instanceof RestoreError ||
+    err instanceof DbCopyError ||
+    err instanceof DeploymentSecretsError
+  )
     console.error(err.message);
   else if (err instanceof AppError) console.error(`error: ${err.message}`);
   else console.error(`fatal: ${err instanceof Error ? err.message : String(err)}`);

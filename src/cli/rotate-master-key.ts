@@ -1,4 +1,5 @@
 import type { AuditService } from "../domain/audit/audit.service";
+import { writeMasterKeyCanary } from "../domain/ops/deployment-secrets";
 import { resealWebhookSecrets, webhookSecretBox } from "../domain/tenants/webhook-secrets";
 import type { Runtime } from "../runtime";
 import { createProgress } from "./progress";
@@ -122,6 +123,7 @@ export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: Ro
   // before the old key is retired.
   await resealWebhookSecrets(rt.repos, webhookSecretBox(ring), rt.clock);
   const { retiredPath, newKeyPath } = await ring.finishRotation();
+  await writeMasterKeyCanary(rt.repos, to);
   await rt.repos.settings.set(STATE_KEY, "null");
   await audit.record({
     actor: { type: "cli" },

@@ -83,6 +83,11 @@ export class MasterKeyring {
     return this.envKey !== undefined;
   }
 
+  /** Ids of every key loaded (active, rotation's new key, retired ones). */
+  knownIds(): string[] {
+    return [...this.keys.keys()];
+  }
+
   key(id: string): MasterKey | undefined {
     return this.keys.get(id);
   }

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNotNull, isNull, lte, notInArray, sql } from "drizzle-orm";
 import type { Connection } from "../connection";
 import { dialectSql } from "../dialect-sql";
 
@@ -45,6 +45,25 @@ export function createOpsRepo(conn: Connection) {
             .returning(one)
         ).length;
       return n;
+    },
+    /**
+     * A master key id that a live row (a file not purged, or an unfinished tus upload) was wrapped
+     * by and that is not in `known`, or null. Start-up check (domain/ops/deployment-secrets.ts):
+     * a scan that stops at the first hit; no index on key_id, measured in docs/operations.md.
+     */
+    async unknownKeyId(known: string[]): Promise<string | null> {
+      const [f] = await db()
+        .select({ keyId: files.keyId })
+        .from(files)
+        .where(and(isNotNull(files.wrappedKey), isNull(files.purgedAt), notInArray(files.keyId, known)))
+        .limit(1);
+      if (f?.keyId) return f.keyId;
+      const [t] = await db()
+        .select({ keyId: tusUploads.keyId })
+        .from(tusUploads)
+        .where(notInArray(tusUploads.keyId, known))
+        .limit(1);
+      return t?.keyId ?? null;
     },
     /** Unfinished resumable (tus) uploads whose data key is wrapped by a key other than `keyId`. */
     async tusUploadsToRewrap(keyId: string, afterId: string, limit: number) {

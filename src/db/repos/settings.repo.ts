@@ -24,6 +24,11 @@ export function createSettingsRepo(conn: Connection) {
         .values({ key, value })
         .onConflictDoUpdate({ target: settings.key, set: { value } });
     },
+    /** Writes `value` unless the key is already set (atomic: of racing writers, one wins); returns what is stored. */
+    async setIfAbsent(key: string, value: string): Promise<string> {
+      await conn.exec().insert(settings).values({ key, value }).onConflictDoNothing({ target: settings.key });
+      return (await getQ({ key }))[0]?.value ?? value;
+    },
   };
 }
 export type SettingsRepo = ReturnType<typeof createSettingsRepo>;
