@@ -10,6 +10,7 @@ import { createAuditService } from "./domain/audit/audit.service";
 import { createFilesService } from "./domain/files/files.service";
 import { MemoryRateLimitStore } from "./domain/limits/rate-limit-store";
 import { createRateLimits, rateLimitSettings } from "./domain/limits/rate-limits";
+import { SharedRateLimitStore } from "./domain/limits/shared-rate-limit-store";
 import { UploadSlots } from "./domain/limits/upload-slots";
 import type { Metrics } from "./domain/ops/metrics";
 import type { Clock } from "./domain/shared/clock";
@@ -163,7 +164,8 @@ export function createServices(deps: AppDeps) {
     },
   };
   const rateLimits = createRateLimits({
-    store: new MemoryRateLimitStore(),
+    // Shared by the instances on PostgreSQL; one process on SQLite keeps them in memory.
+    store: repos.dialect === "pg" ? new SharedRateLimitStore(repos.rateLimits, logger) : new MemoryRateLimitStore(),
     clock,
     settings: rateLimitSettings(config),
   });

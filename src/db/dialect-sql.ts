@@ -11,6 +11,9 @@ export function dialectSql(dialect: Dialect) {
     /** The larger of two numbers (SQLite's two-argument max() is PostgreSQL's greatest()). */
     greatest: (a: SQLWrapper | number, b: SQLWrapper | number): SQL =>
       pg ? sql`greatest(${a}, ${b})` : sql`max(${a}, ${b})`,
+    /** The smaller of two numbers. */
+    least: (a: SQLWrapper | number, b: SQLWrapper | number): SQL =>
+      pg ? sql`least(${a}, ${b})` : sql`min(${a}, ${b})`,
     /** `a` differs from `b`, NULL counting as a value (`IS NOT` in SQLite). */
     distinctFrom: (a: SQLWrapper, b: unknown): SQL => (pg ? sql`${a} IS DISTINCT FROM ${b}` : sql`${a} IS NOT ${b}`),
     /** Case-insensitive (ASCII at least) LIKE with `\` as the escape character. */

@@ -201,3 +201,12 @@ export const consoleSessions = sqliteTable("console_sessions", {
   createdAt: integer("created_at").notNull(),
   expiresAt: integer("expires_at").notNull(),
 });
+
+/** Rate-limit token buckets shared by the instances of a PostgreSQL deployment (migration 0012). */
+export const rateLimitBuckets = sqliteTable("rate_limit_buckets", {
+  key: text("key").primaryKey(),
+  microTokens: integer("micro_tokens").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+  fullAt: integer("full_at").notNull(),
+  taken: integer("taken").notNull(),
+});

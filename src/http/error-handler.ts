@@ -45,11 +45,18 @@ export function toAppError(code: string | number, error: unknown): AppError {
  * The one error handler: every error, Elysia's own included, leaves as
  * `{"error":{"code","message","details"}}` with the status from the error table.
  */
-export function errorHandler(logger: Logger, hooks: { onUnauthorized?: (request: Request) => void } = {}) {
-  return new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
+export function errorHandler(
+  logger: Logger,
+  hooks: { onUnauthorized?: (request: Request) => void | Promise<void> } = {},
+) {
+  return new Elysia({ name: "error-handler" }).onError({ as: "global" }, async ({ code, error, request }) => {
     const appError = toAppError(code, error);
-    // Every failed authentication passes here: the per-address failure budget is spent here.
-    if (appError.status === 401) hooks.onUnauthorized?.(request);
+    // Every failed authentication passes here: the per-address failure budget is spent here,
+    // before the answer leaves (the client's next attempt must see it, on any instance).
+    if (appError.status === 401)
+      await Promise.resolve(hooks.onUnauthorized?.(request)).catch((err) =>
+        logger.warn("rate limits: recording a failed authentication failed", { err: String(err) }),
+      );
     if (appError.status >= 500) {
       logger.error("request failed", {
         method: request.method,

@@ -201,3 +201,12 @@ export const consoleSessions = pgTable("console_sessions", {
   createdAt: num("created_at").notNull(),
   expiresAt: num("expires_at").notNull(),
 });
+
+/** Rate-limit token buckets shared by the instances of a PostgreSQL deployment (migration 0012). */
+export const rateLimitBuckets = pgTable("rate_limit_buckets", {
+  key: text("key").primaryKey(),
+  microTokens: num("micro_tokens").notNull(),
+  updatedAt: num("updated_at").notNull(),
+  fullAt: num("full_at").notNull(),
+  taken: integer("taken").notNull(),
+});

@@ -8,6 +8,7 @@ import { createFileSweepsRepo } from "./file-sweeps.repo";
 import { createFilesRepo } from "./files.repo";
 import { createOpsRepo } from "./ops.repo";
 import { createQuotaRepo } from "./quota.repo";
+import { createRateLimitsRepo } from "./rate-limits.repo";
 import { createSettingsRepo } from "./settings.repo";
 import { createTenantsRepo } from "./tenants.repo";
 import { createTusRepo } from "./tus.repo";
@@ -42,6 +43,7 @@ export function createRepos(conn: Connection) {
     tus: guarded(conn, createTusRepo(conn)),
     adminStats: guarded(conn, createAdminStatsRepo(conn)),
     consoleSessions: guarded(conn, createConsoleSessionsRepo(conn)),
+    rateLimits: guarded(conn, createRateLimitsRepo(conn)),
     /**
      * Runs `fn` in one transaction: every repository call awaited inside it is part of it, a
      * nested `tx` joins it (Connection.tx). On SQLite it is BEGIN IMMEDIATE (the write lock is

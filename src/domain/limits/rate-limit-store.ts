@@ -1,7 +1,7 @@
 /**
- * Token buckets behind a small store interface. In memory for now (one process); the interface is
- * what a shared implementation (a database table, for several instances behind one balancer)
- * will implement: one atomic `take` per request, nothing else.
+ * Token buckets behind a small store interface: in memory for one process (SQLite), in the
+ * database for several instances behind one balancer (PostgreSQL: shared-rate-limit-store.ts).
+ * One atomic `take` per request, nothing else.
  */
 export interface BucketRule {
   /** Tokens added per second. */
@@ -25,9 +25,22 @@ export interface BucketState {
 
 export interface RateLimitStore {
   /** Refills bucket `key` for the time passed, then takes `cost` tokens if there are that many. */
-  take(key: string, rule: BucketRule, now: number, cost?: number): BucketState;
+  take(key: string, rule: BucketRule, now: number, cost?: number): BucketState | Promise<BucketState>;
   /** The bucket's state without taking anything (`ok`: at least `cost` tokens are there). */
-  peek(key: string, rule: BucketRule, now: number, cost?: number): BucketState;
+  peek(key: string, rule: BucketRule, now: number, cost?: number): BucketState | Promise<BucketState>;
+}
+
+/** The state reported for a bucket holding `before` tokens, `left` after the take (or not). */
+export function bucketState(rule: BucketRule, before: number, left: number, cost: number): BucketState {
+  const ok = before >= cost;
+  const perToken = rule.ratePerSecond > 0 ? 1 / rule.ratePerSecond : Number.POSITIVE_INFINITY;
+  return {
+    ok,
+    limit: rule.burst,
+    remaining: Math.max(0, Math.floor(left)),
+    resetSeconds: Math.ceil((rule.burst - left) * perToken),
+    retryAfterSeconds: ok ? 0 : Math.max(1, Math.ceil((cost - before) * perToken)),
+  };
 }
 
 /**
@@ -59,14 +72,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const left = ok && spend ? tokens - cost : tokens;
     if (spend && ok) this.buckets.set(key, { tokens: left, at: now, rule });
     else if (b) this.buckets.set(key, { tokens, at: now, rule });
-    const perToken = rule.ratePerSecond > 0 ? 1 / rule.ratePerSecond : Number.POSITIVE_INFINITY;
-    return {
-      ok,
-      limit: rule.burst,
-      remaining: Math.max(0, Math.floor(left)),
-      resetSeconds: Math.ceil((rule.burst - left) * perToken),
-      retryAfterSeconds: ok ? 0 : Math.max(1, Math.ceil((cost - tokens) * perToken)),
-    };
+    return bucketState(rule, tokens, left, cost);
   }
 
   /** Drops every bucket that has refilled to full by `now` (public so tests can run it). */

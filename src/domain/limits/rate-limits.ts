@@ -55,24 +55,24 @@ export function createRateLimits(deps: { store: RateLimitStore; clock: Clock; se
   const { store, clock, settings } = deps;
   return {
     /** Throws RATE_LIMITED while `address` has no failed-authentication budget left. */
-    checkAddress(address: string | null): void {
+    async checkAddress(address: string | null): Promise<void> {
       if (!settings.authFailures || !address) return;
-      const s = store.peek(`fail:${address}`, settings.authFailures, clock.now());
+      const s = await store.peek(`fail:${address}`, settings.authFailures, clock.now());
       if (!s.ok) throw rateLimited("address", s);
     },
     /** Spends one failed-authentication token of `address`. */
-    failed(address: string | null): void {
+    async failed(address: string | null): Promise<void> {
       if (!settings.authFailures || !address) return;
-      store.take(`fail:${address}`, settings.authFailures, clock.now());
+      await store.take(`fail:${address}`, settings.authFailures, clock.now());
     },
     /**
      * Spends one token of the presented key's bucket (keyed by the key's hash; whether the key is
      * valid is checked later, and an invalid one counts as a failure there). Returns the bucket
      * state for RateLimit-* headers, null when per-key limits are off; throws RATE_LIMITED.
      */
-    takeForKey(apiKey: string): BucketState | null {
+    async takeForKey(apiKey: string): Promise<BucketState | null> {
       if (!settings.perKey) return null;
-      const s = store.take(`key:${hashKey(apiKey)}`, settings.perKey, clock.now());
+      const s = await store.take(`key:${hashKey(apiKey)}`, settings.perKey, clock.now());
       if (!s.ok) throw rateLimited("key", s);
       return s;
     },

@@ -46,7 +46,9 @@ export async function checkDeploymentSecrets(deps: {
   const { repos, ring } = deps;
   const canaryWritten = await checkMasterKey(repos, ring);
   const signingCheckUpdated =
-    repos.dialect === "pg" ? await checkSigningSecret(repos, ring, deps.signingSecret, deps.previousSigningSecret) : false;
+    repos.dialect === "pg"
+      ? await checkSigningSecret(repos, ring, deps.signingSecret, deps.previousSigningSecret)
+      : false;
   return { canaryWritten, signingCheckUpdated };
 }
 

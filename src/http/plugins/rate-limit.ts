@@ -15,13 +15,13 @@ const EXEMPT = new Set(["/health", "/ready"]);
  * until the bucket is full). Failures are counted where 401s are produced (error-handler.ts).
  */
 export function rateLimitGate(limits: RateLimits, trustProxy: boolean) {
-  return new Elysia({ name: "rate-limit" }).onRequest(({ request, set }) => {
+  return new Elysia({ name: "rate-limit" }).onRequest(async ({ request, set }) => {
     const path = pathOf(request.url);
     if (EXEMPT.has(path)) return;
-    limits.checkAddress(rateLimitAddress(request, trustProxy));
+    await limits.checkAddress(rateLimitAddress(request, trustProxy));
     // The admin console's session cookie spends a bucket of its own, as a key would.
     const key = bearerKey(request) ?? sessionIdOf(request);
-    const s = key ? limits.takeForKey(key) : null;
+    const s = key ? await limits.takeForKey(key) : null;
     if (s) {
       set.headers["ratelimit-limit"] = String(s.limit);
       set.headers["ratelimit-remaining"] = String(s.remaining);
