@@ -25,6 +25,7 @@ import { createTenantsService } from "./domain/tenants/tenants.service";
 import { recalculateUsage } from "./domain/tenants/usage";
 import { webhookSecretBox } from "./domain/tenants/webhook-secrets";
 import { createTusService } from "./domain/uploads/tus.service";
+import type { UploadLocks } from "./domain/uploads/upload-locks";
 import { createUploadPipeline } from "./domain/uploads/upload-pipeline";
 import { createUploadsService } from "./domain/uploads/uploads.service";
 import { createWebhooksService } from "./domain/webhooks/webhooks.service";
@@ -67,6 +68,8 @@ export interface AppDeps {
   metrics: Metrics;
   clock: Clock;
   logger: Logger;
+  /** Locks on tus uploads shared with the other instances (PostgreSQL); in-process only when absent. */
+  uploadLocks?: UploadLocks;
 }
 
 /** Every service, wired once from the dependencies (also used by the CLI and jobs). */
@@ -136,6 +139,7 @@ export function createServices(deps: AppDeps) {
   const tus = createTusService({
     repos,
     resumable: new ResumableObjects(objects.backend, deps.masterKey, objects),
+    locks: deps.uploadLocks,
     pipeline,
     clock,
     logger,

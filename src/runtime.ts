@@ -3,6 +3,7 @@ import type { AppDeps } from "./app";
 import { createStorageBackend, ensureAdminKey, loadMasterKey, openRepos } from "./bootstrap";
 import type { Config } from "./config/schema";
 import type { Connection } from "./db/connection";
+import { openPgUploadLocks } from "./db/pg/upload-locks";
 import { checkDeploymentSecrets, DeploymentSecretsError } from "./domain/ops/deployment-secrets";
 import { createMetrics } from "./domain/ops/metrics";
 import { type Clock, systemClock } from "./domain/shared/clock";
@@ -71,6 +72,9 @@ export async function openRuntime(
       bytesWritten: metrics.bytesUploaded,
       bytesRead: metrics.bytesDownloaded,
     });
+    // A session of its own for the tus advisory locks (db/pg/upload-locks.ts); SQLite needs none.
+    const uploadLocks =
+      conn.dialect === "pg" && config.DATABASE_URL ? openPgUploadLocks(config.DATABASE_URL, logger) : undefined;
     return {
       config,
       repos,
@@ -79,11 +83,15 @@ export async function openRuntime(
       metrics,
       clock,
       logger,
+      uploadLocks,
       generatedAdminKey,
       migrationsApplied: applied,
       conn,
       sqlite: conn.sqlite,
-      close: () => conn.close(),
+      close: async () => {
+        await uploadLocks?.close();
+        await conn.close();
+      },
     };
   } catch (err) {
     await conn.close();

@@ -13,6 +13,7 @@ import { storedNameFor } from "../storage-module/stored-name";
 import type { Principal } from "../tenants/access.service";
 import { liveWorkspace } from "../workspaces/live-workspace";
 import { parseTusChecksum, parseTusMetadata } from "./tus-metadata";
+import { localUploadLocks, type UploadLocks } from "./upload-locks";
 import type { UploadPipeline } from "./upload-pipeline";
 import { validateUploadInput } from "./uploads.service";
 
@@ -28,6 +29,18 @@ export interface TusServiceDeps {
   publicBase: string | null;
   /** Called inside the transaction that fails an expired upload (webhook outbox; database writes only). */
   onSettled?: (file: FileRow) => Promise<void>;
+  /** Locks shared with the other instances (PostgreSQL); the in-process ordering alone by default. */
+  locks?: UploadLocks;
+}
+
+/** How long a request waits for another instance to stop serving the same upload and record its offset. */
+const TAKE_OVER_WAIT_MS = 10_000;
+
+/** The upload is being served by a request elsewhere that did not give way in time (tus clients retry a 409). */
+class UploadBusyError extends AppError {
+  constructor(fileId: string) {
+    super("CONFLICT", "Another request for this upload is in progress; retry", { fileId });
+  }
 }
 
 /** Where an upload stands, for HEAD and PATCH responses. */
@@ -49,13 +62,22 @@ export interface TusUploadView {
  *
  * Requests for one upload run one at a time. A new request aborts the one in flight — its client
  * has gone, or it would not have sent another — and waits for it to record what it received, so
- * HEAD always reports the exact offset.
+ * HEAD always reports the exact offset. Across instances (PostgreSQL) the same holds through
+ * `UploadLocks`: the request on the other instance is asked to stop, and is waited for up to
+ * TAKE_OVER_WAIT_MS; if it has not given way by then the new request is refused with 409.
  */
 export function createTusService(deps: TusServiceDeps) {
   const { repos, resumable, pipeline, clock, logger } = deps;
   const active = new Map<string, { ctrl: AbortController; done: Promise<void> }>();
+  const locks = deps.locks ?? localUploadLocks;
+  // Another instance's request for an upload served here: this one gives way.
+  locks.onAbortRequest((fileId) => active.get(fileId)?.ctrl.abort());
 
-  async function exclusive<T>(fileId: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` as the only request for `fileId`, here and on every instance. `takeOver`: abort
+   * whatever request holds it and wait (client requests); without, give up at once (the sweep).
+   */
+  async function exclusive<T>(fileId: string, fn: (signal: AbortSignal) => Promise<T>, takeOver = true): Promise<T> {
     const prev = active.get(fileId);
     prev?.ctrl.abort();
     let release!: () => void;
@@ -66,7 +88,13 @@ export function createTusService(deps: TusServiceDeps) {
     active.set(fileId, entry);
     try {
       await prev?.done;
-      return await fn(entry.ctrl.signal);
+      const unlock = await locks.acquire(fileId, { takeOver, waitMs: TAKE_OVER_WAIT_MS, signal: entry.ctrl.signal });
+      if (!unlock) throw new UploadBusyError(fileId);
+      try {
+        return await fn(entry.ctrl.signal);
+      } finally {
+        await unlock();
+      }
     } finally {
       release();
       if (active.get(fileId) === entry) active.delete(fileId);
@@ -324,27 +352,34 @@ export function createTusService(deps: TusServiceDeps) {
     async sweep(batch = 100): Promise<number> {
       let ended = 0;
       for (const u of await repos.tus.sweepable(clock.now(), batch)) {
-        await exclusive(u.fileId, async () => {
-          const f = await repos.files.byId(u.fileId);
-          const row = await repos.tus.byFileId(u.fileId);
-          if (!f || !row) return;
-          if (f.processingStatus === "processing") return;
-          const live = f.processingStatus === "pending" && f.deletedAt === null;
-          if (live && row.expiresAt > clock.now()) {
-            if (row.uploadOffset === row.uploadLength)
-              await finish(f, row).catch((err) =>
-                logger.warn("tus: settle failed", { fileId: f.id, err: String(err) }),
-              );
-            return;
-          }
-          if (live)
-            await repos.tx(async () => {
-              if (!(await repos.files.expire(f.id, "pending", f.reservedBytes, clock.now()))) return;
-              await repos.quota.adjust(f, -f.reservedBytes, 0);
-              await deps.onSettled?.((await repos.files.byId(f.id))!);
-            });
-          await discard(row, f);
-          ended++;
+        // An upload another instance is serving is left to the next run (takeOver false).
+        await exclusive(
+          u.fileId,
+          async () => {
+            const f = await repos.files.byId(u.fileId);
+            const row = await repos.tus.byFileId(u.fileId);
+            if (!f || !row) return;
+            if (f.processingStatus === "processing") return;
+            const live = f.processingStatus === "pending" && f.deletedAt === null;
+            if (live && row.expiresAt > clock.now()) {
+              if (row.uploadOffset === row.uploadLength)
+                await finish(f, row).catch((err) =>
+                  logger.warn("tus: settle failed", { fileId: f.id, err: String(err) }),
+                );
+              return;
+            }
+            if (live)
+              await repos.tx(async () => {
+                if (!(await repos.files.expire(f.id, "pending", f.reservedBytes, clock.now()))) return;
+                await repos.quota.adjust(f, -f.reservedBytes, 0);
+                await deps.onSettled?.((await repos.files.byId(f.id))!);
+              });
+            await discard(row, f);
+            ended++;
+          },
+          false,
+        ).catch((err) => {
+          if (!(err instanceof UploadBusyError)) throw err;
         });
       }
       if (ended) logger.info("tus uploads ended", { count: ended });
