@@ -17,7 +17,7 @@ import { LocalBackend } from "./storage/local.backend";
  * object unreadable: the README says to back it up.
  */
 export async function loadMasterKey(config: Config): Promise<MasterKeyring> {
-  return MasterKeyring.open(config.DATA_DIR, config.MASTER_KEY);
+  return MasterKeyring.open(config.DATA_DIR, config.MASTER_KEY, config.MASTER_KEY_PREVIOUS);
 }
 
 /**

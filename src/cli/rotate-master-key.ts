@@ -1,5 +1,6 @@
 import type { AuditService } from "../domain/audit/audit.service";
 import { writeMasterKeyCanary } from "../domain/ops/deployment-secrets";
+import { AppError } from "../domain/shared/errors";
 import { resealWebhookSecrets, webhookSecretBox } from "../domain/tenants/webhook-secrets";
 import type { Runtime } from "../runtime";
 import { createProgress } from "./progress";
@@ -30,10 +31,27 @@ export interface RotateOptions {
 export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: RotateOptions): Promise<boolean> {
   const out = opts.out ?? ((l: string) => console.log(l));
   const ring = rt.masterKey;
-  const resumed = ring.pending !== null;
-  const from = ring.active;
-  const to = await ring.beginRotation();
+  // Through the environment (MASTER_KEY = new key, MASTER_KEY_PREVIOUS = old, on every instance):
+  // re-wrap onto MASTER_KEY, no key files. Else the new key is a file in this data dir, which the
+  // other instances of a PostgreSQL deployment don't share: they could not read what it wraps.
+  const viaEnv = ring.previousFromEnv;
+  if (!viaEnv && rt.conn.dialect === "pg")
+    throw new AppError(
+      "VALIDATION_ERROR",
+      "admin rotate-master-key would keep the new key in this machine's data dir (master.key.next), which the " +
+        "other instances sharing the PostgreSQL database don't have. Rotate through the environment instead: set " +
+        "MASTER_KEY to the new key and MASTER_KEY_PREVIOUS to the old one on every instance, restart them, then " +
+        'run this command with the same two variables (docs/operations.md, "Master key rotation").',
+    );
+  if (viaEnv && ring.pending)
+    throw new AppError(
+      "VALIDATION_ERROR",
+      "a rotation through master.key.next is under way: finish it (without MASTER_KEY_PREVIOUS) first",
+    );
   const state = JSON.parse((await rt.repos.settings.get(STATE_KEY)) ?? "null") as { startedAt: number } | null;
+  const resumed = viaEnv ? state !== null : ring.pending !== null;
+  const from = viaEnv ?? ring.active;
+  const to = viaEnv ? ring.active : await ring.beginRotation();
   const startedAt = state?.startedAt ?? rt.clock.now();
   if (!state) {
     await rt.repos.settings.set(STATE_KEY, JSON.stringify({ from: from.id, to: to.id, startedAt }));
@@ -45,7 +63,9 @@ export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: Ro
   }
   out(
     `${resumed ? "Resuming" : "Starting"} master key rotation ${from.id} -> ${to.id}` +
-      ` (new key in master.key.next until it finishes; both keys are accepted meanwhile)`,
+      (viaEnv
+        ? " (MASTER_KEY is the new key, MASTER_KEY_PREVIOUS the old; both are accepted meanwhile)"
+        : " (new key in master.key.next until it finishes; both keys are accepted meanwhile)"),
   );
   if (!rt.config.URL_SIGNING_SECRET)
     out(
@@ -122,7 +142,7 @@ export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: Ro
   // Webhook secrets are sealed under a sub-key of the master key: re-seal them under the new one
   // before the old key is retired.
   await resealWebhookSecrets(rt.repos, webhookSecretBox(ring), rt.clock);
-  const { retiredPath, newKeyPath } = await ring.finishRotation();
+  const { retiredPath, newKeyPath } = viaEnv ? { retiredPath: null, newKeyPath: null } : await ring.finishRotation();
   await writeMasterKeyCanary(rt.repos, to);
   await rt.repos.settings.set(STATE_KEY, "null");
   await audit.record({
@@ -137,6 +157,12 @@ export async function rotateMasterKey(rt: Runtime, audit: AuditService, opts: Ro
         `  The old key was kept as ${retiredPath}.\n` +
         `  Store it offline if you may restore a backup taken before now, then delete it here.\n` +
         `  Back up the new master.key now: backups taken from now on need it.\n${line}`,
+    );
+  } else if (viaEnv) {
+    out(
+      `${line}\n  Every file is now wrapped by ${to.id} (MASTER_KEY).\n` +
+        `  Remove MASTER_KEY_PREVIOUS from every instance and restart them; keep the old key offline\n` +
+        `  if you may restore a backup taken before now.\n${line}`,
     );
   } else {
     out(

@@ -28,6 +28,14 @@ export const configSchema = z
       .string()
       .refine((v) => Buffer.from(v, "base64").length === 32, "must be base64 of exactly 32 bytes")
       .optional(),
+    /**
+     * The replaced master key while a rotation done through the environment runs (MASTER_KEY
+     * holds the new one): loaded for unwrapping only. The way to rotate a scaled-out deployment.
+     */
+    MASTER_KEY_PREVIOUS: z
+      .string()
+      .refine((v) => Buffer.from(v, "base64").length === 32, "must be base64 of exactly 32 bytes")
+      .optional(),
     URL_SIGNING_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
     /** The replaced signing secret, accepted for verification only while URLs signed with it expire. */
     URL_SIGNING_SECRET_PREVIOUS: z.string().min(16, "must be at least 16 characters").optional(),
@@ -62,6 +70,13 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     if (c.STORAGE_BACKEND === "s3" && !c.S3_BUCKET) {
       ctx.addIssue({ code: "custom", path: ["S3_BUCKET"], message: "is required when STORAGE_BACKEND=s3" });
+    }
+    if (c.MASTER_KEY_PREVIOUS && !c.MASTER_KEY) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["MASTER_KEY_PREVIOUS"],
+        message: "needs MASTER_KEY (the new key) set too",
+      });
     }
     if (c.DATABASE_URL && !c.DATABASE_URL.startsWith("file:") && c.DATABASE_URL !== ":memory:") {
       ctx.addIssue({ code: "custom", path: ["DATABASE_URL"], message: "only file: URLs (SQLite) are supported" });

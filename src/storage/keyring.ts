@@ -35,6 +35,8 @@ export class MasterKeyring {
   private readonly keys = new Map<string, MasterKey>();
   private checkedAt = 0;
   private signature = "";
+  /** MASTER_KEY_PREVIOUS: a rotation through the environment is under way. */
+  private previousEnv: MasterKey | null = null;
 
   private constructor(
     private readonly dataDir: string,
@@ -46,8 +48,11 @@ export class MasterKeyring {
     if (next) this.remember(next);
   }
 
-  /** Reads MASTER_KEY or `master.key` (generating it, 0600, on first run) plus `master.key.next`. */
-  static async open(dataDir: string, envKey?: string): Promise<MasterKeyring> {
+  /**
+   * Reads MASTER_KEY or `master.key` (generating it, 0600, on first run) plus `master.key.next`,
+   * and MASTER_KEY_PREVIOUS (`previousEnvKey`, unwrap only) when set.
+   */
+  static async open(dataDir: string, envKey?: string, previousEnvKey?: string): Promise<MasterKeyring> {
     const files = keyFiles(dataDir);
     if (!envKey && !existsSync(files.primary)) {
       mkdirSync(dataDir, { recursive: true });
@@ -58,6 +63,10 @@ export class MasterKeyring {
     const primary = envKey ? await MasterKey.fromRaw(Buffer.from(envKey, "base64")) : await readKey(files.primary);
     const next = existsSync(files.next) ? await readKey(files.next) : null;
     const ring = new MasterKeyring(dataDir, envKey, primary, next?.id === primary.id ? null : next);
+    if (previousEnvKey) {
+      ring.previousEnv = await MasterKey.fromRaw(Buffer.from(previousEnvKey, "base64"));
+      ring.remember(ring.previousEnv);
+    }
     await ring.loadRetired();
     ring.signature = ring.fileSignature();
     ring.checkedAt = Date.now();
@@ -78,6 +87,10 @@ export class MasterKeyring {
   /** The rotation's new key, if a rotation is under way. */
   get pending(): MasterKey | null {
     return this.next;
+  }
+  /** The key MASTER_KEY_PREVIOUS holds, if set (unwrap only; a rotation through the environment). */
+  get previousFromEnv(): MasterKey | null {
+    return this.previousEnv;
   }
   get usesEnvKey(): boolean {
     return this.envKey !== undefined;
