@@ -1,7 +1,7 @@
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./harness";
-import { productCommand, type Spawned, spawnServer } from "./spawn-server";
+import { inheritedEnv, productCommand, type Spawned, spawnServer } from "./spawn-server";
 
 const ROOT = join(import.meta.dir, "../..");
 export const LIVE_ADMIN_KEY = "sk_admin_live_test_0123456789";
@@ -91,4 +91,24 @@ export async function eventually<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(25);
   }
+}
+
+/**
+ * Runs `serve` (product command) to its exit, for start-ups that must be refused: exit code and
+ * output. A server that starts instead is killed after `timeoutMs`, so the caller's assertions fail.
+ */
+export async function serveUntilExit(env: Record<string, string>, timeoutMs = 20_000) {
+  const p = Bun.spawn(productCommand("serve"), {
+    env: { ...inheritedEnv(), PORT: "0", HOST: "127.0.0.1", ADMIN_API_KEY: LIVE_ADMIN_KEY, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  clearTimeout(timer);
+  return { code, stdout, stderr, listened: stdout.includes('"msg":"listening"') };
 }
