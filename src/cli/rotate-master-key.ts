@@ -1,11 +1,11 @@
 import type { AuditService } from "../domain/audit/audit.service";
-import { writeMasterKeyCanary } from "../domain/ops/deployment-secrets";
+import { ROTATION_STATE, writeMasterKeyCanary } from "../domain/ops/deployment-secrets";
 import { AppError } from "../domain/shared/errors";
 import { resealWebhookSecrets, webhookSecretBox } from "../domain/tenants/webhook-secrets";
 import type { Runtime } from "../runtime";
 import { createProgress } from "./progress";
 
-const STATE_KEY = "master_key_rotation";
+const STATE_KEY = ROTATION_STATE;
 /** Servers notice a new master.key.next within ~1 s; uploads started before that may still use the old key. */
 const NOTICE_MS = 2000;
 
