@@ -39,6 +39,7 @@ export const COPY_ORDER = [
   "tusUploads",
   "tusUploadParts",
   "consoleSessions",
+  "rateLimitBuckets",
 ] as const satisfies readonly (keyof typeof sqliteSchema)[];
 export type TableKey = (typeof COPY_ORDER)[number];
 type Tables = typeof sqliteSchema;
