@@ -122,7 +122,7 @@ async function measureBuild(name: string, cmd: string[], dataDir: string, ids: s
 async function main() {
   const dataDir = join(tmp, "data");
   mkdirSync(dataDir);
-  const seed = seedFiles(dataDir, 20_000, { samples: 1000 });
+  const seed = await seedFiles(dataDir, 20_000, { samples: 1000 });
   const builds = servers.length
     ? servers.map((s) => ({ name: s, cmd: [s, "serve"] }))
     : [

@@ -15,14 +15,15 @@ import { migratePostgres } from "../../src/db/pg/migrate";
 import { encodeCursor } from "../../src/domain/shared/cursor";
 import { displayPrefix, generateApiKey, hashKey } from "../../src/domain/shared/secrets";
 import { tenantObjectPrefix } from "../../src/storage/backend";
-import type { Seeded } from "./seed";
+import { type Seeded, seedDataKey } from "./seed";
 
 export async function seedPgFiles(
   url: string,
   n: number,
-  opts: { depth?: number; samples?: number } = {},
+  opts: { masterKey: string; depth?: number; samples?: number },
 ): Promise<Seeded> {
   const t0 = performance.now();
+  const dataKey = await seedDataKey(opts.masterKey); // the rows' data key, wrapped by the servers' MASTER_KEY
   const db = openPostgres(url, { max: 1 });
   await migratePostgres(db);
   await db.$client.close();
@@ -49,8 +50,8 @@ export async function seedPgFiles(
           created_at, updated_at, uploaded_at)
         SELECT f.id, ${tenantId}, NULL, 'photo-' || f.i || '.png', 'image/png', 1024 + (f.i * 7919) % 5000000,
           (ARRAY['avatars', 'documents', 'invoices', NULL])[f.i % 4 + 1], NULL, NULL,
-          'completed', ${tenantObjectPrefix(tenantId)} || left(f.id, 2) || '/' || f.id, 0, 1024 + (f.i * 7919) % 5000000, repeat('ab', 32), 'd3JhcHBlZA==',
-          'mk_bench', 1048576, ${base} + f.i * 50, ${base} + f.i * 50, ${base} + f.i * 50
+          'completed', ${tenantObjectPrefix(tenantId)} || left(f.id, 2) || '/' || f.id, 0, 1024 + (f.i * 7919) % 5000000, repeat('ab', 32), ${dataKey.wrapped},
+          ${dataKey.keyId}, 1048576, ${base} + f.i * 50, ${base} + f.i * 50, ${base} + f.i * 50
         FROM (SELECT i, gen_random_uuid()::text AS id FROM generate_series(0, ${n - 1}::bigint) AS i) AS f`;
       for (const i of indexes) await tx.unsafe(i.indexdef);
       await tx`

@@ -3,13 +3,15 @@
  * SQL (columns of migrations/0001_init.sql) one tenant whose key hash is made by the server's own
  * hashKey, and `n` completed file rows in batched transactions; the file_stats triggers keep the totals.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
 import { encodeCursor } from "../../src/domain/shared/cursor";
 import { displayPrefix, generateApiKey, hashKey } from "../../src/domain/shared/secrets";
 import { objectKeyFor } from "../../src/storage/backend";
+import { MasterKey } from "../../src/storage/crypto";
 
 export interface Seeded {
   apiKey: string;
@@ -23,8 +25,25 @@ export interface Seeded {
 
 const CONTEXTS = ["avatars", "documents", "invoices", null];
 
-export function seedFiles(dataDir: string, n: number, opts: { depth?: number; samples?: number } = {}): Seeded {
+/**
+ * A data key wrapped by the master key `masterKeyB64`, for seeded rows: a server refuses to start
+ * on files wrapped by a key it doesn't hold (docs/operations.md), so seeded rows carry a real one.
+ */
+export async function seedDataKey(masterKeyB64: string): Promise<{ wrapped: string; keyId: string }> {
+  const { wrapped, keyId } = await (await MasterKey.fromRaw(Buffer.from(masterKeyB64, "base64"))).newDataKey();
+  return { wrapped, keyId };
+}
+
+/** Seeds `dataDir` (its master.key written too, so the server starts with the key the rows are wrapped by). */
+export async function seedFiles(
+  dataDir: string,
+  n: number,
+  opts: { depth?: number; samples?: number } = {},
+): Promise<Seeded> {
   const t0 = performance.now();
+  const masterKey = randomBytes(32).toString("base64");
+  writeFileSync(join(dataDir, "master.key"), `${masterKey}\n`, { mode: 0o600 });
+  const dataKey = await seedDataKey(masterKey);
   const db = openDatabase(join(dataDir, "storage-brain.db"));
   const sqlite = db.$client;
   migrate(sqlite);
@@ -40,7 +59,7 @@ export function seedFiles(dataDir: string, n: number, opts: { depth?: number; sa
   const insert = sqlite.prepare(
     `INSERT INTO files (id, tenant_id, workspace_id, original_name, file_type, size_bytes, context, tags, metadata, processing_status,
        storage_key, reserved_bytes, charged_bytes, sha256, wrapped_key, key_id, segment_size, created_at, updated_at, uploaded_at)
-     VALUES (?, ?, NULL, ?, 'image/png', ?, ?, NULL, NULL, 'completed', ?, 0, ?, ?, ?, 'mk_bench', 1048576, ?, ?, ?)`,
+     VALUES (?, ?, NULL, ?, 'image/png', ?, ?, NULL, NULL, 'completed', ?, 0, ?, ?, ?, ?, 1048576, ?, ?, ?)`,
   );
   const depthIndex = Math.floor(n * (1 - (opts.depth ?? 0.9)));
   const sampleEvery = Math.max(1, Math.floor(n / (opts.samples ?? 1000)));
@@ -65,7 +84,8 @@ export function seedFiles(dataDir: string, n: number, opts: { depth?: number; sa
           objectKeyFor(tenant.id, id),
           size,
           "ab".repeat(32),
-          "d3JhcHBlZA==",
+          dataKey.wrapped,
+          dataKey.keyId,
           at,
           at,
           at,

@@ -19,7 +19,7 @@ export async function apiLatencyScenario(ctx: Ctx): Promise<ScenarioResult> {
   const dataDir = join(ctx.tmp, "seeded");
   mkdirSync(dataDir, { recursive: true });
   ctx.log(`seeding ${n} files…`);
-  const seed = seedFiles(dataDir, n);
+  const seed = await seedFiles(dataDir, n);
   Bun.spawnSync(["sync"]); // flush the seeding's dirty pages now, not as writeback stalls mid-measurement
   ctx.log(`seeded in ${Math.round(seed.seedMs)} ms`);
 

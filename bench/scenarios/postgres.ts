@@ -161,7 +161,7 @@ export async function postgresScenario(ctx: PgCtx): Promise<ScenarioResult> {
   // c. Metadata routes deep into N files.
   ctx.log(`5c. API: seeding ${n} files into SQLite and into PostgreSQL…`);
   const liteDir = dir("sqlite-seeded");
-  const liteSeed = seedFiles(liteDir, n);
+  const liteSeed = await seedFiles(liteDir, n);
   Bun.spawnSync(["sync"]);
   const measure = async (server: Server, paths: string[], apiKey: string) => {
     const base = { baseUrl: server.url, paths, apiKey, tmpDir: ctx.tmp, log: ctx.log };
@@ -187,7 +187,7 @@ export async function postgresScenario(ctx: PgCtx): Promise<ScenarioResult> {
     await liteSrv.stop();
   }
   const { pgApi, pgSeedMs } = await withPg(async (db) => {
-    const seed = await seedPgFiles(db.url, n);
+    const seed = await seedPgFiles(db.url, n, { masterKey });
     ctx.log(`PostgreSQL seeded in ${Math.round(seed.seedMs)} ms`);
     const s = await startPg(db, "pg-seeded");
     try {
