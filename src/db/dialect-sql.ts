@@ -8,6 +8,12 @@ import type { Dialect } from "./connection";
 export function dialectSql(dialect: Dialect) {
   const pg = dialect === "pg";
   return {
+    /**
+     * Appended to the SELECT that picks rows to claim: on PostgreSQL the rows are locked and rows
+     * another instance holds locked are skipped, so concurrent claimers never wait on or take each
+     * other's rows. Empty on SQLite, where one writer at a time already serializes claims.
+     */
+    skipLocked: pg ? sql` FOR UPDATE SKIP LOCKED` : sql``,
     /** The larger of two numbers (SQLite's two-argument max() is PostgreSQL's greatest()). */
     greatest: (a: SQLWrapper | number, b: SQLWrapper | number): SQL =>
       pg ? sql`greatest(${a}, ${b})` : sql`max(${a}, ${b})`,

@@ -9,6 +9,7 @@ import m0007 from "../../migrations/0007_tus_uploads.sql" with { type: "text" };
 import m0008 from "../../migrations/0008_console_sessions.sql" with { type: "text" };
 import m0009 from "../../migrations/0009_any_type_tenants_auth_workspace.sql" with { type: "text" };
 import m0010 from "../../migrations/0010_failed_object_sweep.sql" with { type: "text" };
+import m0011 from "../../migrations/0011_job_leases.sql" with { type: "text" };
 import m0012 from "../../migrations/0012_rate_limit_buckets.sql" with { type: "text" };
 import { VERSION } from "../version";
 
@@ -26,6 +27,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 8, name: "0008_console_sessions", sql: m0008 },
   { version: 9, name: "0009_any_type_tenants_auth_workspace", sql: m0009 },
   { version: 10, name: "0010_failed_object_sweep", sql: m0010 },
+  { version: 11, name: "0011_job_leases", sql: m0011 },
   { version: 12, name: "0012_rate_limit_buckets", sql: m0012 },
 ];
 

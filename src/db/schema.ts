@@ -71,6 +71,8 @@ export const files = sqliteTable("files", {
   updatedAt: integer("updated_at").notNull(),
   deletedAt: integer("deleted_at"),
   purgedAt: integer("purged_at"),
+  /** Claimed by a purge or failed-object sweep until then (migration 0011). */
+  sweepLeaseUntil: integer("sweep_lease_until"),
   userId: text("user_id"),
   category: text("category").$type<FileCategory>().notNull(),
   storedName: text("stored_name"),
@@ -119,6 +121,8 @@ export const webhookDeliveries = sqliteTable("webhook_deliveries", {
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
   deliveredAt: integer("delivered_at"),
+  /** While `delivering`: the sender holding it may record the outcome until then; after it, it is retaken. */
+  leaseUntil: integer("lease_until"),
 });
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -181,6 +185,8 @@ export const tusUploads = sqliteTable("tus_uploads", {
   expiresAt: integer("expires_at").notNull(),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
+  /** Claimed by a tus sweep until then (migration 0011). */
+  sweepLeaseUntil: integer("sweep_lease_until"),
 });
 
 export const tusUploadParts = sqliteTable(

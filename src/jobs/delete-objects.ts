@@ -1,3 +1,4 @@
+import type { Repos } from "../db/repos";
 import type { Logger } from "../logger";
 import type { StorageBackend } from "../storage/backend";
 
@@ -21,4 +22,20 @@ export async function deleteObjects(
     }
   }
   return done;
+}
+
+/**
+ * Ends a claimed batch: rows whose object is gone are marked purged, the others released so the
+ * next run retries them. Returns how many this call marked.
+ */
+export async function settleClaims(
+  repos: Repos,
+  claimed: readonly { id: string }[],
+  done: string[],
+  now: number,
+): Promise<number> {
+  const marked = await repos.fileSweeps.markPurged(done, now);
+  const gone = new Set(done);
+  await repos.fileSweeps.releaseSweep(claimed.filter((f) => !gone.has(f.id)).map((f) => f.id));
+  return marked;
 }

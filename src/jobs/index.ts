@@ -28,10 +28,17 @@ export interface Jobs {
 export async function startJobs(rt: Runtime, services: Services): Promise<Jobs> {
   const { repos, clock, logger, config } = rt;
   const backend = rt.objects.backend;
-  const recovered = await recoverInterruptedUploads(repos, clock, services.onFileSettled);
-  if (recovered) logger.warn("uploads interrupted by a restart were reopened", { count: recovered });
-  const resumed = await repos.webhooks.resetDelivering(clock.now());
-  if (resumed) logger.warn("webhook deliveries interrupted by a restart were re-queued", { count: resumed });
+  // On SQLite this process is the only server of its database, so an upload left `processing`
+  // was cut by its own crash. On PostgreSQL other instances may be streaming those uploads right
+  // now: nothing is reset, and an upload whose instance died fails once stalled past the grace
+  // period (stallGraceMs), like any stalled PUT.
+  if (repos.dialect === "sqlite") {
+    const recovered = await recoverInterruptedUploads(repos, clock, services.onFileSettled);
+    if (recovered) logger.warn("uploads interrupted by a restart were reopened", { count: recovered });
+  }
+  // Deliveries left 'delivering' by a crash are not reset here: another instance may be sending
+  // them right now. Their lease ends (WEBHOOK_TIMEOUT_MS + 5 s after the claim) and a sender
+  // retakes them (webhooks.repo.ts claimDue).
   const scheduler = new Scheduler(logger)
     // Polled every 250 ms (an indexed query) and woken at once when an event is committed.
     .every("webhooks", 250, () =>

@@ -5,7 +5,7 @@ import { present } from "../domain/shared/errors";
 import type { Logger } from "../logger";
 import type { StorageBackend } from "../storage/backend";
 import { expiryBacklog, logBacklog, yieldToEventLoop } from "./backlog";
-import { deleteObjects } from "./delete-objects";
+import { deleteObjects, settleClaims } from "./delete-objects";
 
 export interface UploadExpiryDeps {
   repos: Repos;
@@ -83,10 +83,9 @@ export async function sweepFailedObjects(
 ): Promise<number> {
   let swept = 0;
   for (;;) {
-    const due = await deps.repos.fileSweeps.failedUnpurged(batch);
+    const due = await deps.repos.fileSweeps.claimFailedUnpurged(deps.clock.now(), batch);
     const done = await deleteObjects(deps, due, "failed upload");
-    await deps.repos.fileSweeps.markPurged(done, deps.clock.now());
-    swept += done.length;
+    swept += await settleClaims(deps.repos, due, done, deps.clock.now());
     // Drains like the expiry above; a failed delete ends the run (the backend is likely down).
     if (due.length < batch || done.length < due.length) return swept;
     await yieldToEventLoop();

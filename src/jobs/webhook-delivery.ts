@@ -27,6 +27,16 @@ export interface WebhookSenderDeps {
 
 const REPOLL_MS = 250;
 
+/**
+ * How long a claimed delivery stays ours: the attempt's timeout plus 5 s for what surrounds the
+ * request (tenant lookup, DNS, recording the outcome). A live sender finishes its attempt inside
+ * the lease, however slow the receiver, so its delivery is never taken from it; a sender that
+ * died mid-attempt has its delivery retaken by any instance once the lease has ended.
+ */
+export function webhookLeaseMs(timeoutMs: number): number {
+  return timeoutMs + 5000;
+}
+
 /** `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, as docs/api.md ("Webhooks") tells receivers to verify. */
 export function signPayload(secret: string, timestamp: number, body: string): string {
   return `sha256=${hmacHex(secret, `${timestamp}.${body}`)}`;
@@ -72,25 +82,36 @@ async function attempt(
   }
 }
 
-/** One attempt and its recorded outcome: 2xx → delivered; else retried after backoff·2^(n-1), or dead. */
+/**
+ * One attempt and its recorded outcome: 2xx → delivered; else retried after backoff·2^(n-1), or
+ * dead. The outcome is recorded only if the delivery's lease is still the one it was claimed
+ * with; otherwise another sender has retaken it and this result is dropped (logged).
+ */
 async function deliverOne(deps: WebhookSenderDeps, d: WebhookDeliveryRow): Promise<void> {
   const started = deps.clock.now();
+  const lease = d.leaseUntil as number;
+  const record = async (patch: Parameters<Repos["webhooks"]["recordAttempt"]>[2], now: number) => {
+    const kept = await deps.repos.webhooks.recordAttempt(d.id, lease, patch, now);
+    if (!kept)
+      deps.logger.warn("webhook outcome dropped: the lease ended and the delivery was retaken", {
+        deliveryId: d.id,
+        outcome: patch.status,
+        ms: now - started,
+      });
+    return kept;
+  };
   const failure = await attempt(deps, d).catch((err) => ({ error: String(err), status: null, permanent: false }));
   const now = deps.clock.now();
   const attempts = d.attempts + 1;
   if (!failure) {
-    await deps.repos.webhooks.recordAttempt(
-      d.id,
-      { status: "delivered", attempts, lastError: null, lastStatus: null, deliveredAt: now },
-      now,
-    );
+    if (!(await record({ status: "delivered", attempts, lastError: null, lastStatus: null, deliveredAt: now }, now)))
+      return;
     deps.onAttempt?.("delivered");
     deps.logger.info("webhook delivered", { deliveryId: d.id, event: d.event, attempts, ms: now - started });
     return;
   }
   const dead = failure.permanent || attempts >= deps.maxAttempts;
-  await deps.repos.webhooks.recordAttempt(
-    d.id,
+  const kept = await record(
     {
       status: dead ? "dead" : "pending",
       attempts,
@@ -100,6 +121,7 @@ async function deliverOne(deps: WebhookSenderDeps, d: WebhookDeliveryRow): Promi
     },
     now,
   );
+  if (!kept) return;
   deps.onAttempt?.(dead ? "dead" : "retry");
   deps.logger.warn(dead ? "webhook dead" : "webhook attempt failed", {
     deliveryId: d.id,
@@ -121,7 +143,8 @@ export async function deliverDueWebhooks(deps: WebhookSenderDeps): Promise<numbe
   let total = 0;
   for (;;) {
     const free = concurrency - inFlight.size;
-    const batch = free > 0 ? await deps.repos.webhooks.claimDue(deps.clock.now(), free) : [];
+    const now = deps.clock.now();
+    const batch = free > 0 ? await deps.repos.webhooks.claimDue(now, free, now + webhookLeaseMs(deps.timeoutMs)) : [];
     // More due than the pool takes at once: a backlog (this run drains it, slot by slot).
     if (total === 0 && batch.length === concurrency) {
       const backlog = await webhookBacklog(deps.repos, deps.clock.now());
@@ -129,7 +152,7 @@ export async function deliverDueWebhooks(deps: WebhookSenderDeps): Promise<numbe
     }
     for (const d of batch) {
       // Never rejects: a failure to record an outcome is logged; the row stays 'delivering' and is
-      // re-queued at the next start-up (at-least-once).
+      // retaken by a sender (this instance or another) once its lease has ended (at-least-once).
       const p: Promise<void> = deliverOne(deps, d)
         .catch((err) => deps.logger.error("webhook outcome not recorded", { deliveryId: d.id, err: String(err) }))
         .finally(() => inFlight.delete(p));

@@ -7,7 +7,14 @@ import { productCommand, spawnServer } from "../support/spawn-server";
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ADMIN = "sk_admin_webhook_restart_test";
-const env = { DATA_DIR: dir, ADMIN_API_KEY: ADMIN, WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true", WEBHOOK_BACKOFF_MS: "300" };
+const env = {
+  DATA_DIR: dir,
+  ADMIN_API_KEY: ADMIN,
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true",
+  WEBHOOK_BACKOFF_MS: "300",
+  // A delivery caught mid-attempt by the kill is retaken after its lease (timeout + 5 s).
+  WEBHOOK_TIMEOUT_MS: "2000",
+};
 
 async function call(base: string, method: string, path: string, key: string, body?: unknown) {
   const res = await fetch(base + path, {
@@ -58,7 +65,7 @@ test("against a running server: delivered fast; a pending delivery survives kill
     await s.stop("SIGKILL");
     fail = false;
     s = await spawnServer(productCommand("serve"), { env });
-    const got = await rx.waitFor(before + 2);
+    const got = await rx.waitFor(before + 2, 20_000);
     const ids = got.slice(before).map((g) => g.headers.get("x-storagebrain-delivery"));
     expect(ids[0]).toBe(ids[1]!);
     expect(JSON.parse(got[before + 1]!.body).fileId).toBe(r.fileId);
@@ -71,8 +78,8 @@ test("against a running server: delivered fast; a pending delivery survives kill
       await Bun.sleep(20);
     }
     // The failed first attempt is recorded after the receiver answered; a kill -9 can land before
-    // that commit, and the restart then re-queues the delivery as never attempted. Either way it
-    // is the same delivery (same id, above), delivered once the server is back.
+    // that commit, and the delivery is then retaken as never attempted once its lease (7 s) ends.
+    // Either way it is the same delivery (same id, above), delivered once the server is back.
     expect(delivery.status).toBe("delivered");
     expect([1, 2]).toContain(delivery.attempts);
   } finally {

@@ -9,6 +9,7 @@ import p0007 from "../../../migrations/pg/0007_tus_uploads.sql" with { type: "te
 import p0008 from "../../../migrations/pg/0008_console_sessions.sql" with { type: "text" };
 import p0009 from "../../../migrations/pg/0009_any_type_tenants_auth_workspace.sql" with { type: "text" };
 import p0010 from "../../../migrations/pg/0010_failed_object_sweep.sql" with { type: "text" };
+import p0011 from "../../../migrations/pg/0011_job_leases.sql" with { type: "text" };
 import p0012 from "../../../migrations/pg/0012_rate_limit_buckets.sql" with { type: "text" };
 import { VERSION } from "../../version";
 import { MIGRATIONS, schemaTooNew, WRITTEN_BY } from "../migrate";
@@ -24,6 +25,7 @@ const PG_SQL: Record<string, string> = {
   "0008_console_sessions": p0008,
   "0009_any_type_tenants_auth_workspace": p0009,
   "0010_failed_object_sweep": p0010,
+  "0011_job_leases": p0011,
   "0012_rate_limit_buckets": p0012,
 };
 

@@ -92,6 +92,8 @@ export const files = pgTable("files", {
   updatedAt: num("updated_at").notNull(),
   deletedAt: num("deleted_at"),
   purgedAt: num("purged_at"),
+  /** Claimed by a purge or failed-object sweep until then (migration 0011). */
+  sweepLeaseUntil: num("sweep_lease_until"),
   userId: text("user_id"),
   category: text("category").$type<FileCategory>().notNull(),
   storedName: text("stored_name"),
@@ -134,6 +136,8 @@ export const webhookDeliveries = pgTable("webhook_deliveries", {
   createdAt: num("created_at").notNull(),
   updatedAt: num("updated_at").notNull(),
   deliveredAt: num("delivered_at"),
+  /** While `delivering`: the sender holding it may record the outcome until then; after it, it is retaken. */
+  leaseUntil: num("lease_until"),
 });
 
 export const plans = pgTable("plans", {
@@ -184,6 +188,8 @@ export const tusUploads = pgTable("tus_uploads", {
   expiresAt: num("expires_at").notNull(),
   createdAt: num("created_at").notNull(),
   updatedAt: num("updated_at").notNull(),
+  /** Claimed by a tus sweep until then (migration 0011). */
+  sweepLeaseUntil: num("sweep_lease_until"),
 });
 
 export const tusUploadParts = pgTable(

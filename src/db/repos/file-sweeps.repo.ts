@@ -1,6 +1,15 @@
 import { type AnyColumn, and, eq, gt, inArray, isNotNull, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { Connection, Tables } from "../connection";
+import { dialectSql } from "../dialect-sql";
 import type { FileRow } from "../schema";
+
+/**
+ * How long a sweep's claim on a unit of work lasts (purge and failed-object deletes here, the tus
+ * sweep in tus.repo.ts). Within it no other instance takes the unit; a claimer that dies has it
+ * retaken after it. Generous: a unit may be an S3 delete or a multi-GiB tus settle, and a unit
+ * taken twice is only repeated work (deletes are idempotent, settles conditional).
+ */
+export const SWEEP_LEASE_MS = 5 * 60_000;
 
 /*
  * Status conditions are literal SQL so SQLite can use the partial indexes
@@ -37,6 +46,20 @@ export function createFileSweepsRepo(conn: Connection) {
   const { files } = conn.tables;
   const { PROCESSING, pendingDue, stalledSince, purgeable } = conditions(files);
   const db = () => conn.exec();
+  const { skipLocked } = dialectSql(conn.dialect);
+  /**
+   * Claims up to `limit` rows matching `due` that no live claim holds, for SWEEP_LEASE_MS, and
+   * returns them. One statement; on PostgreSQL rows locked by another instance's claim are skipped.
+   */
+  const claim = (due: SQL | undefined, now: number, limit: number): Promise<FileRow[]> =>
+    db()
+      .update(files)
+      .set({ sweepLeaseUntil: now + SWEEP_LEASE_MS })
+      .where(
+        sql`${files.id} IN (SELECT ${files.id} FROM ${files} WHERE ${and(due, unleased(now))} LIMIT ${limit}${skipLocked})`,
+      )
+      .returning();
+  const unleased = (now: number) => sql`(${files.sweepLeaseUntil} IS NULL OR ${files.sweepLeaseUntil} <= ${now})`;
   const countAndOldest = async (column: AnyColumn, where: SQL | undefined) =>
     (
       await db()
@@ -106,20 +129,33 @@ export function createFileSweepsRepo(conn: Connection) {
       const r = await countAndOldest(files.deletedAt, purgeable(deletedBefore));
       return { count: r.n, oldestDeletedAt: r.oldest };
     },
-    /** Soft-deleted files whose retention has passed and whose object may still exist. */
-    async purgeDue(deletedBefore: number, limit: number): Promise<FileRow[]> {
-      return db().select().from(files).where(purgeable(deletedBefore)).limit(limit);
+    /**
+     * Claims soft-deleted files whose retention has passed and whose object may still exist
+     * (each claim lasts SWEEP_LEASE_MS; end it with markPurged or releaseSweep).
+     */
+    async claimPurgeDue(deletedBefore: number, now: number, limit: number): Promise<FileRow[]> {
+      return claim(purgeable(deletedBefore), now, limit);
     },
-    /** Failed uploads whose object (partial or rejected) may still exist; partial index files_failed_unpurged. */
-    async failedUnpurged(limit: number): Promise<FileRow[]> {
-      return db()
-        .select()
-        .from(files)
-        .where(and(sql`${files.processingStatus} = 'failed'`, isNull(files.purgedAt)))
-        .limit(limit);
+    /**
+     * Claims failed uploads whose object (partial or rejected) may still exist; partial index
+     * files_failed_unpurged. Claimed like claimPurgeDue.
+     */
+    async claimFailedUnpurged(now: number, limit: number): Promise<FileRow[]> {
+      return claim(and(sql`${files.processingStatus} = 'failed'`, isNull(files.purgedAt)), now, limit);
     },
-    async markPurged(ids: string[], now: number): Promise<void> {
-      if (ids.length) await db().update(files).set({ purgedAt: now }).where(inArray(files.id, ids));
+    /** Marks rows purged (their object is gone) and ends their claims; returns how many were not purged yet. */
+    async markPurged(ids: string[], now: number): Promise<number> {
+      if (ids.length === 0) return 0;
+      const rows = await db()
+        .update(files)
+        .set({ purgedAt: now, sweepLeaseUntil: null })
+        .where(and(inArray(files.id, ids), isNull(files.purgedAt)))
+        .returning({ one: sql`1` });
+      return rows.length;
+    },
+    /** Ends claims without purging (the delete failed): the rows are due again on the next run. */
+    async releaseSweep(ids: string[]): Promise<void> {
+      if (ids.length) await db().update(files).set({ sweepLeaseUntil: null }).where(inArray(files.id, ids));
     },
   };
 }

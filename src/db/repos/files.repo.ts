@@ -1,5 +1,6 @@
 import { and, desc, eq, getTableColumns, gt, isNull, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { Connection, Db, Tables } from "../connection";
+import { dialectSql } from "../dialect-sql";
 import type { FileRow, ProcessingStatus } from "../schema";
 
 export interface FileFilters {
@@ -23,6 +24,7 @@ export type NewFile = Omit<
   | "uploadedAt"
   | "deletedAt"
   | "purgedAt"
+  | "sweepLeaseUntil"
   | "metadata"
   | "chargedBytes"
   | "processingStatus"
@@ -73,6 +75,7 @@ const INSERT_DEFAULTS = {
   uploadedAt: null,
   deletedAt: null,
   purgedAt: null,
+  sweepLeaseUntil: null,
   metadata: null,
 } as const;
 /** The value under `key`, built and kept on first use (prepared statements per query shape). */
@@ -91,6 +94,7 @@ const changed = (rows: unknown[]) => rows.length === 1;
 export function createFilesRepo(conn: Connection) {
   const { files, fileStats } = conn.tables;
   const db = () => conn.exec();
+  const { skipLocked } = dialectSql(conn.dialect);
   const INSERT_COLUMNS = Object.keys(getTableColumns(files)) as (keyof FileRow)[];
   const live = (f: FileFilters): SQL[] => {
     const v = filterParams(f);
@@ -346,6 +350,9 @@ export function createFilesRepo(conn: Connection) {
     /**
      * Fails an expired upload if it is still in the state the job saw, holding the reservation the
      * caller saw (so the amount the caller releases is the one held); releases nothing itself.
+     * Of several instances' jobs racing for one upload exactly one gets true. On PostgreSQL a row
+     * another transaction holds (another instance expiring it, a request changing it) is skipped
+     * at once, false, rather than waited for; the next run looks at it again if it is still due.
      */
     async expire(
       id: string,
@@ -365,12 +372,12 @@ export function createFilesRepo(conn: Connection) {
             updatedAt: now,
           })
           .where(
-            and(
+            sql`${files.id} IN (SELECT ${files.id} FROM ${files} WHERE ${and(
               eq(files.id, id),
               eq(files.processingStatus, from),
               eq(files.reservedBytes, held),
               isNull(files.deletedAt),
-            ),
+            )}${skipLocked})`,
           )
           .returning({ one: sql`1` }),
       );

@@ -1,11 +1,14 @@
 import { asc, eq, inArray, lte, or, sql } from "drizzle-orm";
 import type { Connection } from "../connection";
 import type { TusUploadRow } from "../schema";
+import { SWEEP_LEASE_MS } from "./file-sweeps.repo";
 
 /** Resumable uploads in progress and their recorded parts. */
 export function createTusRepo(conn: Connection) {
   const { tusUploads, tusUploadParts, files } = conn.tables;
   const db = () => conn.exec();
+  // Locks only the claimed tus rows, not the files rows joined to pick them.
+  const skipLockedOf = conn.dialect === "pg" ? sql` FOR UPDATE OF ${tusUploads} SKIP LOCKED` : sql``;
   const byIdQ = conn.prepared("tus_by_id", (db) =>
     db
       .select()
@@ -14,7 +17,9 @@ export function createTusRepo(conn: Connection) {
   );
 
   return {
-    async insert(row: Omit<TusUploadRow, "uploadOffset" | "tailVersion" | "updatedAt">): Promise<TusUploadRow> {
+    async insert(
+      row: Omit<TusUploadRow, "uploadOffset" | "tailVersion" | "updatedAt" | "sweepLeaseUntil">,
+    ): Promise<TusUploadRow> {
       const [r] = await db()
         .insert(tusUploads)
         .values({ ...row, uploadOffset: 0, tailVersion: 0, updatedAt: row.createdAt })
@@ -51,25 +56,30 @@ export function createTusRepo(conn: Connection) {
       await db().delete(tusUploads).where(eq(tusUploads.fileId, fileId));
     },
     /**
-     * Rows the expiry job acts on: past their expiry, or whose file is no longer an upload in
-     * progress (deleted, expired or failed through another path), or fully received but not yet
-     * published (a crash between the last byte and the settle).
+     * Claims rows the expiry job acts on, for SWEEP_LEASE_MS: past their expiry, or whose file is
+     * no longer an upload in progress (deleted, expired or failed through another path), or fully
+     * received but not yet published (a crash between the last byte and the settle). A row another
+     * instance's sweep holds is not returned (on PostgreSQL, skipped while its claim is being
+     * taken); each claim ends with `remove` or `releaseSweep`.
      */
-    async sweepable(now: number, limit: number): Promise<TusUploadRow[]> {
-      const rows = await db()
-        .select({ u: tusUploads })
-        .from(tusUploads)
-        .innerJoin(files, eq(files.id, tusUploads.fileId))
-        .where(
-          or(
-            lte(tusUploads.expiresAt, now),
-            sql`${files.deletedAt} IS NOT NULL`,
-            inArray(files.processingStatus, ["failed", "completed"]),
-            eq(tusUploads.uploadOffset, tusUploads.uploadLength),
-          ),
-        )
-        .limit(limit);
-      return rows.map((r) => r.u);
+    async claimSweepable(now: number, limit: number): Promise<TusUploadRow[]> {
+      const due = sql`SELECT ${tusUploads.fileId} FROM ${tusUploads} INNER JOIN ${files} ON ${files.id} = ${tusUploads.fileId}
+        WHERE ${or(
+          lte(tusUploads.expiresAt, now),
+          sql`${files.deletedAt} IS NOT NULL`,
+          inArray(files.processingStatus, ["failed", "completed"]),
+          eq(tusUploads.uploadOffset, tusUploads.uploadLength),
+        )} AND (${tusUploads.sweepLeaseUntil} IS NULL OR ${tusUploads.sweepLeaseUntil} <= ${now})
+        LIMIT ${limit}${skipLockedOf}`;
+      return db()
+        .update(tusUploads)
+        .set({ sweepLeaseUntil: now + SWEEP_LEASE_MS })
+        .where(sql`${tusUploads.fileId} IN (${due})`)
+        .returning();
+    },
+    /** Ends a sweep's claim on an upload it left in place (still in progress, or its settle failed). */
+    async releaseSweep(fileId: string): Promise<void> {
+      await db().update(tusUploads).set({ sweepLeaseUntil: null }).where(eq(tusUploads.fileId, fileId));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Connection } from "../connection";
+import { dialectSql } from "../dialect-sql";
 import type { DeliveryStatus, WebhookDeliveryRow, WebhookEndpointRow } from "../schema";
 
 export type NewDelivery = Pick<
@@ -20,6 +21,10 @@ export function createWebhooksRepo(conn: Connection) {
       .orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id)),
   );
   const one = { one: sql`1` };
+  const { skipLocked } = dialectSql(conn.dialect);
+  /** What a sender may claim at `now`; literal statuses, so each side can use its partial index. */
+  const claimable = (now: number) =>
+    sql`((${webhookDeliveries.status} = 'pending' AND ${webhookDeliveries.nextAttemptAt} <= ${now}) OR (${webhookDeliveries.status} = 'delivering' AND ${webhookDeliveries.leaseUntil} <= ${now}))`;
   return {
     async insertEndpoint(row: WebhookEndpointRow): Promise<WebhookEndpointRow> {
       const [r] = await db().insert(webhookEndpoints).values(row).returning();
@@ -40,28 +45,33 @@ export function createWebhooksRepo(conn: Connection) {
         .insert(webhookDeliveries)
         .values({ ...row, status: "pending", attempts: 0, nextAttemptAt: row.createdAt, updatedAt: row.createdAt });
     },
-    /** Atomically moves up to `limit` due deliveries to `delivering` and returns them (no double send within a process). */
-    async claimDue(now: number, limit: number): Promise<WebhookDeliveryRow[]> {
-      const due = (
-        await db()
-          .select({ id: webhookDeliveries.id })
-          .from(webhookDeliveries)
-          .where(and(eq(webhookDeliveries.status, "pending"), lte(webhookDeliveries.nextAttemptAt, now)))
-          .orderBy(asc(webhookDeliveries.nextAttemptAt))
-          .limit(limit)
-      ).map((r) => r.id);
-      if (due.length === 0) return [];
+    /**
+     * Claims up to `limit` deliveries for one attempt each and returns them: due `pending` ones,
+     * and `delivering` ones whose lease has ended (their sender died mid-attempt). A claimed row
+     * is `delivering` with `leaseUntil`, which only its claimer may record an outcome under
+     * (recordAttempt). One statement: the selecting subquery skips rows another instance has
+     * locked on PostgreSQL, so concurrent senders never take the same delivery.
+     */
+    async claimDue(now: number, limit: number, leaseUntil: number): Promise<WebhookDeliveryRow[]> {
+      const d = webhookDeliveries;
       return db()
-        .update(webhookDeliveries)
-        .set({ status: "delivering", updatedAt: now })
-        .where(and(inArray(webhookDeliveries.id, due), eq(webhookDeliveries.status, "pending")))
+        .update(d)
+        .set({ status: "delivering", leaseUntil, updatedAt: now })
+        .where(
+          sql`${d.id} IN (SELECT ${d.id} FROM ${d} WHERE ${claimable(now)} ORDER BY ${d.nextAttemptAt} LIMIT ${limit}${skipLocked})`,
+        )
         .returning();
     },
-    /** Records an attempt's outcome. */
+    /**
+     * Records an attempt's outcome, if the claim it was made under (`leaseUntil`) is still the
+     * row's: after the lease another sender may have retaken the delivery, and its outcome wins.
+     * False when the result was stale and dropped.
+     */
     async recordAttempt(
       id: string,
+      leaseUntil: number,
       patch: {
-        status: DeliveryStatus;
+        status: Exclude<DeliveryStatus, "delivering">;
         attempts: number;
         nextAttemptAt?: number;
         lastError: string | null;
@@ -69,13 +79,24 @@ export function createWebhooksRepo(conn: Connection) {
         deliveredAt?: number;
       },
       now: number,
-    ): Promise<void> {
-      await db()
+    ): Promise<boolean> {
+      const rows = await db()
         .update(webhookDeliveries)
-        .set({ ...patch, updatedAt: now })
-        .where(eq(webhookDeliveries.id, id));
+        .set({ ...patch, leaseUntil: null, updatedAt: now })
+        .where(
+          and(
+            eq(webhookDeliveries.id, id),
+            eq(webhookDeliveries.status, "delivering"),
+            eq(webhookDeliveries.leaseUntil, leaseUntil),
+          ),
+        )
+        .returning(one);
+      return rows.length === 1;
     },
-    /** Pending deliveries due now that no sender has claimed yet, and the earliest due time among them. */
+    /**
+     * Deliveries due now that no live sender holds (pending and due, or with an ended lease), and
+     * the earliest due time among them.
+     */
     async dueBacklog(now: number): Promise<{ count: number; oldestDueAt: number | null }> {
       const [r] = await db()
         .select({
@@ -83,17 +104,8 @@ export function createWebhooksRepo(conn: Connection) {
           oldest: sql<number | null>`min(${webhookDeliveries.nextAttemptAt})`.mapWith(Number),
         })
         .from(webhookDeliveries)
-        .where(and(eq(webhookDeliveries.status, "pending"), lte(webhookDeliveries.nextAttemptAt, now)));
+        .where(claimable(now));
       return { count: r?.n ?? 0, oldestDueAt: r?.oldest ?? null };
-    },
-    /** After a crash, deliveries that were mid-attempt go back to pending (at-least-once). */
-    async resetDelivering(now: number): Promise<number> {
-      const rows = await db()
-        .update(webhookDeliveries)
-        .set({ status: "pending", updatedAt: now })
-        .where(eq(webhookDeliveries.status, "delivering"))
-        .returning(one);
-      return rows.length;
     },
     async byId(tenantId: string, id: string): Promise<WebhookDeliveryRow | undefined> {
       const [r] = await db()

@@ -351,7 +351,8 @@ export function createTusService(deps: TusServiceDeps) {
      */
     async sweep(batch = 100): Promise<number> {
       let ended = 0;
-      for (const u of await repos.tus.sweepable(clock.now(), batch)) {
+      // Claimed (tus.repo.ts claimSweepable): with several instances each upload is swept by one.
+      for (const u of await repos.tus.claimSweepable(clock.now(), batch)) {
         // An upload another instance is serving is left to the next run (takeOver false).
         await exclusive(
           u.fileId,
@@ -368,24 +369,31 @@ export function createTusService(deps: TusServiceDeps) {
                 );
               return;
             }
-            if (live)
-              await repos.tx(async () => {
-                if (!(await repos.files.expire(f.id, "pending", f.reservedBytes, clock.now()))) return;
-                await repos.quota.adjust(f, -f.reservedBytes, 0);
-                await deps.onSettled?.((await repos.files.byId(f.id))!);
-              });
+            // The expiry is conditional: if the upload changed meanwhile (a request got to it), it
+            // is left alone and looked at again on the next sweep.
+            if (live && !(await repos.tx(() => expireUpload(f)))) return;
             await discard(row, f);
             ended++;
           },
           false,
-        ).catch((err) => {
-          if (!(err instanceof UploadBusyError)) throw err;
-        });
+        )
+          .catch((err) => {
+            if (!(err instanceof UploadBusyError)) throw err;
+          })
+          .finally(() => repos.tus.releaseSweep(u.fileId)); // a no-op once the row is gone
       }
       if (ended) logger.info("tus uploads ended", { count: ended });
       return ended;
     },
   };
+
+  /** Fails an overdue upload, releasing its reservation and writing its file.failed event; false if it changed. */
+  async function expireUpload(f: FileRow): Promise<boolean> {
+    if (!(await repos.files.expire(f.id, "pending", f.reservedBytes, clock.now()))) return false;
+    await repos.quota.adjust(f, -f.reservedBytes, 0);
+    await deps.onSettled?.((await repos.files.byId(f.id))!);
+    return true;
+  }
 
   async function discard(u: TusUploadRow, f: FileRow) {
     await resumable
