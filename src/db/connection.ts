@@ -61,6 +61,17 @@ export interface Connection {
    * that transaction and share its fate). Identity where transactions have their own connection.
    */
   guard<A extends unknown[], R>(method: (...args: A) => Promise<R>): (...args: A) => Promise<R>;
+  /**
+   * Wakes every instance listening on `channel` (PostgreSQL NOTIFY): inside a transaction it is
+   * delivered at commit and dropped on rollback. Absent on SQLite, where the one server process
+   * wakes itself (afterCommit).
+   */
+  notify?(channel: string, payload: string): Promise<void>;
+  /**
+   * Calls `onNotify` with the payload of every `notify` on `channel`, from any instance (PostgreSQL
+   * LISTEN on a dedicated connection, re-subscribed after a reconnect). Absent on SQLite.
+   */
+  listen?(channel: string, onNotify: (payload: string) => void): Promise<{ close(): Promise<void> }>;
   /** The SQLite handle, for what only SQLite has (backup, schema checks); null on PostgreSQL. */
   readonly sqlite: Database | null;
   close(): Promise<void>;

@@ -1,4 +1,5 @@
 import type { Services } from "../app";
+import { WEBHOOKS_WAKEUP } from "../db/repos/webhooks.repo";
 import type { Runtime } from "../runtime";
 import { type Backlog, type JobName, measureBacklogs, yieldToEventLoop } from "./backlog";
 import { purgeDeleted } from "./purge";
@@ -77,9 +78,17 @@ export async function startJobs(rt: Runtime, services: Services): Promise<Jobs> 
     .every("purge", config.PURGE_INTERVAL_SECONDS * 1000, () =>
       purgeDeleted({ repos, backend, clock, logger, retentionSeconds: config.DELETED_RETENTION_SECONDS }),
     );
+  // Woken in-process when this instance commits an event, and on PostgreSQL by every instance's
+  // commits (LISTEN); the 250 ms poll stays as the fallback (a notification lost to a reconnect).
   services.webhookWaker.wake = () => scheduler.poke("webhooks");
+  const wakeups = await rt.conn.listen?.(WEBHOOKS_WAKEUP.channel, (payload) => {
+    if (payload === WEBHOOKS_WAKEUP.payload) scheduler.poke("webhooks");
+  });
   return {
-    stop: () => scheduler.stop(),
+    async stop() {
+      await wakeups?.close();
+      await scheduler.stop();
+    },
     backlog: () =>
       measureBacklogs(repos, {
         now: clock.now(),

@@ -6,6 +6,8 @@ interface Task {
   run: () => Promise<unknown>;
   timer?: ReturnType<typeof setTimeout>;
   running?: Promise<unknown>;
+  /** Poked while running: run again as soon as this run ends. */
+  again?: boolean;
 }
 
 /**
@@ -27,13 +29,19 @@ export class Scheduler {
     return this;
   }
 
-  /** Runs a task now (outside its timer), e.g. to wake the webhook sender after an event. */
+  /**
+   * Runs a task now (outside its timer), e.g. to wake the webhook sender after an event; if it is
+   * running, it runs again as soon as the run ends (the run may have looked before the event).
+   */
   poke(name: string): void {
     const task = this.tasks.find((t) => t.name === name);
-    if (task && !task.running && !this.stopped) {
-      clearTimeout(task.timer);
-      this.schedule(task, 0);
+    if (!task || this.stopped) return;
+    if (task.running) {
+      task.again = true;
+      return;
     }
+    clearTimeout(task.timer);
+    this.schedule(task, 0);
   }
 
   private schedule(task: Task, delay: number) {
@@ -46,7 +54,9 @@ export class Scheduler {
         )
         .finally(() => {
           task.running = undefined;
-          this.schedule(task, task.intervalMs);
+          const again = task.again;
+          task.again = false;
+          this.schedule(task, again ? 0 : task.intervalMs);
         });
     }, delay);
   }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import type { Repos } from "../../src/db/repos";
+import { WEBHOOKS_WAKEUP } from "../../src/db/repos/webhooks.repo";
 import { deliverDueWebhooks, webhookLeaseMs } from "../../src/jobs/webhook-delivery";
 import { silentLogger } from "../../src/logger";
 import { createTestDatabase, DIALECTS, seedTenant, type TestDatabase } from "../support/dialects";
@@ -175,6 +176,37 @@ for (const dialect of DIALECTS) {
         rx.stop();
       }
     });
+
+    // SQLite has one server process, woken in-process at commit (webhooks.service.ts): no NOTIFY.
+    if (dialect === "pg")
+      test("a committed outbox write wakes the other instance's listener; a rolled-back one doesn't", async () => {
+        const { conn: listener } = await db.open();
+        const got: string[] = [];
+        if (!listener.listen) throw new Error("a PostgreSQL connection listens");
+        const sub = await listener.listen(WEBHOOKS_WAKEUP.channel, (p) => got.push(p));
+        try {
+          await expect(
+            a.tx(async () => {
+              await enqueue(a, tenantId, 1);
+              throw new Error("rolled back");
+            }),
+          ).rejects.toThrow("rolled back");
+          await Bun.sleep(300);
+          expect(got).toEqual([]);
+          // Three events in one transaction: one wake-up, at commit.
+          await a.tx(async () => {
+            await enqueue(a, tenantId, 3);
+            await Bun.sleep(200);
+            expect(got).toEqual([]);
+          });
+          const end = Date.now() + 5000;
+          while (got.length === 0 && Date.now() < end) await Bun.sleep(10);
+          await Bun.sleep(100);
+          expect(got).toEqual([WEBHOOKS_WAKEUP.payload]);
+        } finally {
+          await sub.close();
+        }
+      });
 
     test("the lease outlives the attempt timeout by 5 s", () => {
       expect(webhookLeaseMs(1500)).toBe(6500);

@@ -8,6 +8,12 @@ export type NewDelivery = Pick<
   "id" | "tenantId" | "event" | "fileId" | "url" | "payload" | "createdAt"
 >;
 
+/**
+ * The notification a committed outbox write sends (Connection.notify): on PostgreSQL it wakes the
+ * webhook sender of every instance at once (jobs/index.ts listens), instead of at its next poll.
+ */
+export const WEBHOOKS_WAKEUP = { channel: "storage_brain_jobs", payload: "webhooks" } as const;
+
 /** Webhook endpoints and the delivery outbox. */
 export function createWebhooksRepo(conn: Connection) {
   const { webhookEndpoints, webhookDeliveries } = conn.tables;
@@ -22,6 +28,8 @@ export function createWebhooksRepo(conn: Connection) {
   );
   const one = { one: sql`1` };
   const { skipLocked } = dialectSql(conn.dialect);
+  // Several in one transaction are delivered as one (PostgreSQL folds equal notifications).
+  const wakeSenders = async () => conn.notify?.(WEBHOOKS_WAKEUP.channel, WEBHOOKS_WAKEUP.payload);
   /** What a sender may claim at `now`; literal statuses, so each side can use its partial index. */
   const claimable = (now: number) =>
     sql`((${webhookDeliveries.status} = 'pending' AND ${webhookDeliveries.nextAttemptAt} <= ${now}) OR (${webhookDeliveries.status} = 'delivering' AND ${webhookDeliveries.leaseUntil} <= ${now}))`;
@@ -44,6 +52,7 @@ export function createWebhooksRepo(conn: Connection) {
       await db()
         .insert(webhookDeliveries)
         .values({ ...row, status: "pending", attempts: 0, nextAttemptAt: row.createdAt, updatedAt: row.createdAt });
+      await wakeSenders();
     },
     /**
      * Claims up to `limit` deliveries for one attempt each and returns them: due `pending` ones,
@@ -121,6 +130,7 @@ export function createWebhooksRepo(conn: Connection) {
         .set({ status: "pending", attempts: 0, nextAttemptAt: now, updatedAt: now })
         .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.status, "dead")))
         .returning(one);
+      if (rows.length === 1) await wakeSenders();
       return rows.length === 1;
     },
     async page(
