@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Connection } from "../connection";
 import { dialectSql } from "../dialect-sql";
 import type { DeliveryStatus, WebhookDeliveryRow, WebhookEndpointRow } from "../schema";
@@ -63,13 +63,15 @@ export function createWebhooksRepo(conn: Connection) {
      */
     async claimDue(now: number, limit: number, leaseUntil: number): Promise<WebhookDeliveryRow[]> {
       const d = webhookDeliveries;
-      return db()
+      const claimed = await db()
         .update(d)
         .set({ status: "delivering", leaseUntil, updatedAt: now })
         .where(
           sql`${d.id} IN (SELECT ${d.id} FROM ${d} WHERE ${claimable(now)} ORDER BY ${d.nextAttemptAt} LIMIT ${limit}${skipLocked})`,
         )
         .returning();
+      // Oldest due first (RETURNING follows no ORDER BY on PostgreSQL): events go out in order.
+      return claimed.sort((x, y) => x.nextAttemptAt - y.nextAttemptAt || x.createdAt - y.createdAt);
     },
     /**
      * Records an attempt's outcome, if the claim it was made under (`leaseUntil`) is still the
