@@ -2,6 +2,8 @@ import { resolve } from "node:path";
 import type { Config } from "./config/schema";
 import type { Connection } from "./db/connection";
 import { migrate } from "./db/migrate";
+import { migratePostgres } from "./db/pg/migrate";
+import { openPostgresConnection } from "./db/pg.connection";
 import { createRepos, type Repos } from "./db/repos";
 import { ADMIN_KEY_SETTING } from "./db/repos/settings.repo";
 import { openSqlite } from "./db/sqlite.connection";
@@ -51,8 +53,21 @@ export async function createStorageBackend(config: Config): Promise<StorageBacke
   return local;
 }
 
-/** Opens the database, applies migrations and returns the repositories. */
+/**
+ * Opens the metadata database DATABASE_URL names (SQLite by default, or PostgreSQL), applies its
+ * dialect's migrations and returns the repositories.
+ */
 export async function openRepos(config: Config): Promise<{ conn: Connection; repos: Repos; applied: string[] }> {
+  if (config.postgresUrl) {
+    const pg = openPostgresConnection(config.postgresUrl);
+    try {
+      const applied = await migratePostgres(pg.pg);
+      return { conn: pg, repos: createRepos(pg), applied };
+    } catch (err) {
+      await pg.close();
+      throw err;
+    }
+  }
   if (config.databasePath !== ":memory:") ensurePrivateDir(config.DATA_DIR);
   const conn = openSqlite(config.databasePath);
   try {

@@ -1,4 +1,5 @@
 import { accessSync, constants } from "node:fs";
+import { sql } from "drizzle-orm";
 import { createServices } from "./app";
 import { opsChecks } from "./cli/doctor-ops";
 import type { Config } from "./config/schema";
@@ -38,7 +39,16 @@ export async function runDoctor(config: Config, opts: { fix?: boolean } = {}): P
         v === LATEST_SCHEMA_VERSION,
         `${config.databasePath} at schema v${v} (latest v${LATEST_SCHEMA_VERSION})`,
       );
-    } else report("database", true, `${rt.conn.dialect}: connected and migrated`);
+    } else {
+      // PostgreSQL: the same check through the connection; the SQLite file checks don't apply.
+      const [row] = await rt.conn.rows<{ v: unknown }>(sql`SELECT max(version) AS v FROM schema_migrations`);
+      const v = Number(row?.v ?? 0);
+      report(
+        "database",
+        v === LATEST_SCHEMA_VERSION,
+        `PostgreSQL at schema v${v} (latest v${LATEST_SCHEMA_VERSION}); SQLite file checks do not apply`,
+      );
+    }
   } catch (err) {
     report("database/keys", false, (err as Error).message);
     return false;

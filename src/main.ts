@@ -12,6 +12,8 @@ import { rotateMasterKey } from "./cli/rotate-master-key";
 import { ConfigError, loadConfig } from "./config/load";
 import type { Config } from "./config/schema";
 import { assertKnownSchema, pendingMigrations } from "./db/migrate";
+import { openPostgres } from "./db/pg/connect";
+import { assertKnownPostgresSchema, pendingPostgresMigrations } from "./db/pg/migrate";
 import { runDoctor } from "./doctor";
 import { MAX_FILE_SIZE_BYTES } from "./domain/files/file-types";
 import { DeploymentSecretsError } from "./domain/ops/deployment-secrets";
@@ -220,6 +222,11 @@ async function main(argv: string[]) {
         options: { "include-master-key": { type: "boolean" } },
         positionals: { min: 1, max: 1, names: "<dir>" },
       });
+      if (config.postgresUrl)
+        throw new Error(
+          "backup copies the SQLite database and the local objects; with DATABASE_URL=postgres://… back up " +
+            "PostgreSQL with pg_dump and the objects with your store's tools (README, Operations)",
+        );
       return withRuntime(config, async (rt) => {
         const manifest = await backup(rt, createServices(rt).audit, {
           dir: String(positionals[0]),
@@ -313,7 +320,18 @@ async function db(args: string[]) {
 }
 
 /** `migrate --dry-run`: lists pending migrations; opens the database read-only, changes nothing. */
-function migrateDryRun(config: Config) {
+async function migrateDryRun(config: Config) {
+  if (config.postgresUrl) {
+    const pg = openPostgres(config.postgresUrl, { max: 1 });
+    try {
+      await assertKnownPostgresSchema(pg);
+      const pending = await pendingPostgresMigrations(pg);
+      console.log(pending.length ? `pending: ${pending.join(", ")}` : "database is up to date");
+    } finally {
+      await pg.$client.close();
+    }
+    return;
+  }
   if (config.databasePath !== ":memory:" && !existsSync(config.databasePath)) {
     console.log(
       `no database at ${config.databasePath} yet; would apply: ${pendingMigrations(new Database(":memory:")).join(", ")}`,

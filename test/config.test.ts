@@ -55,7 +55,7 @@ describe("config", () => {
     ["PUBLIC_URL", "not a url"],
     ["S3_FORCE_PATH_STYLE", "maybe"],
     ["UPLOAD_EXPIRY_SECONDS", "0"],
-    ["DATABASE_URL", "postgres://x"],
+    ["DATABASE_URL", "mysql://x"],
     ["ADMIN_API_KEY", "short"],
   ];
   for (const [key, value] of bad) {
@@ -63,6 +63,15 @@ describe("config", () => {
       expect(() => parseConfig({ [key]: value })).toThrow(new RegExp(key));
     });
   }
+
+  test("DATABASE_URL: a file: URL is SQLite, postgres:// and postgresql:// are PostgreSQL", () => {
+    expect(parseConfig({ DATABASE_URL: "file:/tmp/x.db" })).toMatchObject({
+      databasePath: "/tmp/x.db",
+      postgresUrl: null,
+    });
+    for (const url of ["postgres://u@127.0.0.1:5432/db", "postgresql://u@h/db"])
+      expect(parseConfig({ DATABASE_URL: url }).postgresUrl).toBe(url);
+  });
 
   test("s3 backend requires a bucket; unknown keys in the file are rejected", () => {
     expect(() => parseConfig({ STORAGE_BACKEND: "s3" })).toThrow(/S3_BUCKET/);

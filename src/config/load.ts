@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CONFIG_KEYS, type Config, configSchema, type RawConfig } from "./schema";
+import { CONFIG_KEYS, type Config, configSchema, isPostgresUrl, type RawConfig } from "./schema";
 
 /** Thrown when a setting is invalid; `main` prints it and exits with code 1. */
 export class ConfigError extends Error {
@@ -42,16 +42,18 @@ export function parseConfig(values: Source): Config {
 }
 
 function finish(raw: RawConfig): Config {
-  const databasePath = raw.DATABASE_URL
-    ? raw.DATABASE_URL === ":memory:" || raw.DATABASE_URL === "file::memory:"
-      ? ":memory:"
-      : raw.DATABASE_URL.slice("file:".length)
-    : join(raw.DATA_DIR, "storage-brain.db");
+  const postgresUrl = raw.DATABASE_URL && isPostgresUrl(raw.DATABASE_URL) ? raw.DATABASE_URL : null;
+  const databasePath =
+    raw.DATABASE_URL && !postgresUrl
+      ? raw.DATABASE_URL === ":memory:" || raw.DATABASE_URL === "file::memory:"
+        ? ":memory:"
+        : raw.DATABASE_URL.slice("file:".length)
+      : join(raw.DATA_DIR, "storage-brain.db");
   const publicUrl = (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, "");
   const corsOrigins = raw.CORS_ORIGINS.split(",")
     .map((o) => o.trim())
     .filter(Boolean);
-  return Object.freeze({ ...raw, databasePath, publicUrl, corsOrigins: Object.freeze(corsOrigins) });
+  return Object.freeze({ ...raw, databasePath, postgresUrl, publicUrl, corsOrigins: Object.freeze(corsOrigins) });
 }
 
 async function readConfigFile(path: string, required: boolean): Promise<Source> {

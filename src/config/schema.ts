@@ -9,6 +9,10 @@ const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalString = z.string().trim().min(1).optional();
 
+const isSqliteUrl = (url: string) => url.startsWith("file:") || url === ":memory:";
+/** DATABASE_URL naming PostgreSQL (several instances may share it). */
+export const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//.test(url);
+
 export const configSchema = z
   .object({
     PORT: int(0, 65535).default(3000),
@@ -78,8 +82,12 @@ export const configSchema = z
         message: "needs MASTER_KEY (the new key) set too",
       });
     }
-    if (c.DATABASE_URL && !c.DATABASE_URL.startsWith("file:") && c.DATABASE_URL !== ":memory:") {
-      ctx.addIssue({ code: "custom", path: ["DATABASE_URL"], message: "only file: URLs (SQLite) are supported" });
+    if (c.DATABASE_URL && !isSqliteUrl(c.DATABASE_URL) && !isPostgresUrl(c.DATABASE_URL)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DATABASE_URL"],
+        message: "must be a file: URL (SQLite) or a postgres:// / postgresql:// URL (PostgreSQL)",
+      });
     }
   });
 
@@ -88,8 +96,10 @@ export type RawConfig = z.infer<typeof configSchema>;
 /** Config after defaults that depend on other settings are filled in. */
 export type Config = Readonly<
   RawConfig & {
-    /** Path of the SQLite file, or ":memory:". */
+    /** Path of the SQLite file, or ":memory:" (unused when `postgresUrl` is set). */
     databasePath: string;
+    /** The PostgreSQL URL when DATABASE_URL names one (metadata in PostgreSQL), else null (SQLite). */
+    postgresUrl: string | null;
     publicUrl: string;
     corsOrigins: readonly string[];
   }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { buildConsole, CONSOLE_OUT } from "../../scripts/build-console";
 import { CONSOLE_SESSION_TTL_MS } from "../../src/domain/admin/console-sessions.service";
 import { ADMIN_KEY, createHarness, type Harness, inProcessOnly, sampleContent } from "../support/harness";
@@ -41,7 +42,7 @@ describe("console session", () => {
     expect(set).toMatch(/^sb_console=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict$/);
     const id = /sb_console=([^;]+)/.exec(set)![1]!;
     expect(set).not.toContain(ADMIN_KEY);
-    const rows = h.rt.sqlite!.query("SELECT id_hash FROM console_sessions").all() as { id_hash: string }[];
+    const rows = await h.rt.conn.rows<{ id_hash: string }>(sql`SELECT id_hash FROM console_sessions`);
     expect(rows.some((x) => x.id_hash === new Bun.CryptoHasher("sha256").update(id).digest("hex"))).toBe(true);
     expect(rows.some((x) => x.id_hash === id)).toBe(false);
     // HTTPS as seen by a TLS proxy: the cookie is Secure.

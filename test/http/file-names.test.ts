@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { createHarness, type Harness, sampleContent } from "../support/harness";
 import { multipartBody } from "../support/multipart";
 
@@ -53,12 +54,14 @@ let tenant: { id: string; apiKey: string };
 let renamed: string;
 const liveFiles = async () => await h.rt.repos.files.total({ tenantId: tenant.id });
 /** The name of the tenant's most recently inserted file (insertion order, whatever the clock). */
-const newestName = () =>
-  (
-    h.rt
-      .sqlite!.query("SELECT original_name AS name FROM files WHERE tenant_id = ? ORDER BY rowid DESC LIMIT 1")
-      .get(tenant.id) as { name: string } | null
-  )?.name;
+const newestName = async () => {
+  // SQLite's rowid grows with each insert; PostgreSQL's xmin is the transaction that last wrote the row.
+  const order = h.rt.conn.dialect === "pg" ? sql`xmin::text::bigint` : sql`rowid`;
+  const [row] = await h.rt.conn.rows<{ name: string }>(
+    sql`SELECT original_name AS name FROM files WHERE tenant_id = ${tenant.id} ORDER BY ${order} DESC LIMIT 1`,
+  );
+  return row?.name;
+};
 
 beforeAll(async () => {
   h = await createHarness();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { type ApiScenario, runApiScenarios } from "../support/api-scenario";
 import { ADMIN_KEY, createHarness, type Harness } from "../support/harness";
 
@@ -319,10 +320,10 @@ describe("tenant lifecycle", () => {
 
   test("keys are stored only as SHA-256 hashes", async () => {
     const t = await h.createTenant();
-    const row = h.rt.sqlite!.query("SELECT * FROM tenants WHERE id = ?").get(t.id) as Record<string, unknown>;
+    const [row] = await h.rt.conn.rows<Record<string, unknown>>(sql`SELECT * FROM tenants WHERE id = ${t.id}`);
     expect(JSON.stringify(row)).not.toContain(t.apiKey);
-    expect(row.api_key_hash).toBe(new Bun.CryptoHasher("sha256").update(t.apiKey).digest("hex"));
-    const dump = h.rt.sqlite!.query("SELECT * FROM settings").all();
+    expect(row?.api_key_hash).toBe(new Bun.CryptoHasher("sha256").update(t.apiKey).digest("hex"));
+    const dump = await h.rt.conn.rows(sql`SELECT * FROM settings`);
     expect(JSON.stringify(dump)).not.toContain(ADMIN_KEY);
   });
 

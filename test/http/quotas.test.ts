@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { objectExists } from "../support/faulty-backend";
 import { ADMIN_KEY, createHarness, type Harness, inProcessOnly, sampleContent } from "../support/harness";
 
@@ -245,7 +246,7 @@ describe("recalculate usage", () => {
   test("fixes a deliberately corrupted counter and reports the drift", async () => {
     const t = await h.createTenant({ quotaBytes: 100_000 });
     await uploadTo(t.apiKey, 1234);
-    h.rt.sqlite!.query("UPDATE tenants SET used_bytes = 99999, reserved_bytes = 7 WHERE id = ?").run(t.id);
+    await h.rt.conn.rows(sql`UPDATE tenants SET used_bytes = 99999, reserved_bytes = 7 WHERE id = ${t.id}`);
     const r = await h.json("POST", `/api/v1/admin/tenants/${t.id}/recalculate-usage`, { key: ADMIN_KEY });
     expect(r.status).toBe(200);
     expect(r.body.tenants).toEqual([
@@ -260,7 +261,7 @@ describe("recalculate usage", () => {
     const ws = (await h.json("POST", "/api/v1/workspaces", { key: t.apiKey, body: { name: "R", slug: "recalc" } }))
       .body;
     await uploadTo(t.apiKey, 500, { workspaceId: ws.id });
-    h.rt.sqlite!.query("UPDATE workspaces SET used_bytes = 3 WHERE id = ?").run(ws.id);
+    await h.rt.conn.rows(sql`UPDATE workspaces SET used_bytes = 3 WHERE id = ${ws.id}`);
     const wsFix = await h.json("POST", `/api/v1/admin/tenants/${t.id}/recalculate-usage`, { key: ADMIN_KEY });
     expect(wsFix.body).toEqual({
       tenants: [],

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { sql } from "drizzle-orm";
 import { expireUploads } from "../../src/jobs/upload-expiry";
 import { silentLogger } from "../../src/logger";
 import { createHarness, type Harness, inProcessOnly, sampleContent } from "../support/harness";
@@ -134,10 +135,10 @@ describe("tus protocol", () => {
     const d = await h.json("GET", "/api/v1/webhooks/deliveries", { key: t.apiKey });
     expect(d.body.deliveries).toHaveLength(1);
     expect(d.body.deliveries[0]).toMatchObject({ event: "file.uploaded", fileId: id, url: rx.url });
-    const row = h.rt.sqlite!.query("SELECT payload FROM webhook_deliveries WHERE file_id = ?").get(id) as {
-      payload: string;
-    };
-    expect(JSON.parse(row.payload)).toMatchObject({
+    const [row] = await h.rt.conn.rows<{ payload: string }>(
+      sql`SELECT payload FROM webhook_deliveries WHERE file_id = ${id}`,
+    );
+    expect(JSON.parse(row!.payload)).toMatchObject({
       event: "file.uploaded",
       fileId: id,
       tenantId: t.id,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { ADMIN_KEY, createHarness, type Harness, inProcessOnly } from "../support/harness";
 
 let h: Harness;
@@ -61,7 +62,7 @@ describe("audit log", () => {
     );
     const planRows = (await audit("?action=plan.create")).entries;
     expect(planRows.map((e) => e.target)).toContain(`plans/${plan.body.id}`);
-    const dump = JSON.stringify(h.rt.sqlite!.query("SELECT * FROM audit_log").all());
+    const dump = JSON.stringify(await h.rt.conn.rows(sql`SELECT * FROM audit_log`));
     expect(dump).not.toContain(t.apiKey);
     expect(dump).not.toContain(ADMIN_KEY);
   });

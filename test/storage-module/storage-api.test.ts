@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { storedNameFor } from "../../src/domain/storage-module/stored-name";
 import { ADMIN_KEY, createHarness, type Harness, sampleContent } from "../support/harness";
 import { multipartBody } from "../support/multipart";
@@ -330,7 +331,7 @@ describe("quota, plans, usage", () => {
     ]);
     await h.json("PATCH", `/api/v1/admin/plans/${free.body.id}`, { key: ADMIN_KEY, body: { quotaBytes: 80_000 } });
     expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.quotaBytes).toBe(80_000);
-    h.rt.sqlite!.query("UPDATE tenants SET used_bytes = 1 WHERE id = ?").run(t.id);
+    await h.rt.conn.rows(sql`UPDATE tenants SET used_bytes = 1 WHERE id = ${t.id}`);
     const fixed = (await h.json("GET", "/api/v1/storage/usage?recalculate=true", { key: t.apiKey })).body;
     expect(fixed.usedBytes).toBe(7000);
     expect(fixed.recalculated.tenants[0].usedBytes).toEqual({ before: 1, after: 7000 });

@@ -7,6 +7,7 @@ import { parseConfig } from "../../src/config/load";
 import { type Clock, ManualClock } from "../../src/domain/shared/clock";
 import { silentLogger } from "../../src/logger";
 import { openRuntime, type Runtime } from "../../src/runtime";
+import { createTestPgDatabase, type TestPgDatabase } from "./pg";
 import { sharedS3 } from "./s3";
 import { productCommand, type Spawned, spawnServer } from "./spawn-server";
 
@@ -29,6 +30,25 @@ const BINARY = TEST_TARGET === "binary";
 export function inProcessOnly(why: string): (name: string, fn: () => unknown, timeout?: number) => void {
   return (name, fn, timeout) =>
     BINARY ? test.skip(`${name} [in-process only: ${why}]`, fn as () => void) : test(name, fn as () => void, timeout);
+}
+
+/**
+ * The metadata database of every harness: SQLite in its data dir (default), or, with
+ * SB_TEST_DB=postgres (`npm run test:pg`), a fresh PostgreSQL database per harness on
+ * 127.0.0.1:5432 (test/support/pg.ts), dropped when the harness closes. A run that can't reach
+ * PostgreSQL fails; it never skips.
+ */
+export const TEST_DB: "sqlite" | "postgres" = process.env.SB_TEST_DB === "postgres" ? "postgres" : "sqlite";
+
+/**
+ * `test`, for a test of something only SQLite has (its file on disk, its backup, its locking).
+ * Under `npm run test:pg` it is reported as skipped with `why` in its name.
+ */
+export function sqliteOnly(why: string): (name: string, fn: () => unknown, timeout?: number) => void {
+  return (name, fn, timeout) =>
+    TEST_DB === "postgres"
+      ? test.skip(`${name} [SQLite only: ${why}]`, fn as () => void)
+      : test(name, fn as () => void, timeout);
 }
 
 /** The clock a binary-mode harness reports: real time; moving it is impossible from outside. */
@@ -109,10 +129,13 @@ export async function createHarness(
     process.env.STORAGE_BACKEND === "s3" && settings.STORAGE_BACKEND === undefined
       ? (await sharedS3()).settings(`h${++counter}-${Date.now()}/`)
       : {};
+  const pg: TestPgDatabase | null =
+    TEST_DB === "postgres" && settings.DATABASE_URL === undefined ? await createTestPgDatabase() : null;
   const raw: Record<string, unknown> = {
     DATA_DIR: dir,
     ADMIN_API_KEY: ADMIN_KEY,
     PUBLIC_URL: "http://localhost:3000",
+    ...(pg ? { DATABASE_URL: pg.url } : {}),
     ...backend,
     ...settings,
   };
@@ -181,6 +204,7 @@ export async function createHarness(
         }
       }
       await rt.close();
+      await pg?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,114 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { SQL } from "drizzle-orm";
+import type { Connection, Db, Tables } from "./connection";
+import { openPostgres, type PgDb } from "./pg/connect";
+import * as pgSchema from "./pg/schema";
+
+/** SQLSTATEs after which a transaction is retried from the start: serialization failure, deadlock. */
+const RETRYABLE = new Set(["40001", "40P01"]);
+const MAX_ATTEMPTS = 20;
+
+/** The open transaction of the current async context; `active` goes false when it ends. */
+interface TxScope {
+  active: boolean;
+  handle: PgDb;
+  effects: (() => void)[];
+}
+
+/** The SQLSTATE of a PostgreSQL error, looked for along the cause chain (drizzle wraps driver errors). */
+function sqlState(err: unknown): string | undefined {
+  for (let e = err as { errno?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++)
+    if (typeof e.errno === "string") return e.errno;
+  return undefined;
+}
+
+/**
+ * Opens PostgreSQL (a Bun.SQL pool, src/db/pg/connect.ts) as a Connection.
+ *
+ * The pg tables (src/db/pg/schema.ts) are cast to the SQLite table types here, the one place the
+ * two dialects' types are equated; src/db/pg/schema-parity.ts fails the typecheck if their row
+ * shapes ever differ. A transaction holds one pooled connection; calls outside it use the pool,
+ * so no guard is needed. Transactions run at SERIALIZABLE, so the read-then-write bodies written
+ * for SQLite's BEGIN IMMEDIATE stay correct across instances, and are retried (with a short
+ * random backoff) when PostgreSQL reports a serialization failure or a deadlock.
+ */
+export function openPostgresConnection(url: string, opts: { max?: number } = {}): Connection & { pg: PgDb } {
+  const root = openPostgres(url, opts);
+  const scope = new AsyncLocalStorage<TxScope>();
+  const current = () => {
+    const tx = scope.getStore();
+    return tx?.active ? tx : undefined;
+  };
+  const handle = (): PgDb => current()?.handle ?? root;
+
+  // Transactions that lost a conflict retry one at a time (per process): under a burst on one hot
+  // row (one tenant's quota counters) free-for-all retries kept colliding until they ran out of
+  // attempts; queued, each retry competes only with first attempts and other instances.
+  let retrying: Promise<unknown> = Promise.resolve();
+
+  async function attemptOnce<T>(fn: () => Promise<T>): Promise<T> {
+    const tx: TxScope = { active: true, handle: root, effects: [] };
+    try {
+      const result = await root.transaction(
+        (h) => {
+          tx.handle = h as unknown as PgDb;
+          return scope.run(tx, fn);
+        },
+        { isolationLevel: "serializable" },
+      );
+      tx.active = false;
+      for (const effect of tx.effects) effect();
+      return result;
+    } finally {
+      tx.active = false;
+    }
+  }
+
+  async function transaction<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await attemptOnce(fn);
+    } catch (err) {
+      if (!RETRYABLE.has(sqlState(err) ?? "")) throw err;
+    }
+    const turn = retrying.then(async () => {
+      for (let attempt = 2; ; attempt++) {
+        try {
+          return await attemptOnce(fn);
+        } catch (err) {
+          if (attempt >= MAX_ATTEMPTS || !RETRYABLE.has(sqlState(err) ?? "")) throw err;
+          if (attempt > 3) await Bun.sleep(Math.random() * Math.min(50, 2 ** attempt));
+        }
+      }
+    });
+    retrying = turn.catch(() => {});
+    return turn;
+  }
+
+  return {
+    dialect: "pg",
+    tables: pgSchema as unknown as Tables,
+    sqlite: null,
+    pg: root,
+    exec: () => handle() as unknown as Db,
+    rows: async <T>(query: SQL) => (await handle().execute(query)) as unknown as T[],
+    prepared(name, build) {
+      type Runnable = { execute(params?: Record<string, unknown>): Promise<unknown> };
+      let pooled: Runnable | undefined;
+      return async (params) => {
+        const tx = current();
+        // A prepared query is bound to the pool's client: inside a transaction, build it afresh on the transaction's.
+        if (tx) return (build(tx.handle as unknown as Db) as unknown as Runnable).execute(params) as never;
+        pooled ??= (build(root as unknown as Db) as unknown as { prepare(name: string): Runnable }).prepare(name);
+        return pooled.execute(params) as never;
+      };
+    },
+    tx: (fn) => (current() ? fn() : transaction(fn)),
+    afterCommit(effect) {
+      const tx = current();
+      if (tx) tx.effects.push(effect);
+      else effect();
+    },
+    guard: (method) => method,
+    close: () => root.$client.close(),
+  };
+}
