@@ -8,6 +8,7 @@ import { parseConfig } from "../../src/config/load";
 import { ManualClock } from "../../src/domain/shared/clock";
 import { silentLogger } from "../../src/logger";
 import { openRuntime } from "../../src/runtime";
+import { databaseText } from "../support/db-dump";
 import { ADMIN_KEY, createHarness, tempDir } from "../support/harness";
 
 const dirs: string[] = [];
@@ -52,11 +53,7 @@ test("webhook secrets are stored encrypted: never in the database files in clear
       .webhookSecret as string;
     expect((await h.json("GET", "/api/v1/tenant/info", { key: t.apiKey })).body.webhookSecret).toBe(rotated);
 
-    const db = h.rt.config.databasePath;
-    const onDisk = [db, `${db}-wal`]
-      .filter(existsSync)
-      .map((f) => readFileSync(f).toString("latin1"))
-      .join("");
+    const onDisk = await databaseText(h.rt);
     expect(onDisk.length).toBeGreaterThan(0);
     // Booleans, not toContain: a failure must not print megabytes of database file.
     expect(onDisk.includes(secret)).toBe(false);

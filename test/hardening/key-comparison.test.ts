@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { hashKey } from "../../src/domain/shared/secrets";
+import { databaseText } from "../support/db-dump";
 import { ADMIN_KEY, createHarness, type Harness } from "../support/harness";
 
 // API keys are never compared as strings: a presented key is hashed (SHA-256) and looked up by its
@@ -64,12 +65,8 @@ test("tenant, user and admin keys are looked up by hash: the database never hold
     // ...and a key one character off is just unknown.
     const off = t.apiKey.slice(0, -1) + (t.apiKey.endsWith("A") ? "B" : "A");
     expect((await h.req("GET", "/api/v1/tenant/quota", { key: off })).status).toBe(401);
-    // ...but only as its SHA-256: no raw key anywhere in the database files.
-    h.rt.sqlite!.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    const db = readdirSync(h.dir)
-      .filter((f) => f.startsWith("storage-brain.db"))
-      .map((f) => readFileSync(join(h.dir, f)).toString("latin1"))
-      .join("");
+    // ...but only as its SHA-256: no raw key anywhere in the database.
+    const db = await databaseText(h.rt);
     for (const k of [t.apiKey, userKey, ADMIN_KEY]) {
       expect(db.includes(k)).toBe(false);
       expect(db.includes(hashKey(k))).toBe(true);

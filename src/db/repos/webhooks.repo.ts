@@ -67,7 +67,7 @@ export function createWebhooksRepo(conn: Connection) {
         .update(d)
         .set({ status: "delivering", leaseUntil, updatedAt: now })
         .where(
-          sql`${d.id} IN (SELECT ${d.id} FROM ${d} WHERE ${claimable(now)} ORDER BY ${d.nextAttemptAt} LIMIT ${limit}${skipLocked})`,
+          sql`${d.id} IN (SELECT ${d.id} FROM ${d} WHERE ${claimable(now)} ORDER BY ${d.nextAttemptAt}, ${d.id} LIMIT ${limit}${skipLocked})`,
         )
         .returning();
       // Oldest due first (RETURNING follows no ORDER BY on PostgreSQL): events go out in order.

@@ -7,6 +7,12 @@ import { keysetPage } from "../shared/cursor";
 import { AppError, present, validation } from "../shared/errors";
 import { isLiteralPrivateHost } from "./ssrf-guard";
 
+/**
+ * Delivery ids are UUIDv7: time-ordered and monotonic within the process, so deliveries due at
+ * the same moment are sent in the order they were written (claimDue orders by due time, then id).
+ */
+const deliveryId = () => Bun.randomUUIDv7();
+
 export const WEBHOOK_EVENTS = ["file.uploaded", "file.failed"] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
@@ -83,7 +89,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       });
       for (const url of urls)
         await repos.webhooks.insertDelivery({
-          id: randomUUID(),
+          id: deliveryId(),
           tenantId: file.tenantId,
           event,
           fileId: file.id,
@@ -144,7 +150,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       const payload = JSON.stringify({ event: "webhook.test", tenantId, timestamp: new Date(now).toISOString() });
       const ids: string[] = [];
       for (const e of endpoints) {
-        const id = randomUUID();
+        const id = deliveryId();
         await repos.webhooks.insertDelivery({
           id,
           tenantId,
