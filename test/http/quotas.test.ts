@@ -105,8 +105,11 @@ describe("quota under interleavings", () => {
         body: stalled,
         headers: { "content-length": "500" },
       });
-      await Bun.sleep(20);
-      expect((await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes).toBe(1000);
+      // The PUT claims the upload and reserves its Content-Length, then stalls: wait for the claim
+      // (a few ms on SQLite, longer on a loaded PostgreSQL).
+      const reserved = async () => (await h.json("GET", "/api/v1/tenant/quota", { key: t.apiKey })).body.reservedBytes;
+      for (let i = 0; i < 100 && (await reserved()) !== 1000; i++) await Bun.sleep(20);
+      expect(await reserved()).toBe(1000);
       expect((await h.json("DELETE", `/api/v1/files/${a.body.fileId}`, { key: t.apiKey })).status).toBe(200);
       release();
       expect((await put).status).toBe(400);

@@ -70,8 +70,12 @@ export function createWebhooksRepo(conn: Connection) {
           sql`${d.id} IN (SELECT ${d.id} FROM ${d} WHERE ${claimable(now)} ORDER BY ${d.nextAttemptAt}, ${d.id} LIMIT ${limit}${skipLocked})`,
         )
         .returning();
-      // Oldest due first (RETURNING follows no ORDER BY on PostgreSQL): events go out in order.
-      return claimed.sort((x, y) => x.nextAttemptAt - y.nextAttemptAt || x.createdAt - y.createdAt);
+      // Oldest due first (RETURNING follows no ORDER BY on PostgreSQL): events go out in order;
+      // ids are time-ordered (UUIDv7), which breaks ties of the same millisecond.
+      return claimed.sort(
+        (x, y) =>
+          x.nextAttemptAt - y.nextAttemptAt || x.createdAt - y.createdAt || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0),
+      );
     },
     /**
      * Records an attempt's outcome, if the claim it was made under (`leaseUntil`) is still the
