@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { SQL } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Connection, Db, Tables } from "./connection";
 import { openPostgres, type PgDb } from "./pg/connect";
 import * as pgSchema from "./pg/schema";
@@ -109,6 +109,15 @@ export function openPostgresConnection(url: string, opts: { max?: number } = {})
       else effect();
     },
     guard: (method) => method,
+    async notify(channel, payload) {
+      // On the transaction's handle inside tx: PostgreSQL delivers it at commit, drops it on rollback.
+      await handle().execute(sql`SELECT pg_notify(${channel}, ${payload})`);
+    },
+    async listen(channel, onNotify) {
+      // Bun.SQL listens on a dedicated connection of its own and re-subscribes after a reconnect.
+      const sub = await root.$client.listen(channel, onNotify);
+      return { close: () => sub.unlisten() };
+    },
     close: () => root.$client.close(),
   };
 }

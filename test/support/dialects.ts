@@ -3,9 +3,12 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Connection, Dialect } from "../../src/db/connection";
 import { migrate } from "../../src/db/migrate";
+import { migratePostgres } from "../../src/db/pg/migrate";
+import { openPostgresConnection } from "../../src/db/pg.connection";
 import { createRepos, type Repos } from "../../src/db/repos";
 import { openSqlite } from "../../src/db/sqlite.connection";
 import { tempDir } from "./harness";
+import { createTestPgDatabase } from "./pg";
 
 /**
  * One empty, migrated metadata database of either dialect, which several instances can open at
@@ -20,8 +23,7 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
-// PostgreSQL joins this list when its Connection (the async-db work) is on main.
-export const DIALECTS: readonly Dialect[] = ["sqlite"];
+export const DIALECTS: readonly Dialect[] = ["sqlite", "pg"];
 
 export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
   if (dialect === "sqlite") {
@@ -46,8 +48,27 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   return createPgTestDatabase();
 }
 
+/** A fresh PostgreSQL database (test/support/pg.ts); every `open()` is another instance's pool. */
 async function createPgTestDatabase(): Promise<TestDatabase> {
-  throw new Error("the PostgreSQL Connection is not on main yet");
+  const db = await createTestPgDatabase();
+  const opened: Connection[] = [];
+  const connect = () => {
+    const conn = openPostgresConnection(db.url);
+    opened.push(conn);
+    return conn;
+  };
+  await migratePostgres(connect().pg);
+  return {
+    dialect: "pg",
+    async open() {
+      const conn = connect();
+      return { conn, repos: createRepos(conn) };
+    },
+    async close() {
+      for (const c of opened) await c.close();
+      await db.drop();
+    },
+  };
 }
 
 /** A tenant row to hang test rows on (quota 1 GB, counters at 0); returns its id. */
