@@ -1,19 +1,24 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Connection } from "../../src/db/connection";
 import { migrate } from "../../src/db/migrate";
+import { migratePostgres } from "../../src/db/pg/migrate";
+import { openPostgresConnection } from "../../src/db/pg.connection";
 import { createRepos } from "../../src/db/repos";
 import { openSqlite } from "../../src/db/sqlite.connection";
 import { type BucketRule, MemoryRateLimitStore, type RateLimitStore } from "../../src/domain/limits/rate-limit-store";
 import { SharedRateLimitStore } from "../../src/domain/limits/shared-rate-limit-store";
 import { createLogger } from "../../src/logger";
+import { createTestPgDatabase, type TestPgDatabase } from "../support/pg";
 
 // One contract for the rate-limit stores (domain/limits/rate-limit-store.ts): the in-memory one
 // and the database one (shared by the instances of a PostgreSQL deployment) answer the same
 // sequence of takes the same way.
 
 const conns: Connection[] = [];
+let pg: TestPgDatabase | null = null;
 afterAll(async () => {
   for (const c of conns) await c.close();
+  await pg?.drop();
 });
 
 function sqliteShared(): RateLimitStore {
@@ -23,16 +28,26 @@ function sqliteShared(): RateLimitStore {
   return new SharedRateLimitStore(createRepos(conn).rateLimits, createLogger("error"));
 }
 
-const stores: [string, () => RateLimitStore][] = [
+/** The store of a PostgreSQL deployment, over a database of this file's own (keys differ per test). */
+async function pgShared(): Promise<RateLimitStore> {
+  pg ??= await createTestPgDatabase();
+  const conn = openPostgresConnection(pg.url, { max: 4 });
+  await migratePostgres(conn.pg);
+  conns.push(conn);
+  return new SharedRateLimitStore(createRepos(conn).rateLimits, createLogger("error"));
+}
+
+const stores: [string, () => RateLimitStore | Promise<RateLimitStore>][] = [
   ["memory", () => new MemoryRateLimitStore()],
   ["database (SQLite connection)", sqliteShared],
+  ["database (PostgreSQL connection)", pgShared],
 ];
 
 const rule: BucketRule = { ratePerSecond: 2, burst: 3 };
 
 describe.each(stores)("rate-limit store: %s", (_name, make) => {
   test("a full bucket gives `burst` takes, then refuses with Retry-After; time refills it", async () => {
-    const s = make();
+    const s = await make();
     const t0 = 1_700_000_000_000;
     const states = [];
     for (let i = 0; i < 4; i++) states.push(await s.take("k", rule, t0));
@@ -53,7 +68,7 @@ describe.each(stores)("rate-limit store: %s", (_name, make) => {
   });
 
   test("peek takes nothing and reports whether `cost` tokens are there", async () => {
-    const s = make();
+    const s = await make();
     const t0 = 1_700_000_000_000;
     expect(await s.peek("p", rule, t0)).toMatchObject({ ok: true, remaining: 3 });
     await s.take("p", rule, t0, 3);
@@ -63,7 +78,7 @@ describe.each(stores)("rate-limit store: %s", (_name, make) => {
   });
 
   test("a clock behind the bucket's last take (another instance's) refills nothing, takes nothing extra", async () => {
-    const s = make();
+    const s = await make();
     const t0 = 1_700_000_000_000;
     await s.take("c", rule, t0, 3);
     expect((await s.take("c", rule, t0 - 5_000)).ok).toBe(false);
