@@ -1,12 +1,14 @@
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { dbCopy } from "../../src/cli/db-copy";
 import { openDatabase } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
+import { apiAnswers } from "../support/api-answers";
 import { type AllRows, allRows } from "../support/db-rows";
 import { tempDir } from "../support/harness";
+import { startLiveServer } from "../support/live-server";
 import { api, pngBytes, upload } from "../support/ops-client";
 import { createTestPgDatabase, type TestPgDatabase } from "../support/pg";
 import { inheritedEnv, productCommand, spawnServer } from "../support/spawn-server";
@@ -17,6 +19,12 @@ const dataDir = join(root, "data");
 const sqliteUrl = `file:${join(dataDir, "storage-brain.db")}`;
 let pg: TestPgDatabase;
 let source: AllRows;
+/** What buildDeployment made that the API comparison needs: the tenants and the pending upload's URL. */
+let made: {
+  alpha: { id: string; apiKey: string };
+  beta: { id: string; apiKey: string };
+  pending: { fileId: string; presignedUrl: string };
+};
 
 const cli = async (...args: string[]) => {
   const p = Bun.spawn(productCommand(...args), {
@@ -89,7 +97,7 @@ async function buildDeployment() {
     await upload(s.url, beta.apiKey, pngBytes(7000, 9));
     const doomed = await upload(s.url, beta.apiKey, pngBytes(6000, 8));
     ok(await api(s.url, "DELETE", `/api/v1/files/${doomed}`, beta.apiKey), "delete");
-    ok(
+    const pending = ok(
       await api(s.url, "POST", "/api/v1/upload/request", alpha.apiKey, {
         fileType: "image/png",
         fileName: "pending.png",
@@ -99,6 +107,7 @@ async function buildDeployment() {
       }),
       "pending upload",
     );
+    made = { alpha, beta, pending };
     // A tus upload half done: 1.5 MiB of 3 MiB (one stored part on disk, the rest a tail).
     const meta = (v: string) => Buffer.from(v).toString("base64");
     const created = await fetch(`${s.url}/api/v1/uploads/tus`, {
@@ -301,3 +310,54 @@ test("small batches: keyset paging over single and composite keys copies every r
     rmSync(dir, { recursive: true, force: true });
   }
 }, 60_000);
+
+test("after db copy + objects copy, a PostgreSQL instance with the same MASTER_KEY answers the API as the SQLite one did (lists, quota, downloads, the pending upload's PUT)", async () => {
+  // The copy in the describe above left pg an exact copy of the SQLite deployment (the tests
+  // after it only read it). This test runs last: it completes an upload on the SQLite side.
+  const newDir = join(root, "pg-instance");
+  const objects = await cli(
+    "objects",
+    "copy",
+    "--from",
+    `file:${join(dataDir, "objects")}`,
+    "--to",
+    `file:${join(newDir, "objects")}`,
+  );
+  expect({ code: objects.code, stderr: objects.stderr }).toEqual({ code: 0, stderr: "" });
+  const same = { ADMIN_API_KEY: ADMIN, WEBHOOK_BACKOFF_MS: "60000" };
+  const lite = await startLiveServer({ ...same, DATA_DIR: dataDir });
+  const onPg = await startLiveServer({
+    ...same,
+    DATA_DIR: newDir,
+    DATABASE_URL: pg.url,
+    MASTER_KEY: readFileSync(join(dataDir, "master.key"), "utf8").trim(),
+  });
+  try {
+    const tenants = { alpha: made.alpha, beta: made.beta };
+    const before = await apiAnswers(lite.url, ADMIN, tenants);
+    const files = (before["alpha GET /api/v1/files?limit=100"]!.body as { files: unknown[] }).files;
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    expect(Object.keys(before).filter((k) => k.includes(" download ")).length).toBeGreaterThanOrEqual(4);
+    expect(await apiAnswers(onPg.url, ADMIN, tenants)).toEqual(before);
+
+    // The upload requested before the move completes on either side, with the same effect.
+    for (const s of [lite, onPg]) {
+      const put = await fetch(s.url + made.pending.presignedUrl, { method: "PUT", body: pngBytes(12345, 5) });
+      expect({ url: s.url, status: put.status }).toEqual({ url: s.url, status: 200 });
+      await put.arrayBuffer();
+    }
+    // Each instance queued its own file.uploaded delivery for it: same event, its own id and times.
+    const answersAfter = async (base: string) => {
+      const a = await apiAnswers(base, ADMIN, tenants);
+      const d = a["alpha GET /api/v1/webhooks/deliveries"]!.body as { deliveries: Record<string, unknown>[] };
+      for (const x of d.deliveries)
+        if (x.fileId === made.pending.fileId) Object.assign(x, { id: "own", createdAt: "own", nextAttemptAt: "own" });
+      return a;
+    };
+    const after = await answersAfter(lite.url);
+    expect(after).not.toEqual(before);
+    expect(await answersAfter(onPg.url)).toEqual(after);
+  } finally {
+    await Promise.all([lite.close(), onPg.close()]);
+  }
+}, 120_000);
