@@ -3,8 +3,9 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { tempDir } from "../support/harness";
 import { LIVE_ADMIN_KEY, type LiveServer, serveUntilExit, startLiveServer } from "../support/live-server";
-import { download, pngBytes } from "../support/ops-client";
+import { download, pngBytes, upload } from "../support/ops-client";
 import { createTestPgDatabase, type TestPgDatabase } from "../support/pg";
+import { productCommand, runCommand } from "../support/spawn-server";
 
 // State every instance of a PostgreSQL deployment must share (docs/operations.md, "State shared
 // by all instances"): the keys (checked at start-up), rate-limit buckets, console sessions, and
@@ -87,6 +88,35 @@ describe("start-up: every instance must hold the deployment's secrets", () => {
     });
     expect((await fetch(`${c.url}/ready`)).status).toBe(200);
     await c.close();
+  });
+
+  test("admin rotate-master-key: refused with key files on PostgreSQL; through MASTER_KEY_PREVIOUS it re-wraps every file", async () => {
+    const { apiKey } = await p.a.createTenant();
+    const bytes = pngBytes(5000, 3);
+    const fileId = await upload(p.a.url, apiKey, bytes);
+    // After the hand-over above, the deployment's signing secret is the new one.
+    const env = {
+      ...p.env,
+      URL_SIGNING_SECRET: "n".repeat(32),
+      URL_SIGNING_SECRET_PREVIOUS: p.env.URL_SIGNING_SECRET!,
+    };
+    const files = await runCommand(productCommand("admin", "rotate-master-key"), { ...env, DATA_DIR: tempDir() });
+    expect(files.code).toBe(1);
+    expect(files.stderr).toContain("MASTER_KEY_PREVIOUS");
+    const newKey = randomBytes(32).toString("base64");
+    const viaEnv = await runCommand(productCommand("admin", "rotate-master-key"), {
+      ...env,
+      DATA_DIR: tempDir(),
+      MASTER_KEY: newKey,
+      MASTER_KEY_PREVIOUS: p.env.MASTER_KEY!,
+    });
+    expect(viaEnv.code).toBe(0);
+    // The new key alone now reads the file; the old key alone is refused.
+    const c = await startLiveServer({ ...env, MASTER_KEY: newKey }); // the pair's data dir holds the objects
+    expect(Buffer.compare(Buffer.from((await download(c.url, apiKey, fileId)) ?? []), Buffer.from(bytes))).toBe(0);
+    await c.close();
+    const old = await serveRefused({ ...env, DATA_DIR: tempDir() });
+    expect(old.stderr).toContain("MASTER_KEY does not match this database");
   });
 });
 
