@@ -72,19 +72,30 @@ test("calls outside a transaction don't see its writes until it commits", async 
 
 test("afterCommit runs after the commit only, once, even when the body was retried", async () => {
   const tenantId = await newTenant(1_000_000);
+  // One process runs its transactions one at a time; conflicts come from other instances: a
+  // second connection plays one.
+  const other = openPostgresConnection(db.url);
+  const others = createRepos(other);
   let effects = 0;
   let runs = 0;
-  // Read-then-write on one row from 10 transactions at once: SERIALIZABLE makes the losers retry.
-  await Promise.all(
-    Array.from({ length: 10 }, () =>
-      repos.tx(async () => {
-        runs++;
-        const t = await repos.tenants.byId(tenantId);
-        await repos.tenants.update(tenantId, { name: `${t?.name}+` }, Date.now());
-        repos.afterCommit(() => effects++);
+  try {
+    // Read-then-write on one row from 10 transactions at once, split over the two instances:
+    // SERIALIZABLE makes the losers retry.
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => {
+        const r = i % 2 ? others : repos;
+        return r.tx(async () => {
+          runs++;
+          const t = await r.tenants.byId(tenantId);
+          await Bun.sleep(5);
+          await r.tenants.update(tenantId, { name: `${t?.name}+` }, Date.now());
+          r.afterCommit(() => effects++);
+        });
       }),
-    ),
-  );
+    );
+  } finally {
+    await other.close();
+  }
   expect(effects).toBe(10);
   expect(runs).toBeGreaterThan(10);
   expect((await repos.tenants.byId(tenantId))?.name).toEndWith("+".repeat(10));
