@@ -31,6 +31,20 @@ export interface Preparable<R> {
  * The metadata database as the repositories see it, whichever the dialect. Opened by
  * `openSqlite` (src/db/sqlite.connection.ts); the PostgreSQL one implements the same contract.
  */
+/**
+ * How a transaction body is kept correct. `conditional: true` declares that the body needs no
+ * snapshot: every decision it makes is one conditional statement (a conditional UPDATE such as the
+ * quota reservation's `WHERE used + reserved + n <= quota`, a status-guarded claim, an increment,
+ * an insert). PostgreSQL then runs it at READ COMMITTED, concurrently with other transactions: a
+ * writer of the same row waits for the row lock and re-checks the condition on the newest row,
+ * instead of failing with a serialization error (docs/decisions.md, "Hot rows on PostgreSQL";
+ * `repos.tenantTx` is the way the domain asks for it).
+ * SQLite ignores it (its transactions are serialized anyway).
+ */
+export interface TxOptions {
+  conditional?: boolean;
+}
+
 export interface Connection {
   readonly dialect: Dialect;
   readonly tables: Tables;
@@ -51,8 +65,10 @@ export interface Connection {
    * in it, a nested `tx` joins it. SQLite: BEGIN IMMEDIATE on the one connection, transactions
    * serialized. PostgreSQL: SERIALIZABLE, retried on serialization failure or deadlock, so `fn`
    * may run more than once: it must have no effect outside the database (use `afterCommit`).
+   * With `opts.conditional` (see TxOptions) PostgreSQL runs it at READ COMMITTED beside other
+   * transactions instead.
    */
-  tx<T>(fn: () => Promise<T>): Promise<T>;
+  tx<T>(fn: () => Promise<T>, opts?: TxOptions): Promise<T>;
   /** Runs `effect` once the current transaction has committed (at once outside one); dropped on rollback. */
   afterCommit(effect: () => void): void;
   /**

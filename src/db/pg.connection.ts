@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { type SQL, sql } from "drizzle-orm";
-import type { Connection, Db, Tables } from "./connection";
+import type { Connection, Db, Tables, TxOptions } from "./connection";
 import { openPostgres, type PgDb } from "./pg/connect";
 import * as pgSchema from "./pg/schema";
 
@@ -48,7 +48,7 @@ export function openPostgresConnection(url: string, opts: { max?: number } = {})
   // other instances', and those conflicts are retried. Reads outside transactions use the pool.
   let lane: Promise<unknown> = Promise.resolve();
 
-  async function attemptOnce<T>(fn: () => Promise<T>): Promise<T> {
+  async function attemptOnce<T>(fn: () => Promise<T>, isolationLevel: "serializable" | "read committed"): Promise<T> {
     const tx: TxScope = { active: true, handle: root, effects: [] };
     try {
       const result = await root.transaction(
@@ -56,7 +56,7 @@ export function openPostgresConnection(url: string, opts: { max?: number } = {})
           tx.handle = h as unknown as PgDb;
           return scope.run(tx, fn);
         },
-        { isolationLevel: "serializable" },
+        { isolationLevel },
       );
       tx.active = false;
       for (const effect of tx.effects) effect();
@@ -66,18 +66,25 @@ export function openPostgresConnection(url: string, opts: { max?: number } = {})
     }
   }
 
-  async function transaction<T>(fn: () => Promise<T>): Promise<T> {
-    const turn = lane.then(async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await attemptOnce(fn);
-        } catch (err) {
-          if (attempt >= MAX_ATTEMPTS || !RETRYABLE.has(sqlState(err) ?? "")) throw err;
-          // Another instance won the conflict: back off a little, with jitter, and run again.
-          await Bun.sleep(Math.random() * Math.min(50, 2 ** attempt));
-        }
+  /** Runs `attempt` until it commits, retrying serialization failures and deadlocks with jittered backoff. */
+  async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (n >= MAX_ATTEMPTS || !RETRYABLE.has(sqlState(err) ?? "")) throw err;
+        await Bun.sleep(Math.random() * Math.min(50, 2 ** n));
       }
-    });
+    }
+  }
+
+  async function transaction<T>(fn: () => Promise<T>, opts: TxOptions = {}): Promise<T> {
+    // A conditional body (TxOptions) runs at READ COMMITTED beside everything else: the hot-row
+    // writers of one tenant wait for each other's row locks instead of failing; only a deadlock
+    // (the tenant and file_stats rows taken in either order) is retried.
+    if (opts.conditional) return withRetries(() => attemptOnce(fn, "read committed"));
+    // Another instance may win a conflict: the body is retried (in this process's lane).
+    const turn = lane.then(() => withRetries(() => attemptOnce(fn, "serializable")));
     lane = turn.catch(() => {});
     return turn;
   }
@@ -100,7 +107,7 @@ export function openPostgresConnection(url: string, opts: { max?: number } = {})
         return pooled.execute(params) as never;
       };
     },
-    tx: (fn) => (current() ? fn() : transaction(fn)),
+    tx: (fn, opts) => (current() ? fn() : transaction(fn, opts)),
     afterCommit(effect) {
       const tx = current();
       if (tx) tx.effects.push(effect);

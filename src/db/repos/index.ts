@@ -1,4 +1,4 @@
-import type { Connection } from "../connection";
+import type { Connection, TxOptions } from "../connection";
 import { createAccessRepo } from "./access.repo";
 import { createAdminStatsRepo } from "./admin-stats.repo";
 import { createAuditRepo } from "./audit.repo";
@@ -28,6 +28,7 @@ function guarded<R extends Methods>(conn: Connection, repo: R): R {
  * Every method returns a promise; the same implementation serves SQLite and PostgreSQL.
  */
 export function createRepos(conn: Connection) {
+  const quota = guarded(conn, createQuotaRepo(conn));
   return {
     settings: guarded(conn, createSettingsRepo(conn)),
     tenants: guarded(conn, createTenantsRepo(conn)),
@@ -35,7 +36,7 @@ export function createRepos(conn: Connection) {
     files: guarded(conn, createFilesRepo(conn)),
     fileSweeps: guarded(conn, createFileSweepsRepo(conn)),
     fileMoves: guarded(conn, createFileMovesRepo(conn)),
-    quota: guarded(conn, createQuotaRepo(conn)),
+    quota,
     webhooks: guarded(conn, createWebhooksRepo(conn)),
     access: guarded(conn, createAccessRepo(conn)),
     audit: guarded(conn, createAuditRepo(conn)),
@@ -49,10 +50,22 @@ export function createRepos(conn: Connection) {
      * nested `tx` joins it (Connection.tx). On SQLite it is BEGIN IMMEDIATE (the write lock is
      * taken at BEGIN, so a read-then-write inside can't race another writer); on PostgreSQL
      * SERIALIZABLE with retries, so `fn` may run again: effects outside the database go through
-     * `afterCommit`, and `fn` awaits nothing but the database.
+     * `afterCommit`, and `fn` awaits nothing but the database. `opts.conditional` declares a body
+     * kept correct by its conditional statements alone (TxOptions): PostgreSQL runs it at READ
+     * COMMITTED beside other transactions; the upload hot path uses it.
      */
-    tx<T>(fn: () => Promise<T>): Promise<T> {
-      return conn.tx(fn);
+    tx<T>(fn: () => Promise<T>, opts?: TxOptions): Promise<T> {
+      return conn.tx(fn, opts);
+    },
+    /** A conditional transaction (TxOptions) on one tenant's hot rows, which it locks first so that every such transaction takes them in one order. */
+    tenantTx<T>(tenantId: string, fn: () => Promise<T>): Promise<T> {
+      return conn.tx(
+        async () => {
+          await quota.lockTenant(tenantId);
+          return fn();
+        },
+        { conditional: true },
+      );
     },
     /** Runs `effect` after the current transaction commits (at once outside one). */
     afterCommit(effect: () => void): void {

@@ -260,7 +260,7 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
       const now = clock.now();
       const id = randomUUID();
       const bound = Math.min(input.bound, maxSize);
-      const f = await repos.tx(async () => {
+      const f = await repos.tenantTx(p.tenant.id, async () => {
         await deps.pipeline.reserve(p.tenant.id, workspaceId, bound);
         return await repos.files.insert({
           id,

@@ -266,7 +266,7 @@ export function createTusService(deps: TusServiceDeps) {
       const now = clock.now();
       const expiresAt = now + deps.expirySeconds * 1000;
       try {
-        return await repos.tx(async () => {
+        return await repos.tenantTx(p.tenant.id, async () => {
           await pipeline.reserve(p.tenant.id, workspaceId, length);
           const file = await repos.files.insert({
             id,

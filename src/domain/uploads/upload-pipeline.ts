@@ -88,7 +88,7 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
    * completed, the actual size charged. Null if the file was deleted or expired meanwhile.
    */
   function settle(f: FileRow, status: "completed" | "failed", patch: Partial<FileRow>): Promise<FileRow | null> {
-    return repos.tx(async () => {
+    return repos.tenantTx(f.tenantId, async () => {
       const charged = status === "completed" ? (patch.sizeBytes ?? f.sizeBytes) : 0;
       const finished = await repos.files.finish(
         f.id,

@@ -88,7 +88,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
   /** Gives back what a pending upload holds, after a PUT was rejected before it started streaming. */
   async function releaseReservation(f: FileRow): Promise<void> {
     if (f.reservedBytes === 0) return;
-    await repos.tx(async () => {
+    await repos.tenantTx(f.tenantId, async () => {
       if (await repos.files.dropReservation(f.id, f.reservedBytes, clock.now()))
         await repos.quota.adjust(f, -f.reservedBytes, 0);
     });
@@ -104,7 +104,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       const id = randomUUID();
       const size = input.fileSizeBytes ?? 0;
       const expiresAt = now + deps.uploadExpirySeconds * 1000;
-      const row = await repos.tx(async () => {
+      const row = await repos.tenantTx(tenant.id, async () => {
         await pipeline.reserve(tenant.id, input.workspaceId ?? null, size);
         return await repos.files.insert({
           id,
@@ -198,10 +198,11 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       }
       if (!opts.body) throw await rejected(validation("Request body is empty"));
 
-      const claimed = await repos.tx(async () => {
+      const claimed = await repos.tenantTx(f0.tenantId, async () => {
         if (!(await repos.files.claimUpload(f0.id, now))) return false;
-        // Nothing held (size not declared, or an earlier rejected PUT released it): reserve now.
-        if (f0.reservedBytes === 0) {
+        // Nothing held (size not declared, or an earlier rejected PUT released it): reserve now. Read
+        // from the claimed row, not from f0: a rejected PUT may have released it since f0 was read.
+        if (present(await repos.files.byId(f0.id), "file").reservedBytes === 0) {
           await pipeline.reserve(f0.tenantId, f0.workspaceId, declared);
           await repos.files.update(f0.id, { sizeBytes: declared, reservedBytes: declared }, now);
         }
@@ -222,7 +223,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       } catch (err) {
         // A rejected PUT holds no quota (docs/api.md, "Uploads"); a retry reserves again at its claim. Only if
         // the row is still ours: a delete or expiry during the PUT has released it already.
-        await repos.tx(async () => {
+        await repos.tenantTx(f.tenantId, async () => {
           if (!(await repos.files.releaseClaim(f.id, clock.now()))) return;
           await repos.quota.adjust(f, -f.reservedBytes, 0);
           await repos.files.update(f.id, { sizeBytes: f0.sizeBytes, reservedBytes: 0 }, clock.now());
