@@ -11,12 +11,18 @@
  * work moves far less than throughput when other processes share the cores. `upload8`: 8
  * concurrent 64 MiB uploads (CPU ms per GiB, peak RSS); peak RSS is reported for the big scenarios. `--cpu-prof` runs the
  * source server under `bun --cpu-prof-md` and keeps the profile (path printed at the end).
+ * `--pg`: the metadata on a fresh PostgreSQL database (test/support/pg.ts, dropped at the end)
+ * instead of SQLite; the CPU of its backends per unit of work is reported next to the server's.
  */
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createTestPgDatabase, type TestPgDatabase } from "../test/support/pg";
 import { drain, loop, makePngFile, pngBytes, upload } from "./lib/client";
 import { runLoad } from "./lib/load";
+import { pgBackendsCpu } from "./lib/pg-cpu";
+import { seedPgFiles } from "./lib/pg-seed";
 import { BUN, cpuMsOf, ROOT, sampleRss, startServer } from "./lib/proc";
 import { seedFiles } from "./lib/seed";
 import { median, round } from "./lib/stats";
@@ -26,28 +32,48 @@ const servers = args.flatMap((a, i) => (args[i - 1] === "--server" ? [a] : []));
 const cpuProf = args.includes("--cpu-prof");
 const opt = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const rounds = Number(opt("--rounds")) || 1;
+const onPg = args.includes("--pg");
 const scenarios = (opt("--scenarios") ?? "get,small,range,download").split(",");
 const log = (m: string) => process.stderr.write(`[profile] ${m}\n`);
 const tmp = mkdtempSync(join(tmpdir(), "sb-profile-"));
 const adminKey = `sk_admin_prof${crypto.randomUUID().replaceAll("-", "")}`;
 const BIG = 64 * 1024 * 1024;
 
-async function measureBuild(name: string, cmd: string[], dataDir: string, ids: string[], apiKey: string) {
+/** Where a build keeps its metadata: `dataDir`'s SQLite file, or (`--pg`) a PostgreSQL database and its master key. */
+interface Store {
+  dataDir: string;
+  pg?: { db: TestPgDatabase; masterKey: string };
+}
+
+async function measureBuild(name: string, cmd: string[], store: Store, ids: string[], apiKey: string) {
+  const pgEnv: Record<string, string> = store.pg
+    ? { DATABASE_URL: store.pg.db.url, MASTER_KEY: store.pg.masterKey }
+    : {};
   const server = await startServer(name, cmd, {
     cwd: tmp,
-    env: { DATA_DIR: dataDir, ADMIN_API_KEY: adminKey },
+    env: { DATA_DIR: store.dataDir, ADMIN_API_KEY: adminKey, ...pgEnv },
     logFile: join(tmp, `${name.replaceAll("/", "_")}.log`),
   });
   const pid = server.proc.pid;
   const api = { base: server.url, apiKey };
   const out: Record<string, number> = {};
+  const pgCpu = async () => {
+    if (!store.pg) return 0;
+    let sum = 0;
+    for (const ms of (await pgBackendsCpu(store.pg.db)).values()) sum += ms;
+    return sum;
+  };
   const perUnit = async (fn: () => Promise<number>) => {
     const rss = sampleRss(pid);
     const c0 = cpuMsOf(pid);
+    const pg0 = await pgCpu();
     const t0 = performance.now();
     const units = await fn();
+    const rate = units / ((performance.now() - t0) / 1000);
     const cpu = (cpuMsOf(pid) - c0) / units;
-    return { cpu, rate: units / ((performance.now() - t0) / 1000), peakRss: Math.round(rss.stop()) };
+    // Backends that exited meanwhile are missed; the pool keeps its connections, so few if any.
+    const pgCpuPerUnit = ((await pgCpu()) - pg0) / units;
+    return { cpu, pgCpu: pgCpuPerUnit, rate, peakRss: Math.round(rss.stop()) };
   };
   try {
     if (scenarios.includes("get")) {
@@ -56,6 +82,7 @@ async function measureBuild(name: string, cmd: string[], dataDir: string, ids: s
       await runLoad({ ...base, connections: 4, seconds: 1 });
       const r = await perUnit(async () => (await runLoad({ ...base, connections: 8, seconds: 4 })).requests);
       out["get CPU-ms/req"] = round(r.cpu, 3);
+      if (store.pg) out["get PG-CPU-ms/req"] = round(r.pgCpu, 3);
       out["get req/s"] = Math.round(r.rate);
     }
     if (scenarios.includes("small")) {
@@ -70,6 +97,7 @@ async function measureBuild(name: string, cmd: string[], dataDir: string, ids: s
         return n;
       });
       out["small CPU-ms/upload"] = round(r.cpu, 3);
+      if (store.pg) out["small PG-CPU-ms/upload"] = round(r.pgCpu, 3);
       out["small uploads/s"] = Math.round(r.rate);
     }
     const big = join(tmp, "big.png");
@@ -122,7 +150,22 @@ async function measureBuild(name: string, cmd: string[], dataDir: string, ids: s
 async function main() {
   const dataDir = join(tmp, "data");
   mkdirSync(dataDir);
-  const seed = await seedFiles(dataDir, 20_000, { samples: 1000 });
+  let store: Store = { dataDir };
+  let seed: Awaited<ReturnType<typeof seedFiles>>;
+  if (onPg) {
+    const masterKey = randomBytes(32).toString("base64");
+    const db = await createTestPgDatabase();
+    store = { dataDir, pg: { db, masterKey } };
+    seed = await seedPgFiles(db.url, 20_000, { masterKey, samples: 1000 });
+  } else seed = await seedFiles(dataDir, 20_000, { samples: 1000 });
+  try {
+    await measureAll(store, seed);
+  } finally {
+    await store.pg?.db.drop();
+  }
+}
+
+async function measureAll(store: Store, seed: Awaited<ReturnType<typeof seedFiles>>) {
   const builds = servers.length
     ? servers.map((s) => ({ name: s, cmd: [s, "serve"] }))
     : [
@@ -138,7 +181,7 @@ async function main() {
     const order = r % 2 ? [...builds].reverse() : builds;
     for (const b of order) {
       log(`round ${r + 1}: ${b.name}`);
-      const res = await measureBuild(b.name, b.cmd, dataDir, seed.sampleIds, seed.apiKey);
+      const res = await measureBuild(b.name, b.cmd, store, seed.sampleIds, seed.apiKey);
       log(JSON.stringify(res));
       results.set(b.name, [...(results.get(b.name) ?? []), res]);
     }

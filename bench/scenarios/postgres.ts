@@ -21,6 +21,7 @@ import { createTestPgDatabase, type TestPgDatabase } from "../../test/support/pg
 import { type Api, loop, pngBytes, upload } from "../lib/client";
 import type { Ctx, Row, ScenarioResult } from "../lib/context";
 import { runLoad } from "../lib/load";
+import { pgBackendsCpu } from "../lib/pg-cpu";
 import { seedPgFiles } from "../lib/pg-seed";
 import { cpuMsOf, type Server } from "../lib/proc";
 import { seedFiles } from "../lib/seed";
@@ -29,24 +30,6 @@ import { latencyStats, median, ratio, round } from "../lib/stats";
 const SIZE = 4096;
 const CLIENTS = 16;
 const LOADED_CONNECTIONS = 32;
-
-/** CPU ms used so far by the PostgreSQL backends connected to `db` (their /proc stat; the querying one excluded). */
-async function pgBackendsCpu(db: TestPgDatabase): Promise<Map<number, number>> {
-  const sql = new Bun.SQL({ url: db.url, max: 1 });
-  try {
-    const rows =
-      await sql`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
-    const cpu = new Map<number, number>();
-    for (const { pid } of rows as { pid: number }[]) {
-      try {
-        cpu.set(pid, cpuMsOf(pid));
-      } catch {} // exited meanwhile
-    }
-    return cpu;
-  } finally {
-    await sql.close();
-  }
-}
 
 /** `clients` upload loops for `seconds`, split round-robin over `apis`; CPU of `servers` (and of `pg`'s backends) per upload. */
 async function uploadRun(o: { apis: Api[]; servers: Server[]; pg?: TestPgDatabase; seconds: number; tag: string }) {
