@@ -26,7 +26,7 @@ import { recalculateUsage } from "./domain/tenants/usage";
 import { webhookSecretBox } from "./domain/tenants/webhook-secrets";
 import { createTusService } from "./domain/uploads/tus.service";
 import type { UploadLocks } from "./domain/uploads/upload-locks";
-import { createUploadPipeline } from "./domain/uploads/upload-pipeline";
+import { createUploadPipeline, type SettleEvents } from "./domain/uploads/upload-pipeline";
 import { createUploadsService } from "./domain/uploads/uploads.service";
 import { createWebhooksService } from "./domain/webhooks/webhooks.service";
 import { createWorkspacesService } from "./domain/workspaces/workspaces.service";
@@ -100,20 +100,25 @@ export function createServices(deps: AppDeps) {
     allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     wake: () => webhookWaker.wake(),
   });
+  /** The webhook event and the metric of a settled upload (domain/uploads/upload-pipeline.ts). */
+  const settleEvents: SettleEvents = {
+    prepare: (f, status) => webhooks.prepareFileEvent(f, status),
+    committed: (f) => deps.metrics.uploadSettled(f),
+  };
   /**
-   * Runs inside the transaction that settles a file (completed, failed, expired): the outbox row
-   * is part of it; the metric counts only once it has committed.
+   * Runs inside the transaction that settles a file some other way (expired, interrupted): the
+   * outbox row is part of it; the metric counts only once it has committed.
    */
   const onFileSettled = async (f: FileRow) => {
     await webhooks.enqueueFileEvent(f);
-    repos.afterCommit(() => deps.metrics.uploadSettled(f));
+    repos.afterCommit(() => settleEvents.committed(f));
   };
   const pipeline = createUploadPipeline({
     repos,
     objects,
     clock,
     logger,
-    onSettled: onFileSettled,
+    settleEvents,
     idleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
   });
   const uploads = createUploadsService({

@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { SQL as BunSQL } from "bun";
 import { type SQL, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/bun-sql";
 import type { Connection, Db, Tables, TxOptions } from "./connection";
 import { openPostgres, type PgDb } from "./pg/connect";
 import * as pgSchema from "./pg/schema";
@@ -11,8 +13,30 @@ const MAX_ATTEMPTS = 20;
 /** The open transaction of the current async context; `active` goes false when it ends. */
 interface TxScope {
   active: boolean;
+  /** Drizzle over the transaction's connection. */
   handle: PgDb;
+  /** The transaction's connection itself (Bun.SQL), for the queries prepared on the pool. */
+  client: BunSQL;
   effects: (() => void)[];
+}
+
+/** A drizzle prepared query (BunSQLPreparedQuery) as this file uses it. */
+interface Runnable {
+  execute(params?: Record<string, unknown>): Promise<unknown>;
+}
+
+/**
+ * `prepared` run on another connection: a view of it whose `client` is `client`. Drizzle's
+ * BunSQLPreparedQuery keeps its compiled SQL, parameter slots and row mapping on itself and
+ * sends through `this.client` (a field private to its type, not to JavaScript), so the query
+ * compiled once on the pool serves every transaction instead of being rebuilt by drizzle's
+ * builder in each: that rebuilding was over a third of the server's CPU per small upload on
+ * PostgreSQL (docs/decisions.md, "Hot rows on PostgreSQL"). test/db/pg-connection.test.ts pins it:
+ * a prepared read inside a transaction must see the transaction's own uncommitted write.
+ */
+function onClient(prepared: Runnable, client: BunSQL): Runnable {
+  if (!("client" in prepared)) throw new Error("drizzle's prepared query no longer carries its client");
+  return Object.create(prepared, { client: { value: client } }) as Runnable;
 }
 
 /** The SQLSTATE of a PostgreSQL error, looked for along the cause chain (drizzle wraps driver errors). */
@@ -48,19 +72,23 @@ export function openPostgresConnection(url: string, opts: { max?: number } = {})
   // other instances', and those conflicts are retried. Reads outside transactions use the pool.
   let lane: Promise<unknown> = Promise.resolve();
 
-  async function attemptOnce<T>(fn: () => Promise<T>, isolationLevel: "serializable" | "read committed"): Promise<T> {
-    const tx: TxScope = { active: true, handle: root, effects: [] };
+  /**
+   * One attempt at `fn` in a transaction of its own connection. The isolation level goes in the
+   * BEGIN itself (drizzle's transaction() sends a separate SET TRANSACTION: one more round trip,
+   * on every upload's three transactions).
+   */
+  async function attemptOnce<T>(fn: () => Promise<T>, isolationLevel: "SERIALIZABLE" | "READ COMMITTED"): Promise<T> {
+    const tx: TxScope = { active: true, handle: root, client: root.$client, effects: [] };
     try {
-      const result = await root.transaction(
-        (h) => {
-          tx.handle = h as unknown as PgDb;
-          return scope.run(tx, fn);
-        },
-        { isolationLevel },
-      );
+      const result = await root.$client.begin(`ISOLATION LEVEL ${isolationLevel}`, (client) => {
+        tx.client = client;
+        // No schema: the repositories use the query builders only, never `db.query` (≈1 µs to make).
+        tx.handle = drizzle({ client }) as unknown as PgDb;
+        return scope.run(tx, fn);
+      });
       tx.active = false;
       for (const effect of tx.effects) effect();
-      return result;
+      return result as T;
     } finally {
       tx.active = false;
     }
@@ -82,9 +110,9 @@ export function openPostgresConnection(url: string, opts: { max?: number } = {})
     // A conditional body (TxOptions) runs at READ COMMITTED beside everything else: the hot-row
     // writers of one tenant wait for each other's row locks instead of failing; only a deadlock
     // (the tenant and file_stats rows taken in either order) is retried.
-    if (opts.conditional) return withRetries(() => attemptOnce(fn, "read committed"));
+    if (opts.conditional) return withRetries(() => attemptOnce(fn, "READ COMMITTED"));
     // Another instance may win a conflict: the body is retried (in this process's lane).
-    const turn = lane.then(() => withRetries(() => attemptOnce(fn, "serializable")));
+    const turn = lane.then(() => withRetries(() => attemptOnce(fn, "SERIALIZABLE")));
     lane = turn.catch(() => {});
     return turn;
   }
@@ -97,14 +125,15 @@ export function openPostgresConnection(url: string, opts: { max?: number } = {})
     exec: () => handle() as unknown as Db,
     rows: async <T>(query: SQL) => (await handle().execute(query)) as unknown as T[],
     prepared(name, build) {
-      type Runnable = { execute(params?: Record<string, unknown>): Promise<unknown> };
       let pooled: Runnable | undefined;
       return async (params) => {
-        const tx = current();
-        // A prepared query is bound to the pool's client: inside a transaction, build it afresh on the transaction's.
-        if (tx) return (build(tx.handle as unknown as Db) as unknown as Runnable).execute(params) as never;
         pooled ??= (build(root as unknown as Db) as unknown as { prepare(name: string): Runnable }).prepare(name);
-        return pooled.execute(params) as never;
+        const tx = current();
+        if (tx) return onClient(pooled, tx.client).execute(params) as never;
+        // On its own, a statement is its own transaction: one that lost a deadlock was rolled back
+        // whole and is simply run again (a hot-path statement takes a files row and its tenant's).
+        const run = pooled;
+        return withRetries(() => run.execute(params)) as never;
       };
     },
     tx: (fn, opts) => (current() ? fn() : transaction(fn, opts)),

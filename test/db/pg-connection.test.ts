@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
 import { migratePostgres } from "../../src/db/pg/migrate";
 import { openPostgresConnection } from "../../src/db/pg.connection";
 import { createRepos, type Repos } from "../../src/db/repos";
@@ -52,6 +53,36 @@ test("a transaction commits; a throw rolls every write of it back; a nested tx j
   ).rejects.toThrow("boom");
   expect(await repos.settings.get("a")).toBe("1");
   expect(await repos.settings.get("b")).toBe("1");
+});
+
+test("a query prepared on the pool runs on the transaction's connection inside one", async () => {
+  const tenantId = await newTenant(1_000);
+  // tenants.byId is a prepared query: inside the transaction it must see the transaction's own
+  // uncommitted write (it would not, run on another pooled connection), outside it must not.
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  let seenInside: string | undefined;
+  const tx = repos.tx(async () => {
+    await repos.tenants.update(tenantId, { name: "renamed-in-tx" }, Date.now());
+    seenInside = (await repos.tenants.byId(tenantId))?.name;
+    await gate;
+  });
+  await Bun.sleep(50);
+  expect((await repos.tenants.byId(tenantId))?.name).toBe(`t-${tenantId}`);
+  release();
+  await tx;
+  expect(seenInside).toBe("renamed-in-tx");
+  expect((await repos.tenants.byId(tenantId))?.name).toBe("renamed-in-tx");
+});
+
+test("a transaction runs at SERIALIZABLE, a conditional one (tenantTx) at READ COMMITTED", async () => {
+  const tenantId = await newTenant(1_000);
+  const level = async () =>
+    (await conn.rows<{ transaction_isolation: string }>(sql`SHOW transaction_isolation`))[0]?.transaction_isolation;
+  expect(await repos.tx(level)).toBe("serializable");
+  expect(await repos.tenantTx(tenantId, level)).toBe("read committed");
 });
 
 test("calls outside a transaction don't see its writes until it commits", async () => {

@@ -82,7 +82,7 @@ describe("upload expiry", () => {
       key: t.apiKey,
       body: { fileType: "image/png", fileName: "p.png", fileSizeBytes: 100 },
     });
-    expect(await h.rt.repos.files.claimUpload(r.body.fileId, h.clock.now())).toBe(true); // as if a PUT started and the server died
+    expect((await h.rt.repos.files.claimUpload(r.body.fileId, h.clock.now()))?.processingStatus).toBe("processing"); // as if a PUT started and the server died
     expect(await recoverInterruptedUploads(h.rt.repos, h.clock)).toBeGreaterThanOrEqual(1);
     expect((await h.rt.repos.files.byId(r.body.fileId))!.processingStatus).toBe("pending");
     const put = await h.json("PUT", r.body.presignedUrl, { body: sampleContent("image/png", 100) });

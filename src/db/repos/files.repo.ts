@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, gt, isNull, type SQL, type SQLWrapper, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, gt, gte, isNull, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { Connection, Db, Tables } from "../connection";
 import { dialectSql } from "../dialect-sql";
 import type { FileRow, ProcessingStatus } from "../schema";
@@ -78,6 +78,10 @@ const INSERT_DEFAULTS = {
   sweepLeaseUntil: null,
   metadata: null,
 } as const;
+/** Every column's value for inserting `row` (the placeholders of a prepared insert). */
+export function insertValuesOf(row: NewFile): Record<keyof FileRow, unknown> {
+  return { ...INSERT_DEFAULTS, ...row, chargedBytes: 0, updatedAt: row.createdAt } as Record<keyof FileRow, unknown>;
+}
 /** The value under `key`, built and kept on first use (prepared statements per query shape). */
 function cached<V>(map: Map<string, V>, key: string, build: () => V): V {
   let value = map.get(key);
@@ -186,9 +190,10 @@ export function createFilesRepo(conn: Connection) {
           eq(files.processingStatus, "pending"),
           isNull(files.deletedAt),
           gt(files.uploadExpiresAt, P("now")),
+          gte(files.reservedBytes, P("minReserved")),
         ),
       )
-      .returning({ one: sql`1` }),
+      .returning(),
   );
   /** One prepared settle per set of patched columns (two in practice: completed and failed). */
   const finishQueries = new Map<string, ReturnType<typeof prepareFinish>>();
@@ -205,7 +210,7 @@ export function createFilesRepo(conn: Connection) {
           updatedAt: P("now") as never,
         })
         .where(and(eq(files.id, P("id")), eq(files.processingStatus, "processing"), isNull(files.deletedAt)))
-        .returning({ one: sql`1` }),
+        .returning(),
     );
   }
   const finishQuery = (keys: (keyof FileRow)[]) =>
@@ -213,12 +218,7 @@ export function createFilesRepo(conn: Connection) {
 
   return {
     async insert(row: NewFile): Promise<FileRow> {
-      const [inserted] = await insertQ({
-        ...INSERT_DEFAULTS,
-        ...row,
-        chargedBytes: 0,
-        updatedAt: row.createdAt,
-      });
+      const [inserted] = await insertQ(insertValuesOf(row));
       return inserted as FileRow;
     },
     /** A live file of this tenant, or undefined (other tenants' ids look exactly like missing ones). */
@@ -303,9 +303,17 @@ export function createFilesRepo(conn: Connection) {
         .groupBy(fileStats.context)
         .orderBy(sql`3 desc`);
     },
-    /** pending → processing, only if unexpired; the one PUT that wins this owns the upload. */
-    async claimUpload(id: string, now: number): Promise<boolean> {
-      return changed(await claimQ({ id, now }));
+    /**
+     * pending → processing, only if unexpired; the one PUT that wins this owns the upload. Returns
+     * the claimed row, or undefined when it was not pending (or, with `holdingReservation`, when it
+     * holds no reserved bytes: the caller then reserves and claims in one transaction instead).
+     */
+    async claimUpload(
+      id: string,
+      now: number,
+      opts: { holdingReservation?: boolean } = {},
+    ): Promise<FileRow | undefined> {
+      return (await claimQ({ id, now, minReserved: opts.holdingReservation ? 1 : 0 }))[0] as FileRow | undefined;
     },
     /**
      * A PUT that failed before storing anything usable gives the upload back (it may be retried
@@ -338,14 +346,16 @@ export function createFilesRepo(conn: Connection) {
           .returning({ one: sql`1` }),
       );
     },
-    /** Moves a processing row to its final state; false if it was deleted or expired meanwhile. */
+    /** Moves a processing row to its final state and returns it; undefined if it was deleted or expired meanwhile. */
     async finish(
       id: string,
       status: Extract<ProcessingStatus, "completed" | "failed">,
       patch: Partial<FileRow>,
       now: number,
-    ): Promise<boolean> {
-      return changed(await finishQuery(Object.keys(patch) as (keyof FileRow)[])({ ...patch, id, status, now }));
+    ): Promise<FileRow | undefined> {
+      return (await finishQuery(Object.keys(patch) as (keyof FileRow)[])({ ...patch, id, status, now }))[0] as
+        | FileRow
+        | undefined;
     },
     /**
      * Fails an expired upload if it is still in the state the job saw, holding the reservation the

@@ -12,6 +12,7 @@ import { createRateLimitsRepo } from "./rate-limits.repo";
 import { createSettingsRepo } from "./settings.repo";
 import { createTenantsRepo } from "./tenants.repo";
 import { createTusRepo } from "./tus.repo";
+import { createUploadWrites } from "./upload-writes";
 import { createWebhooksRepo } from "./webhooks.repo";
 import { createWorkspacesRepo } from "./workspaces.repo";
 
@@ -29,11 +30,14 @@ function guarded<R extends Methods>(conn: Connection, repo: R): R {
  */
 export function createRepos(conn: Connection) {
   const quota = guarded(conn, createQuotaRepo(conn));
+  const files = guarded(conn, createFilesRepo(conn));
   return {
     settings: guarded(conn, createSettingsRepo(conn)),
     tenants: guarded(conn, createTenantsRepo(conn)),
     workspaces: guarded(conn, createWorkspacesRepo(conn)),
-    files: guarded(conn, createFilesRepo(conn)),
+    files,
+    /** The upload's writes to its tenant's hot rows, each atomic by itself (upload-writes.ts). */
+    uploadWrites: createUploadWrites(conn, { files, quota }),
     fileSweeps: guarded(conn, createFileSweepsRepo(conn)),
     fileMoves: guarded(conn, createFileMovesRepo(conn)),
     quota,
@@ -66,6 +70,18 @@ export function createRepos(conn: Connection) {
         },
         { conditional: true },
       );
+    },
+    /**
+     * A conditional transaction (TxOptions) whose body takes the tenant's hot rows itself, in the
+     * order tenantTx would: its first write is to the tenant's row (a reservation or an
+     * adjustment, which locks it), before any workspace, files or file_stats row that another
+     * such transaction could hold while waiting for the tenant. It saves tenantTx's separate lock
+     * statement, a round trip made while every other upload of the tenant waits (docs/decisions.md,
+     * "Hot rows on PostgreSQL"). A body whose first write may not happen (a reservation refused)
+     * locks the tenant before writing anything else (`quota.lockTenant`).
+     */
+    quotaTx<T>(fn: () => Promise<T>): Promise<T> {
+      return conn.tx(fn, { conditional: true });
     },
     /** Runs `effect` after the current transaction commits (at once outside one). */
     afterCommit(effect: () => void): void {

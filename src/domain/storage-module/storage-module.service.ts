@@ -260,29 +260,26 @@ export function createStorageModuleService(deps: StorageModuleDeps) {
       const now = clock.now();
       const id = randomUUID();
       const bound = Math.min(input.bound, maxSize);
-      const f = await repos.tenantTx(p.tenant.id, async () => {
-        await deps.pipeline.reserve(p.tenant.id, workspaceId, bound);
-        return await repos.files.insert({
-          id,
-          tenantId: p.tenant.id,
-          workspaceId,
-          userId: folder,
-          category,
-          originalName,
-          storedName: storedNameFor(originalName, now),
-          fileType: type,
-          sizeBytes: 0,
-          context: null,
-          tags: null,
-          storageKey: objectKeyFor(p.tenant.id, id),
-          reservedBytes: bound,
-          webhookUrl: null,
-          // If the process dies mid-stream, the row reopens at start-up and then expires like any upload.
-          uploadExpiresAt: now + deps.uploadExpirySeconds * 1000,
-          processingStatus: "processing",
-          uploadStartedAt: now,
-          createdAt: now,
-        });
+      const f = await deps.pipeline.insertReserving({
+        id,
+        tenantId: p.tenant.id,
+        workspaceId,
+        userId: folder,
+        category,
+        originalName,
+        storedName: storedNameFor(originalName, now),
+        fileType: type,
+        sizeBytes: 0,
+        context: null,
+        tags: null,
+        storageKey: objectKeyFor(p.tenant.id, id),
+        reservedBytes: bound,
+        webhookUrl: null,
+        // If the process dies mid-stream, the row reopens at start-up and then expires like any upload.
+        uploadExpiresAt: now + deps.uploadExpirySeconds * 1000,
+        processingStatus: "processing",
+        uploadStartedAt: now,
+        createdAt: now,
       });
       const body = deps.pipeline.receiveBody(input.body);
       let stored: StoredObjectInfo;

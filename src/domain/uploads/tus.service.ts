@@ -137,8 +137,8 @@ export function createTusService(deps: TusServiceDeps) {
   /** All bytes are in: publish the object and settle the file (magic bytes, quota, webhook). */
   async function finish(f0: FileRow, u: TusUploadRow): Promise<FileRow> {
     const now = clock.now();
-    if (!(await repos.files.claimUpload(f0.id, now))) throw new AppError("CONFLICT", "Upload is no longer pending");
-    const f = (await repos.files.byId(f0.id))!;
+    const f = await repos.files.claimUpload(f0.id, now);
+    if (!f) throw new AppError("CONFLICT", "Upload is no longer pending");
     let stored: StoredObjectInfo;
     try {
       stored = await storageCall(resumable.finish(stateOf(u, f), await repos.tus.parts(f.id)));

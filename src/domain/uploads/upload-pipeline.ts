@@ -1,4 +1,6 @@
 import type { Repos } from "../../db/repos";
+import type { NewFile } from "../../db/repos/files.repo";
+import type { SettlePatch } from "../../db/repos/upload-writes";
 import type { FileRow } from "../../db/schema";
 import type { Logger } from "../../logger";
 import type { EncryptedObjects, StoredObjectInfo } from "../../storage/encrypted-objects";
@@ -12,16 +14,26 @@ export interface UploadPipelineDeps {
   objects: EncryptedObjects;
   clock: Clock;
   logger: Logger;
-  /**
-   * Called inside the transaction that settles an upload (the webhook outbox hooks in here); it
-   * may write to the database only (effects beyond it go through `repos.afterCommit`).
-   */
-  onSettled?: (file: FileRow) => Promise<void>;
+  /** What settling a file also does: the webhook outbox and the metrics (wired in app.ts). */
+  settleEvents?: SettleEvents;
   /**
    * UPLOAD_IDLE_TIMEOUT_MS: an upload body that sends nothing for this long is dropped, so a stalled
    * client can't hold its reservation (and its connection) until the upload expires.
    */
   idleTimeoutMs?: number;
+}
+
+/** What settling a file also does, besides the file row and the quota counters. */
+export interface SettleEvents {
+  /**
+   * Reads, before the settle takes its tenant's hot rows, what `f` settling as `status` must also
+   * write (its webhook event); the function returned writes it for the settled row, inside the
+   * settle's transaction (database writes only). Null: nothing to write, and the settle is one
+   * statement on its own.
+   */
+  prepare(f: FileRow, status: "completed" | "failed"): Promise<((settled: FileRow) => Promise<void>) | null>;
+  /** Called once the settle has committed. */
+  committed(settled: FileRow): void;
 }
 
 /**
@@ -45,7 +57,9 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
     for (const f of await repos.fileSweeps.duePendingUploads(tenantId, now, 1000)) {
       if (!(await repos.files.expire(f.id, "pending", f.reservedBytes, now))) continue;
       await repos.quota.adjust(f, -f.reservedBytes, 0);
-      await deps.onSettled?.(present(await repos.files.byId(f.id), "file"));
+      const row = present(await repos.files.byId(f.id), "file");
+      await (await deps.settleEvents?.prepare(row, "failed"))?.(row);
+      repos.afterCommit(() => deps.settleEvents?.committed(row));
       expired++;
     }
     return expired;
@@ -58,8 +72,13 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
    */
   async function reserve(tenantId: string, workspaceId: string | null, bytes: number): Promise<void> {
     if (bytes === 0) return;
-    const retried = async (attempt: () => Promise<boolean>) =>
-      (await attempt()) || ((await expireDuePending(tenantId)) > 0 && (await attempt()));
+    const retried = async (attempt: () => Promise<boolean>) => {
+      if (await attempt()) return true;
+      // A refused reservation took no lock: take the tenant's before expiring uploads writes their
+      // rows (and file_stats), the order every transaction on these rows keeps (repos.quotaTx).
+      await repos.quota.lockTenant(tenantId);
+      return (await expireDuePending(tenantId)) > 0 && (await attempt());
+    };
     if (!(await retried(() => repos.quota.reserveTenant(tenantId, bytes)))) {
       const t = present(await repos.tenants.byId(tenantId), "tenant");
       throw new AppError("QUOTA_EXCEEDED", "Storage quota exceeded", {
@@ -84,24 +103,42 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
   }
 
   /**
+   * Inserts a new upload's row holding `row.reservedBytes` of quota (reserved at tenant and
+   * workspace level), or throws QUOTA_EXCEEDED. The common case, a declared size outside a
+   * workspace that fits, is one atomic write (repos.uploadWrites); anything else (a workspace to
+   * reserve in too, nothing to reserve, a refusal to confirm or explain) takes the general path.
+   */
+  async function insertReserving(row: NewFile & { reservedBytes: number }): Promise<FileRow> {
+    if (row.reservedBytes > 0 && !row.workspaceId) {
+      const inserted = await repos.uploadWrites.insertReserving(row);
+      if (inserted) return inserted;
+    }
+    // The reservation is the first write (repos.quotaTx): it takes the tenant's row.
+    return repos.quotaTx(async () => {
+      await reserve(row.tenantId, row.workspaceId ?? null, row.reservedBytes);
+      return repos.files.insert(row);
+    });
+  }
+
+  /**
    * Moves a `processing` upload to its final state: the reservation is released and, when
    * completed, the actual size charged. Null if the file was deleted or expired meanwhile.
+   * One atomic write (repos.uploadWrites), in a transaction with the webhook event only when
+   * there is one to write.
    */
-  function settle(f: FileRow, status: "completed" | "failed", patch: Partial<FileRow>): Promise<FileRow | null> {
-    return repos.tenantTx(f.tenantId, async () => {
-      const charged = status === "completed" ? (patch.sizeBytes ?? f.sizeBytes) : 0;
-      const finished = await repos.files.finish(
-        f.id,
-        status,
-        { ...patch, reservedBytes: 0, chargedBytes: charged },
-        clock.now(),
-      );
-      if (!finished) return null;
-      await repos.quota.adjust(f, -f.reservedBytes, charged);
-      const row = present(await repos.files.byId(f.id), "file");
-      await deps.onSettled?.(row);
-      return row;
-    });
+  async function settle(f: FileRow, status: "completed" | "failed", patch: SettlePatch): Promise<FileRow | null> {
+    const charged = status === "completed" ? (patch.sizeBytes ?? f.sizeBytes) : 0;
+    const write = await deps.settleEvents?.prepare(f, status);
+    const finish = () => repos.uploadWrites.settle(f, status, patch, charged, clock.now());
+    const row = write
+      ? await repos.quotaTx(async () => {
+          const settled = await finish();
+          if (settled) await write(settled);
+          return settled;
+        })
+      : await finish();
+    if (row) repos.afterCommit(() => deps.settleEvents?.committed(row));
+    return row ?? null;
   }
 
   const deleteObject = (f: FileRow) =>
@@ -168,6 +205,7 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
 
   return {
     reserve,
+    insertReserving,
     settle,
     deleteObject,
     receiveBody,

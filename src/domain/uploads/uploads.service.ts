@@ -104,25 +104,23 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       const id = randomUUID();
       const size = input.fileSizeBytes ?? 0;
       const expiresAt = now + deps.uploadExpirySeconds * 1000;
-      const row = await repos.tenantTx(tenant.id, async () => {
-        await pipeline.reserve(tenant.id, input.workspaceId ?? null, size);
-        return await repos.files.insert({
-          id,
-          tenantId: tenant.id,
-          workspaceId: input.workspaceId ?? null,
-          originalName: fileName,
-          fileType: input.fileType,
-          sizeBytes: size,
-          context: input.context ?? null,
-          tags: input.tags ?? null,
-          storageKey: objectKeyFor(tenant.id, id),
-          storedName: storedNameFor(fileName, now),
-          reservedBytes: size,
-          webhookUrl: input.webhookUrl ?? null,
-          uploadExpiresAt: expiresAt,
-          createdAt: now,
-        });
-      });
+      const newRow = {
+        id,
+        tenantId: tenant.id,
+        workspaceId: input.workspaceId ?? null,
+        originalName: fileName,
+        fileType: input.fileType,
+        sizeBytes: size,
+        context: input.context ?? null,
+        tags: input.tags ?? null,
+        storageKey: objectKeyFor(tenant.id, id),
+        storedName: storedNameFor(fileName, now),
+        reservedBytes: size,
+        webhookUrl: input.webhookUrl ?? null,
+        uploadExpiresAt: expiresAt,
+        createdAt: now,
+      };
+      const row = await pipeline.insertReserving(newRow);
       return {
         fileId: id,
         presignedUrl: presignedPath(row, expiresAt),
@@ -198,18 +196,20 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       }
       if (!opts.body) throw await rejected(validation("Request body is empty"));
 
-      const claimed = await repos.tenantTx(f0.tenantId, async () => {
-        if (!(await repos.files.claimUpload(f0.id, now))) return false;
-        // Nothing held (size not declared, or an earlier rejected PUT released it): reserve now. Read
-        // from the claimed row, not from f0: a rejected PUT may have released it since f0 was read.
-        if (present(await repos.files.byId(f0.id), "file").reservedBytes === 0) {
+      // The common case, a reservation held since the request: the claim is one statement and moves
+      // no quota, so it takes no tenant lock. Otherwise (size undeclared, or a rejected PUT released
+      // it) the claim and a new reservation go together: the reservation read from the claimed
+      // row, not from f0, which a rejected PUT may have released since f0 was read.
+      const f =
+        (f0.reservedBytes > 0 ? await repos.files.claimUpload(f0.id, now, { holdingReservation: true }) : undefined) ??
+        (await repos.tenantTx(f0.tenantId, async () => {
+          const row = await repos.files.claimUpload(f0.id, now);
+          if (!row || row.reservedBytes > 0) return row;
           await pipeline.reserve(f0.tenantId, f0.workspaceId, declared);
           await repos.files.update(f0.id, { sizeBytes: declared, reservedBytes: declared }, now);
-        }
-        return true;
-      });
-      if (!claimed) throw new AppError("CONFLICT", "Upload is no longer pending");
-      const f = present(await repos.files.byId(f0.id), "file");
+          return present(await repos.files.byId(f0.id), "file");
+        }));
+      if (!f) throw new AppError("CONFLICT", "Upload is no longer pending");
 
       const body = pipeline.receiveBody(opts.body);
       let stored: StoredObjectInfo;

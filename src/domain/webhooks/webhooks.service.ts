@@ -68,31 +68,37 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       throw validation(`${field} points to a private or loopback address`, { field });
   }
 
-  return {
-    assertTargetUrl,
-
-    /** Writes the file's event to the outbox; call inside the settling transaction. */
-    async enqueueFileEvent(file: FileRow): Promise<void> {
-      const event: WebhookEvent = file.processingStatus === "completed" ? "file.uploaded" : "file.failed";
-      const urls = new Set<string>();
-      if (file.webhookUrl) urls.add(file.webhookUrl);
-      for (const e of await repos.webhooks.endpoints(file.tenantId)) if (e.events.includes(event)) urls.add(e.url);
-      if (urls.size === 0) return;
+  /**
+   * Reads who the event of `file` settling as `status` goes to (its own webhookUrl, the tenant's
+   * endpoints subscribed to it) and returns the function that writes it to the outbox for the
+   * settled row, inside the settling transaction; null when nobody is to be told. Reading first
+   * lets a settle take its tenant's hot rows only after this read (upload-pipeline.ts).
+   */
+  async function prepareFileEvent(
+    file: Pick<FileRow, "tenantId" | "webhookUrl">,
+    status: "completed" | "failed",
+  ): Promise<((settled: FileRow) => Promise<void>) | null> {
+    const event: WebhookEvent = status === "completed" ? "file.uploaded" : "file.failed";
+    const urls = new Set<string>();
+    if (file.webhookUrl) urls.add(file.webhookUrl);
+    for (const e of await repos.webhooks.endpoints(file.tenantId)) if (e.events.includes(event)) urls.add(e.url);
+    if (urls.size === 0) return null;
+    return async (settled: FileRow) => {
       const now = clock.now();
       const payload = JSON.stringify({
         event,
-        fileId: file.id,
-        tenantId: file.tenantId,
-        workspaceId: file.workspaceId,
-        file: fileView(file),
+        fileId: settled.id,
+        tenantId: settled.tenantId,
+        workspaceId: settled.workspaceId,
+        file: fileView(settled),
         timestamp: new Date(now).toISOString(),
       });
       for (const url of urls)
         await repos.webhooks.insertDelivery({
           id: deliveryId(),
-          tenantId: file.tenantId,
+          tenantId: settled.tenantId,
           event,
-          fileId: file.id,
+          fileId: settled.id,
           url,
           payload,
           createdAt: now,
@@ -100,6 +106,17 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       // The sender must see the rows: wake it once they are committed.
       const wake = deps.wake;
       if (wake) repos.afterCommit(wake);
+    };
+  }
+
+  return {
+    assertTargetUrl,
+    prepareFileEvent,
+
+    /** Writes the settled file's event to the outbox; call inside the settling transaction. */
+    async enqueueFileEvent(file: FileRow): Promise<void> {
+      const status = file.processingStatus === "completed" ? "completed" : "failed";
+      await (await prepareFileEvent(file, status))?.(file);
     },
 
     async createEndpoint(tenantId: string, input: { url: string; events?: string[]; description?: string }) {
