@@ -73,12 +73,13 @@ export function createRepos(conn: Connection) {
     },
     /**
      * A conditional transaction (TxOptions) whose body takes the tenant's hot rows itself, in the
-     * order tenantTx would: its first write is to the tenant's row (a reservation or an
-     * adjustment, which locks it), before any workspace, files or file_stats row that another
-     * such transaction could hold while waiting for the tenant. It saves tenantTx's separate lock
-     * statement, a round trip made while every other upload of the tenant waits (docs/decisions.md,
-     * "Hot rows on PostgreSQL"). A body whose first write may not happen (a reservation refused)
-     * locks the tenant before writing anything else (`quota.lockTenant`).
+     * order tenantTx would: it writes the tenant's row (a reservation or an adjustment, which
+     * locks it) before any workspace or file_stats row, which another such transaction could hold
+     * while waiting for the tenant (rows of the body's own upload may come first: nobody else
+     * waits for them). It saves tenantTx's separate lock statement, a round trip made while every
+     * other upload of the tenant waits (docs/decisions.md, "Hot rows on PostgreSQL"). A body whose
+     * first write may not happen (a reservation refused) locks the tenant before writing anything
+     * else (`quota.lockTenant`).
      */
     quotaTx<T>(fn: () => Promise<T>): Promise<T> {
       return conn.tx(fn, { conditional: true });
