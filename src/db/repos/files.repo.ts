@@ -1,18 +1,9 @@
-import { and, desc, eq, getTableColumns, gt, gte, isNull, type SQL, type SQLWrapper, sql } from "drizzle-orm";
-import type { Connection, Db, Tables } from "../connection";
+import { and, eq, getTableColumns, gt, gte, isNull, sql } from "drizzle-orm";
+import type { Connection } from "../connection";
 import { dialectSql } from "../dialect-sql";
 import type { FileRow, ProcessingStatus } from "../schema";
-
-export interface FileFilters {
-  tenantId: string;
-  /** A workspace id; null = files in no workspace (the module's default bucket); undefined = any. */
-  workspaceId?: string | null;
-  context?: string;
-  fileType?: string;
-  /** A user's folder; null = the organization's own folder; undefined = any. */
-  userId?: string | null;
-  category?: string;
-}
+import { createFileListing } from "./file-listing";
+import { cached } from "./prepared-cache";
 
 export type NewFile = Omit<
   FileRow,
@@ -35,32 +26,6 @@ export type NewFile = Omit<
 > &
   Partial<Pick<FileRow, "category" | "storedName" | "userId" | "processingStatus" | "uploadStartedAt">>;
 
-type FilterParam = "tenantId" | "workspaceId" | "userId" | "context" | "fileType" | "category";
-const filterParams = (f: FileFilters): Record<FilterParam, string> => ({
-  tenantId: f.tenantId,
-  workspaceId: f.workspaceId ?? "",
-  userId: f.userId ?? "",
-  context: f.context ?? "",
-  fileType: f.fileType ?? "",
-  category: f.category ?? "",
-});
-
-/**
- * The one translation of FileFilters into conditions on live rows. Which filters are present
- * decides the SQL's shape; `value` supplies each value, either inline or as a placeholder of a
- * prepared statement (then the same shape is reused with other values).
- */
-function liveConditions(files: Tables["files"], f: FileFilters, value: (name: FilterParam) => SQLWrapper): SQL[] {
-  const c: SQL[] = [eq(files.tenantId, value("tenantId")), isNull(files.deletedAt)];
-  if (f.workspaceId === null) c.push(isNull(files.workspaceId));
-  else if (f.workspaceId) c.push(eq(files.workspaceId, value("workspaceId")));
-  if (f.userId === null) c.push(isNull(files.userId));
-  else if (f.userId !== undefined) c.push(eq(files.userId, value("userId")));
-  if (f.context) c.push(eq(files.context, value("context")));
-  if (f.fileType) c.push(eq(files.fileType, value("fileType")));
-  if (f.category) c.push(eq(files.category, value("category")));
-  return c;
-}
 /** Every column an insert writes, with the values a NewFile may leave out. */
 const INSERT_DEFAULTS = {
   processingStatus: "pending",
@@ -82,29 +47,14 @@ const INSERT_DEFAULTS = {
 export function insertValuesOf(row: NewFile): Record<keyof FileRow, unknown> {
   return { ...INSERT_DEFAULTS, ...row, chargedBytes: 0, updatedAt: row.createdAt } as Record<keyof FileRow, unknown>;
 }
-/** The value under `key`, built and kept on first use (prepared statements per query shape). */
-function cached<V>(map: Map<string, V>, key: string, build: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = build();
-    map.set(key, value);
-  }
-  return value;
-}
-
 const changed = (rows: unknown[]) => rows.length === 1;
 
-/** File rows. Live = not soft-deleted. The only place file SQL lives. */
+/** File rows. Live = not soft-deleted. File SQL lives here and in file-listing.ts (the reads over many rows). */
 export function createFilesRepo(conn: Connection) {
-  const { files, fileStats } = conn.tables;
+  const { files } = conn.tables;
   const db = () => conn.exec();
   const { skipLocked } = dialectSql(conn.dialect);
   const INSERT_COLUMNS = Object.keys(getTableColumns(files)) as (keyof FileRow)[];
-  const live = (f: FileFilters): SQL[] => {
-    const v = filterParams(f);
-    return liveConditions(files, f, (name) => sql`${v[name]}`);
-  };
-
   // Hot lookups prepared once: drizzle otherwise rebuilds and SQLite recompiles them per call
   // (measured 73 µs → 6.5 µs for liveById).
   const liveByIdQ = conn.prepared("files_live_by_id", (db) =>
@@ -126,51 +76,7 @@ export function createFilesRepo(conn: Connection) {
       .where(eq(files.id, sql.placeholder("id"))),
   );
 
-  // Listing queries are prepared once per combination of filters present (at most a few dozen):
-  // building and compiling them per request was most of a list request's cost.
-  const pages = new Map<string, ReturnType<typeof preparePage>>();
-  const totals = new Map<string, ReturnType<typeof prepareTotal>>();
-  const shape = (f: FileFilters) =>
-    [
-      f.workspaceId === null ? "w0" : f.workspaceId ? "w" : "",
-      f.userId === null ? "u0" : f.userId !== undefined ? "u" : "",
-      f.context ? "c" : "",
-      f.fileType ? "t" : "",
-      f.category ? "g" : "",
-    ].join("");
-  const params = filterParams;
   const P = (name: string) => sql.placeholder(name);
-  function buildPage(db: Db, f: FileFilters, withCursor: boolean) {
-    const c = liveConditions(files, f, P);
-    // Row-value comparison: SQLite seeks the (created_at, id) index straight to the cursor; the
-    // equivalent OR form made it walk the index from the newest row (~100 ms at 1M files).
-    if (withCursor) c.push(sql`(${files.createdAt}, ${files.id}) < (${P("afterCreatedAt")}, ${P("afterId")})`);
-    return db
-      .select()
-      .from(files)
-      .where(and(...c))
-      .orderBy(desc(files.createdAt), desc(files.id))
-      .limit(P("limit"));
-  }
-  const preparePage = (f: FileFilters, withCursor: boolean) =>
-    conn.prepared(`files_page_${shape(f)}_${withCursor ? "after" : "first"}`, (db) => buildPage(db, f, withCursor));
-  function buildTotal(db: Db, f: FileFilters) {
-    const c: SQL[] = [eq(fileStats.tenantId, P("tenantId"))];
-    // The counters file "no workspace" under '' (see migrations/0001_init.sql).
-    if (f.workspaceId === null) c.push(eq(fileStats.workspaceId, ""));
-    else if (f.workspaceId) c.push(eq(fileStats.workspaceId, P("workspaceId")));
-    if (f.context) c.push(eq(fileStats.context, P("context")));
-    if (f.fileType) c.push(eq(fileStats.fileType, P("fileType")));
-    return db
-      .select({ n: sql<number>`coalesce(sum(${fileStats.fileCount}), 0)`.mapWith(Number) })
-      .from(fileStats)
-      .where(and(...c));
-  }
-  const prepareTotal = (f: FileFilters) => conn.prepared(`files_total_${shape(f)}`, (db) => buildTotal(db, f));
-  const pageQuery = (f: FileFilters, withCursor: boolean) =>
-    cached(pages, `${shape(f)}|${withCursor}`, () => preparePage(f, withCursor));
-  const totalQuery = (f: FileFilters) => cached(totals, shape(f), () => prepareTotal(f));
-
   // The writes of every upload (insert, claim, settle), prepared once like the lookups above:
   // building them with drizzle and compiling them in SQLite per call was ~30% of a small
   // upload's server CPU (docs/decisions.md, "Prepared statements on the hot path").
@@ -217,6 +123,7 @@ export function createFilesRepo(conn: Connection) {
     cached(finishQueries, keys.sort().join(","), () => prepareFinish(keys));
 
   return {
+    ...createFileListing(conn),
     async insert(row: NewFile): Promise<FileRow> {
       const [inserted] = await insertQ(insertValuesOf(row));
       return inserted as FileRow;
@@ -227,30 +134,6 @@ export function createFilesRepo(conn: Connection) {
     },
     async byId(id: string): Promise<FileRow | undefined> {
       return (await byIdQ({ id }))[0];
-    },
-    /** Newest first; keyset on (created_at, id) so concurrent inserts never shift pages. */
-    async page(f: FileFilters, limit: number, after?: { createdAt: number; id: string }): Promise<FileRow[]> {
-      return pageQuery(
-        f,
-        !!after,
-      )({
-        ...params(f),
-        afterCreatedAt: after?.createdAt ?? 0,
-        afterId: after?.id ?? "",
-        limit,
-      });
-    },
-    /** Live file count for the filters, from the trigger-maintained counters (no count(*) scan). */
-    async total(f: FileFilters): Promise<number> {
-      return (await totalQuery(f)(params(f)))[0]?.n ?? 0;
-    },
-    /** Exact count by scan, for filters the counters don't cover (user folder, category). */
-    async countScan(f: FileFilters): Promise<number> {
-      const [r] = await db()
-        .select({ n: sql<number>`count(*)`.mapWith(Number) })
-        .from(files)
-        .where(and(...live(f)));
-      return r?.n ?? 0;
     },
     /** A live file by its unique stored name in one folder (null = the organization's). */
     async liveByStoredName(tenantId: string, userId: string | null, storedName: string): Promise<FileRow | undefined> {
@@ -267,41 +150,6 @@ export function createFilesRepo(conn: Connection) {
         )
         .limit(1);
       return r;
-    },
-    /** Live completed bytes and counts grouped by a column, for the usage report. */
-    async usageBy(tenantId: string, column: "category" | "userId", userId?: string) {
-      const col = column === "category" ? files.category : files.userId;
-      return db()
-        .select({
-          key: col,
-          fileCount: sql<number>`count(*)`.mapWith(Number),
-          bytes: sql<number>`coalesce(sum(${files.chargedBytes}), 0)`.mapWith(Number),
-        })
-        .from(files)
-        .where(
-          and(
-            eq(files.tenantId, tenantId),
-            isNull(files.deletedAt),
-            eq(files.processingStatus, "completed"),
-            userId === undefined ? undefined : eq(files.userId, userId),
-          ),
-        )
-        .groupBy(col)
-        .orderBy(sql`3 desc`);
-    },
-    async contexts(tenantId: string, workspaceId?: string) {
-      const c: SQL[] = [eq(fileStats.tenantId, tenantId), gt(fileStats.fileCount, 0)];
-      if (workspaceId) c.push(eq(fileStats.workspaceId, workspaceId));
-      return db()
-        .select({
-          context: fileStats.context,
-          fileCount: sql<number>`sum(${fileStats.fileCount})`.mapWith(Number),
-          totalBytes: sql<number>`sum(${fileStats.totalBytes})`.mapWith(Number),
-        })
-        .from(fileStats)
-        .where(and(...c))
-        .groupBy(fileStats.context)
-        .orderBy(sql`3 desc`);
     },
     /**
      * pending → processing, only if unexpired; the one PUT that wins this owns the upload. Returns
