@@ -3,6 +3,7 @@ import type { Connection, Db } from "../connection";
 import type { PgDb } from "../pg/connect";
 import type { FileRow } from "../schema";
 import { type createFilesRepo, insertValuesOf, type NewFile } from "./files.repo";
+import { cached } from "./prepared-cache";
 import type { createQuotaRepo } from "./quota.repo";
 
 type FilesRepo = ReturnType<typeof createFilesRepo>;
@@ -90,16 +91,23 @@ function pgUploadWrites(conn: Connection) {
 
   // The finish first (its row is this upload's alone); the counters move only if it matched. The
   // files trigger's file_stats update runs at the end of the statement, after the tenant's row.
-  const settleQueries = new Map<string, (params?: Record<string, unknown>) => Promise<FileRow[]>>();
-  function settleQuery(keys: string[]) {
-    const name = `upload_settle_${keys.join("_")}`;
-    let q = settleQueries.get(name);
-    if (q) return q;
+  /** The quota counters of `table`'s row `idParam`, moved by the settle's deltas if the file settled. */
+  const moveCounters = (db: Db, alias: string, table: typeof tenants | typeof workspaces, idParam: string) =>
+    pg(db)
+      .$with(alias, { one: sql<number>`one` })
+      .as(
+        sql`UPDATE ${table} SET reserved_bytes = greatest(0, reserved_bytes + ${P("reserved")}),
+              used_bytes = greatest(0, used_bytes + ${P("used")})
+            WHERE id = ${P(idParam)} AND EXISTS (SELECT 1 FROM finished) RETURNING 1 AS one`,
+      );
+  type SettleQuery = (params?: Record<string, unknown>) => Promise<FileRow[]>;
+  const settleQueries = new Map<string, SettleQuery>();
+  function prepareSettle(keys: string[]): SettleQuery {
     const set: SQL[] = keys.map((k) => {
       const col = columns[k as keyof typeof columns];
       return sql`${sql.identifier(col.name)} = ${new Param(P(k), col)}`;
     });
-    q = conn.prepared(name, (db) => {
+    return conn.prepared(`upload_settle_${keys.join("_")}`, (db) => {
       const finished = pg(db)
         .$with("finished", columns)
         .as(
@@ -108,27 +116,15 @@ function pgUploadWrites(conn: Connection) {
               WHERE id = ${P("id")} AND processing_status = 'processing' AND deleted_at IS NULL
               RETURNING *` as never,
         );
-      const counters = pg(db)
-        .$with("counters", { one: sql<number>`one` })
-        .as(
-          sql`UPDATE ${tenants} SET reserved_bytes = greatest(0, reserved_bytes + ${P("reserved")}),
-                used_bytes = greatest(0, used_bytes + ${P("used")})
-              WHERE id = ${P("tenantId")} AND EXISTS (SELECT 1 FROM finished) RETURNING 1 AS one`,
-        );
-      const workspace = pg(db)
-        .$with("workspace_counters", { one: sql<number>`one` })
-        .as(
-          sql`UPDATE ${workspaces} SET reserved_bytes = greatest(0, reserved_bytes + ${P("reserved")}),
-                used_bytes = greatest(0, used_bytes + ${P("used")})
-              WHERE id = ${P("workspaceId")} AND EXISTS (SELECT 1 FROM finished) RETURNING 1 AS one`,
-        );
       return pg(db)
-        .with(finished, counters, workspace)
+        .with(
+          finished,
+          moveCounters(db, "tenant_counters", tenants, "tenantId"),
+          moveCounters(db, "workspace_counters", workspaces, "workspaceId"),
+        )
         .select()
         .from(finished as never) as never;
-    }) as (params?: Record<string, unknown>) => Promise<FileRow[]>;
-    settleQueries.set(name, q);
-    return q;
+    }) as SettleQuery;
   }
 
   return {
@@ -139,7 +135,7 @@ function pgUploadWrites(conn: Connection) {
     async settle(f: FileRow, status: Settled, patch: SettlePatch, charged: number, now: number) {
       const values = { ...patch, reservedBytes: 0, chargedBytes: charged };
       const keys = Object.keys(values).sort();
-      const [row] = await settleQuery(keys)({
+      const [row] = await cached(settleQueries, keys.join(","), () => prepareSettle(keys))({
         ...values,
         status,
         now,
