@@ -89,8 +89,6 @@ function pgUploadWrites(conn: Connection) {
       .returning() as never;
   });
 
-  // The finish first (its row is this upload's alone); the counters move only if it matched. The
-  // files trigger's file_stats update runs at the end of the statement, after the tenant's row.
   /** The quota counters of `table`'s row `idParam`, moved by the settle's deltas if the file settled. */
   const moveCounters = (db: Db, alias: string, table: typeof tenants | typeof workspaces, idParam: string) =>
     pg(db)
@@ -102,6 +100,8 @@ function pgUploadWrites(conn: Connection) {
       );
   type SettleQuery = (params?: Record<string, unknown>) => Promise<FileRow[]>;
   const settleQueries = new Map<string, SettleQuery>();
+  // The finish first (its row is this upload's alone); the counters move only if it matched. The
+  // files trigger's file_stats update runs at the end of the statement, after the tenant's row.
   function prepareSettle(keys: string[]): SettleQuery {
     const set: SQL[] = keys.map((k) => {
       const col = columns[k as keyof typeof columns];
