@@ -151,7 +151,6 @@ export function createServices(deps: AppDeps) {
     maxSize: config.TUS_MAX_SIZE,
     expirySeconds: config.TUS_EXPIRY_SECONDS,
     publicBase: config.PUBLIC_URL ? config.publicUrl : null,
-    onSettled: onFileSettled,
   });
   // One slot per streaming upload, taken before its body is read (domain/limits/upload-slots.ts);
   // wrapped here so the three upload paths share one count per tenant.

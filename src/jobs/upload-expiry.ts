@@ -1,5 +1,5 @@
 import type { Repos } from "../db/repos";
-import type { FileRow } from "../db/schema";
+import type { FileRow, ProcessingStatus } from "../db/schema";
 import type { Clock } from "../domain/shared/clock";
 import { present } from "../domain/shared/errors";
 import type { Logger } from "../logger";
@@ -50,13 +50,7 @@ export async function expireUploads(deps: UploadExpiryDeps, batch = 500): Promis
     batches++;
     let progressed = 0;
     for (const f of due) {
-      const done = await repos.tx(async () => {
-        if (!(await repos.files.expire(f.id, f.processingStatus, f.reservedBytes, clock.now()))) return false;
-        await repos.quota.adjust(f, -f.reservedBytes, 0);
-        await deps.onSettled?.(present(await repos.files.byId(f.id), "file"));
-        return true;
-      });
-      if (done) progressed++;
+      if (await failAndRelease(repos, clock, f, f.processingStatus, "expired", deps.onSettled)) progressed++;
     }
     expired += progressed;
     // A short batch was the last one; a batch where every row changed under us (claimed by a PUT
@@ -104,12 +98,26 @@ export async function recoverInterruptedUploads(
   onSettled?: (file: FileRow) => Promise<void>,
 ): Promise<number> {
   const { reopened, unresumable } = await repos.fileSweeps.resetProcessing(clock.now());
-  for (const f of unresumable) {
-    await repos.tx(async () => {
-      if (!(await repos.files.expire(f.id, "processing", f.reservedBytes, clock.now(), "interrupted"))) return;
-      await repos.quota.adjust(f, -f.reservedBytes, 0);
-      await onSettled?.(present(await repos.files.byId(f.id), "file"));
-    });
-  }
+  for (const f of unresumable) await failAndRelease(repos, clock, f, "processing", "interrupted", onSettled);
   return reopened + unresumable.length;
+}
+
+/**
+ * In one transaction: fails `f` if it is still `from` and holds what the caller saw, releases its
+ * reservation and calls `onSettled` (the webhook outbox). False if it changed meanwhile.
+ */
+function failAndRelease(
+  repos: Repos,
+  clock: Clock,
+  f: FileRow,
+  from: ProcessingStatus,
+  reason: "expired" | "interrupted",
+  onSettled?: (file: FileRow) => Promise<void>,
+): Promise<boolean> {
+  return repos.tx(async () => {
+    if (!(await repos.files.expire(f.id, from, f.reservedBytes, clock.now(), reason))) return false;
+    await repos.quota.adjust(f, -f.reservedBytes, 0);
+    await onSettled?.(present(await repos.files.byId(f.id), "file"));
+    return true;
+  });
 }

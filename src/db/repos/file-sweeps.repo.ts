@@ -11,6 +11,9 @@ import type { FileRow } from "../schema";
  */
 export const SWEEP_LEASE_MS = 5 * 60_000;
 
+/** A row no live sweep claim holds: never claimed, or its claim (`column`) has ended by `now`. */
+export const unleased = (column: AnyColumn, now: number): SQL => sql`(${column} IS NULL OR ${column} <= ${now})`;
+
 /*
  * Status conditions are literal SQL so SQLite can use the partial indexes
  * (files_pending_expiry, files_processing_started, files_failed_unpurged): a bound parameter can't
@@ -56,10 +59,9 @@ export function createFileSweepsRepo(conn: Connection) {
       .update(files)
       .set({ sweepLeaseUntil: now + SWEEP_LEASE_MS })
       .where(
-        sql`${files.id} IN (SELECT ${files.id} FROM ${files} WHERE ${and(due, unleased(now))} LIMIT ${limit}${skipLocked})`,
+        sql`${files.id} IN (SELECT ${files.id} FROM ${files} WHERE ${and(due, unleased(files.sweepLeaseUntil, now))} LIMIT ${limit}${skipLocked})`,
       )
       .returning();
-  const unleased = (now: number) => sql`(${files.sweepLeaseUntil} IS NULL OR ${files.sweepLeaseUntil} <= ${now})`;
   const countAndOldest = async (column: AnyColumn, where: SQL | undefined) =>
     (
       await db()

@@ -108,11 +108,11 @@ export function createQuotaRepo(conn: Connection) {
   }
 
   return {
-    /** True when the bytes were reserved; false when the quota would be exceeded. */
     /** PostgreSQL: locks the tenant's row for the rest of the transaction (its hot path takes it first). */
     async lockTenant(tenantId: string): Promise<void> {
       if (conn.dialect === "pg") await conn.rows(sql`SELECT 1 FROM tenants WHERE id = ${tenantId} FOR UPDATE`);
     },
+    /** True when the bytes were reserved; false when the quota would be exceeded. */
     async reserveTenant(tenantId: string, bytes: number): Promise<boolean> {
       return (await reserveTenantQ({ bytes, id: tenantId })).length === 1;
     },

@@ -1,7 +1,7 @@
 import { asc, eq, inArray, lte, or, sql } from "drizzle-orm";
 import type { Connection } from "../connection";
 import type { TusUploadRow } from "../schema";
-import { SWEEP_LEASE_MS } from "./file-sweeps.repo";
+import { SWEEP_LEASE_MS, unleased } from "./file-sweeps.repo";
 
 /** Resumable uploads in progress and their recorded parts. */
 export function createTusRepo(conn: Connection) {
@@ -69,7 +69,7 @@ export function createTusRepo(conn: Connection) {
           sql`${files.deletedAt} IS NOT NULL`,
           inArray(files.processingStatus, ["failed", "completed"]),
           eq(tusUploads.uploadOffset, tusUploads.uploadLength),
-        )} AND (${tusUploads.sweepLeaseUntil} IS NULL OR ${tusUploads.sweepLeaseUntil} <= ${now})
+        )} AND ${unleased(tusUploads.sweepLeaseUntil, now)}
         LIMIT ${limit}${skipLockedOf}`;
       return db()
         .update(tusUploads)

@@ -27,8 +27,6 @@ export interface TusServiceDeps {
   expirySeconds: number;
   /** Absolute base for upload URLs when PUBLIC_URL is configured; else they are paths. */
   publicBase: string | null;
-  /** Called inside the transaction that fails an expired upload (webhook outbox; database writes only). */
-  onSettled?: (file: FileRow) => Promise<void>;
   /** Locks shared with the other instances (PostgreSQL); the in-process ordering alone by default. */
   locks?: UploadLocks;
 }
@@ -371,7 +369,7 @@ export function createTusService(deps: TusServiceDeps) {
             }
             // The expiry is conditional: if the upload changed meanwhile (a request got to it), it
             // is left alone and looked at again on the next sweep.
-            if (live && !(await repos.tx(() => expireUpload(f)))) return;
+            if (live && !(await repos.tx(() => pipeline.expireUpload(f)))) return;
             await discard(row, f);
             ended++;
           },
@@ -386,14 +384,6 @@ export function createTusService(deps: TusServiceDeps) {
       return ended;
     },
   };
-
-  /** Fails an overdue upload, releasing its reservation and writing its file.failed event; false if it changed. */
-  async function expireUpload(f: FileRow): Promise<boolean> {
-    if (!(await repos.files.expire(f.id, "pending", f.reservedBytes, clock.now()))) return false;
-    await repos.quota.adjust(f, -f.reservedBytes, 0);
-    await deps.onSettled?.((await repos.files.byId(f.id))!);
-    return true;
-  }
 
   async function discard(u: TusUploadRow, f: FileRow) {
     await resumable

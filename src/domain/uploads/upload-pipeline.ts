@@ -54,15 +54,21 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
   async function expireDuePending(tenantId: string): Promise<number> {
     const now = clock.now();
     let expired = 0;
-    for (const f of await repos.fileSweeps.duePendingUploads(tenantId, now, 1000)) {
-      if (!(await repos.files.expire(f.id, "pending", f.reservedBytes, now))) continue;
-      await repos.quota.adjust(f, -f.reservedBytes, 0);
-      const row = present(await repos.files.byId(f.id), "file");
-      await (await deps.settleEvents?.prepare(row, "failed"))?.(row);
-      repos.afterCommit(() => deps.settleEvents?.committed(row));
-      expired++;
-    }
+    for (const f of await repos.fileSweeps.duePendingUploads(tenantId, now, 1000)) if (await expireUpload(f)) expired++;
     return expired;
+  }
+
+  /**
+   * Fails a pending upload that holds what the caller saw, releasing its reservation and writing
+   * its file.failed event; call inside a transaction. False if it changed meanwhile (nothing done).
+   */
+  async function expireUpload(f: FileRow): Promise<boolean> {
+    if (!(await repos.files.expire(f.id, "pending", f.reservedBytes, clock.now()))) return false;
+    await repos.quota.adjust(f, -f.reservedBytes, 0);
+    const row = present(await repos.files.byId(f.id), "file");
+    await (await deps.settleEvents?.prepare(row, "failed"))?.(row);
+    repos.afterCommit(() => deps.settleEvents?.committed(row));
+    return true;
   }
 
   /**
@@ -205,6 +211,7 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
 
   return {
     reserve,
+    expireUpload,
     insertReserving,
     settle,
     deleteObject,
