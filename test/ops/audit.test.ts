@@ -134,7 +134,7 @@ describe("audit log", () => {
   });
 
   test("audit.record is a domain API for actions outside the routes (CLI, jobs)", async () => {
-    h.services.audit.record({ actor: { type: "cli" }, action: "workspace.migrate", target: "workspaces/x" });
+    await h.services.audit.record({ actor: { type: "cli" }, action: "workspace.migrate", target: "workspaces/x" });
     const { entries } = await audit("?action=workspace.migrate");
     expect(entries[0]).toMatchObject({ actor: { type: "cli", id: null }, target: "workspaces/x", address: null });
   });
