@@ -9,7 +9,8 @@
  * connections), `small` 4 KiB uploads (request + PUT, 16 clients), `range` random 1 MiB ranges of
  * a 64 MiB file (8 clients), `download` the whole 64 MiB file (CPU ms per GiB). CPU per unit of
  * work moves far less than throughput when other processes share the cores. `upload8`: 8
- * concurrent 64 MiB uploads (CPU ms per GiB, peak RSS); peak RSS is reported for the big scenarios. `--cpu-prof` runs the
+ * concurrent 64 MiB uploads (CPU ms per GiB, peak RSS); `upload1` and `tus`: one 64 MiB upload at a
+ * time, two-step or tus in one PATCH (CPU ms per GiB, MB/s); peak RSS is reported for the big scenarios. `--cpu-prof` runs the
  * source server under `bun --cpu-prof-md` and keeps the profile (path printed at the end).
  * `--pg`: the metadata on a fresh PostgreSQL database (test/support/pg.ts, dropped at the end)
  * instead of SQLite; the CPU of its backends per unit of work is reported next to the server's.
@@ -111,6 +112,19 @@ async function measureBuild(name: string, cmd: string[], store: Store, ids: stri
       out["upload8 MB/s"] = Math.round((r.rate * 2 ** 30) / 1e6);
       out["upload8 peak RSS MiB"] = r.peakRss;
     }
+    // `tus` next to `upload1`: one 64 MiB file at a time, 4 times, in one PATCH (or one PUT).
+    for (const mode of ["upload1", "tus"] as const) {
+      if (!scenarios.includes(mode)) continue;
+      const send = (i: number) =>
+        mode === "tus" ? tusUpload(api, big, `tus-${i}.png`) : upload(api, Bun.file(big), BIG, `u1-${i}.png`);
+      await send(-1);
+      const r = await perUnit(async () => {
+        for (let i = 0; i < 4; i++) await send(i);
+        return (4 * BIG) / 2 ** 30;
+      });
+      out[`${mode} CPU-ms/GiB`] = Math.round(r.cpu);
+      out[`${mode} MB/s`] = Math.round((r.rate * 2 ** 30) / 1e6);
+    }
     if (scenarios.includes("range") || scenarios.includes("download")) {
       const { fileId } = await upload(api, Bun.file(big), BIG, "big.png");
       const url = `${server.url}/api/v1/files/${fileId}/download`;
@@ -145,6 +159,30 @@ async function measureBuild(name: string, cmd: string[], store: Store, ids: stri
     await server.stop();
   }
   return out;
+}
+
+/** A tus upload of the file at `path` in one PATCH (what tus-js-client sends by default), without the client library's cost. */
+async function tusUpload(api: { base: string; apiKey: string }, path: string, name: string) {
+  const auth = { authorization: `Bearer ${api.apiKey}`, "tus-resumable": "1.0.0" };
+  const file = Bun.file(path);
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  const created = await fetch(`${api.base}/api/v1/uploads/tus`, {
+    method: "POST",
+    headers: {
+      ...auth,
+      "upload-length": String(file.size),
+      "upload-metadata": `filename ${b64(name)},filetype ${b64("image/png")}`,
+    },
+  });
+  await created.arrayBuffer();
+  if (created.status !== 201) throw new Error(`tus create: ${created.status}`);
+  const patched = await fetch(new URL(created.headers.get("location")!, api.base), {
+    method: "PATCH",
+    headers: { ...auth, "upload-offset": "0", "content-type": "application/offset+octet-stream" },
+    body: file,
+  });
+  await patched.arrayBuffer();
+  if (patched.status !== 204) throw new Error(`tus PATCH: ${patched.status}`);
 }
 
 async function main() {
