@@ -16,8 +16,8 @@ const STRIDE = SEGMENT_SIZE + TAG_SIZE;
 const HEAD_BYTES = 4100;
 /**
  * A long PATCH records its progress (parts synced, offset in the database) at least this often,
- * so a kill -9 mid-request loses at most this much, plus what streamed while a checkpoint ran. Each costs
- * one fsync and one database write, taken while the body keeps streaming.
+ * so a kill -9 mid-request loses at most this much, plus what streamed while a checkpoint ran.
+ * Each costs one fsync and one database write, taken while the body keeps streaming.
  */
 const CHECKPOINT_BYTES = 16 * 1024 * 1024;
 const gc = new GcPacer(32 * 1024 * 1024);
