@@ -20,7 +20,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestPgDatabase, type TestPgDatabase } from "../test/support/pg";
-import { drain, loop, makePngFile, pngBytes, upload } from "./lib/client";
+import { drain, loop, makePngFile, pngBytes, tusUploadOnePatch, upload } from "./lib/client";
 import { runLoad } from "./lib/load";
 import { pgBackendsCpu } from "./lib/pg-cpu";
 import { seedPgFiles } from "./lib/pg-seed";
@@ -116,7 +116,9 @@ async function measureBuild(name: string, cmd: string[], store: Store, ids: stri
     for (const mode of ["upload1", "tus"] as const) {
       if (!scenarios.includes(mode)) continue;
       const send = (i: number) =>
-        mode === "tus" ? tusUpload(api, big, `tus-${i}.png`) : upload(api, Bun.file(big), BIG, `u1-${i}.png`);
+        mode === "tus"
+          ? tusUploadOnePatch(api, Bun.file(big), `tus-${i}.png`)
+          : upload(api, Bun.file(big), BIG, `u1-${i}.png`);
       await send(-1);
       const r = await perUnit(async () => {
         for (let i = 0; i < 4; i++) await send(i);
@@ -159,30 +161,6 @@ async function measureBuild(name: string, cmd: string[], store: Store, ids: stri
     await server.stop();
   }
   return out;
-}
-
-/** A tus upload of the file at `path` in one PATCH (what tus-js-client sends by default), without the client library's cost. */
-async function tusUpload(api: { base: string; apiKey: string }, path: string, name: string) {
-  const auth = { authorization: `Bearer ${api.apiKey}`, "tus-resumable": "1.0.0" };
-  const file = Bun.file(path);
-  const b64 = (s: string) => Buffer.from(s).toString("base64");
-  const created = await fetch(`${api.base}/api/v1/uploads/tus`, {
-    method: "POST",
-    headers: {
-      ...auth,
-      "upload-length": String(file.size),
-      "upload-metadata": `filename ${b64(name)},filetype ${b64("image/png")}`,
-    },
-  });
-  await created.arrayBuffer();
-  if (created.status !== 201) throw new Error(`tus create: ${created.status}`);
-  const patched = await fetch(new URL(created.headers.get("location")!, api.base), {
-    method: "PATCH",
-    headers: { ...auth, "upload-offset": "0", "content-type": "application/offset+octet-stream" },
-    body: file,
-  });
-  await patched.arrayBuffer();
-  if (patched.status !== 204) throw new Error(`tus PATCH: ${patched.status}`);
 }
 
 async function main() {
