@@ -19,11 +19,9 @@ import { rechunk } from "./streams";
  * ~760 on 64 KiB. 1 MiB keeps encryption well above the disk-stream ceiling (~985 MB/s), and a
  * small range read costs at most two segment decrypts (~0.5 ms each), which we accept.
  *
- * WebCrypto rather than node:crypto: node's AES-GCM is faster in isolation here (7,200 vs 1,430
- * MB/s) but runs on the main thread; swapped in end to end it left uploads unchanged (~330 MB/s)
- * and cut 8-client 1 MiB range reads from ~137 to ~87 MB/s, because WebCrypto's work runs off
- * the event loop while other requests proceed. Small payloads are the exception (see `seal`):
- * for them WebCrypto's fixed per-call cost dominates, so they go through node:crypto.
+ * Which AES-GCM implementation does what (WebCrypto seals full segments, node:crypto does the rest
+ * and every decryption) is measured in docs/decisions.md, "AES-GCM: node:crypto to decrypt,
+ * WebCrypto to seal segments"; see `seal` and `open`.
  */
 export const SEGMENT_SIZE = 1024 * 1024;
 export const TAG_SIZE = 16;
@@ -60,11 +58,13 @@ function nonce(index: number, final: boolean): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Payloads up to this size are sealed and opened with node:crypto, synchronously. Measured here:
- * WebCrypto AES-GCM costs ~76 µs per call for 4 KiB against ~4 µs for node:crypto, which made
- * key wrapping and the single segment of a small file a large share of a small upload's CPU.
- * Larger payloads (full 1 MiB segments) stay on WebCrypto, whose work runs off the event loop.
- * Both produce the same bytes (ciphertext ‖ 16-byte tag), so readers cannot tell them apart.
+ * Payloads up to this size are sealed with node:crypto, synchronously: WebCrypto AES-GCM costs
+ * ~76 µs per call for 4 KiB against ~4 µs for node:crypto, which made key wrapping and the single
+ * segment of a small file a large share of a small upload's CPU. Full 1 MiB segments are sealed
+ * with WebCrypto: node:crypto's output needs one more copy to append the tag, and with it 8
+ * concurrent uploads peaked ~15 MiB higher for no clear gain. Opening (decryption) always uses
+ * node:crypto (`open`). Both produce the same bytes (ciphertext ‖ 16-byte tag), so readers cannot
+ * tell them apart. docs/decisions.md, "AES-GCM: node:crypto to decrypt, WebCrypto to seal segments".
  */
 const SMALL_PAYLOAD = 64 * 1024;
 /** The raw bytes of every key imported here, for the node:crypto path (keys never leave this module). */
@@ -101,17 +101,22 @@ async function seal(key: CryptoKey, iv: Uint8Array, plain: Uint8Array, aad?: Uin
   return new Uint8Array(await crypto.subtle.encrypt(params, key, plain as Uint8Array<ArrayBuffer>));
 }
 
-/** Inverse of `seal`; throws (any error) when authentication fails. */
+/**
+ * Inverse of `seal`; throws (any error) when authentication fails. node:crypto at every size: in
+ * Bun 1.4 WebCrypto's AES-GCM runs on the JS thread too, at ~5× node:crypto's cost per byte, so
+ * it was half of a range read's CPU. WebCrypto remains for keys imported elsewhere (no raw bytes).
+ */
 async function open(key: CryptoKey, iv: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Promise<Uint8Array> {
   const n = sealed.byteLength - TAG_SIZE;
-  const raw = n <= SMALL_PAYLOAD ? rawOf.get(key) : undefined;
+  const raw = rawOf.get(key);
   if (raw) {
     if (n < 0) throw new Error("shorter than a tag");
     const d = createDecipheriv("aes-256-gcm", raw, iv);
     if (aad) d.setAAD(aad);
     d.setAuthTag(sealed.subarray(n));
     const body = d.update(sealed.subarray(0, n));
-    const last = d.final();
+    const last = d.final(); // GCM is a stream mode: nothing is held back, so this is empty
+    if (last.byteLength === 0) return body;
     const out = new Uint8Array(body.byteLength + last.byteLength);
     out.set(body, 0);
     out.set(last, body.byteLength);

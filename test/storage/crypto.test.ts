@@ -100,7 +100,7 @@ describe("segment encryption", () => {
     await m.unwrap(wrapped, m.id);
   });
 
-  test("small payloads (node:crypto) and large ones (WebCrypto) are the same AES-256-GCM format", async () => {
+  test("sealed small (node:crypto) or full-segment (WebCrypto), opened with node:crypto: the same AES-256-GCM as WebCrypto", async () => {
     // Everything sealed here is checked against WebCrypto directly, outside the module: the
     // wrapped key (32 bytes), a one-segment small object, and a full 1 MiB segment.
     const masterRaw = randomBytes(32);
