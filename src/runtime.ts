@@ -8,8 +8,7 @@ import { checkDeploymentSecrets, DeploymentSecretsError } from "./domain/ops/dep
 import { createMetrics } from "./domain/ops/metrics";
 import { type Clock, systemClock } from "./domain/shared/clock";
 import { resealWebhookSecrets, webhookSecretBox } from "./domain/tenants/webhook-secrets";
-import { stallGraceMs } from "./jobs";
-import { measureBacklogs } from "./jobs/backlog";
+import { measureBacklogs, stallGraceMs } from "./jobs/backlog";
 import type { Logger } from "./logger";
 import { EncryptedObjects } from "./storage/encrypted-objects";
 import { instrumentBackend } from "./storage/instrumented.backend";

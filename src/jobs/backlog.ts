@@ -1,6 +1,11 @@
 import type { Repos } from "../db/repos";
 import type { Logger } from "../logger";
 
+/** How long a PUT may stream before the expiry job treats it as dead. */
+export function stallGraceMs(uploadExpirySeconds: number): number {
+  return Math.max(uploadExpirySeconds * 1000, 60 * 60 * 1000);
+}
+
 /**
  * Due work a job has not done yet: how many items, and how long the oldest of them has been due
  * (0 when nothing is due). A job that keeps up shows a count near zero between runs; a growing

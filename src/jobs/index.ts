@@ -1,16 +1,11 @@
 import type { Services } from "../app";
 import { WEBHOOKS_WAKEUP } from "../db/repos/webhooks.repo";
 import type { Runtime } from "../runtime";
-import { type Backlog, type JobName, measureBacklogs, yieldToEventLoop } from "./backlog";
+import { type Backlog, type JobName, measureBacklogs, stallGraceMs, yieldToEventLoop } from "./backlog";
 import { purgeDeleted } from "./purge";
 import { Scheduler } from "./scheduler";
 import { expireUploads, recoverInterruptedUploads, sweepFailedObjects } from "./upload-expiry";
 import { deliverDueWebhooks } from "./webhook-delivery";
-
-/** How long a PUT may stream before the expiry job treats it as dead. */
-export function stallGraceMs(uploadExpirySeconds: number): number {
-  return Math.max(uploadExpirySeconds * 1000, 60 * 60 * 1000);
-}
 
 const TUS_SWEEP_BATCH = 100;
 
