@@ -220,13 +220,16 @@ export function createUploadPipeline(deps: UploadPipelineDeps) {
     /** After the bytes are stored: verify the type by magic bytes and settle accordingly. */
     async verifyAndSettle(f: FileRow, stored: StoredObjectInfo): Promise<FileRow> {
       const mismatch = await checkMagicBytes(f.fileType, stored.head);
+      // The size only when it changed: writing size_bytes fires the files triggers that move the
+      // tenant's file_stats row out and back in, two writes to a hot row for nothing.
+      const size = stored.size === f.sizeBytes ? {} : { sizeBytes: stored.size };
       const settled = mismatch
         ? await settle(f, "failed", {
-            sizeBytes: stored.size,
+            ...size,
             metadata: { failureReason: "type_mismatch", message: mismatch },
           })
         : await settle(f, "completed", {
-            sizeBytes: stored.size,
+            ...size,
             sha256: stored.sha256,
             wrappedKey: stored.wrappedKey,
             keyId: stored.keyId,
