@@ -81,18 +81,23 @@ export async function downloadScenario(ctx: Ctx, bigFileId: string, ceilingName:
   const rows = [
     ...(
       [
-        ["full 100 MiB", fullMbps],
-        [`1 MiB ranges ×${RANGE_CLIENTS}`, { server: range.server.mbps, plain: range.plain.mbps, dec: range.dec.mbps }],
+        // Targets against the bare decrypting server: full downloads ≥ 0.90, ranges ≥ 0.85.
+        ["full 100 MiB", fullMbps, 0.9],
+        [
+          `1 MiB ranges ×${RANGE_CLIENTS}`,
+          { server: range.server.mbps, plain: range.plain.mbps, dec: range.dec.mbps },
+          0.85,
+        ],
       ] as const
-    ).flatMap(([label, m]) => [
+    ).flatMap(([label, m, target]) => [
       {
         scenario: "download",
         metric: `${label} MB/s vs bare decrypt`,
         value: `${m.server}`,
         ceiling: `${m.dec}`,
         ratio: ratio(m.server, m.dec),
-        target: "≥ 0.85",
-        met: m.server >= 0.85 * m.dec,
+        target: `≥ ${target.toFixed(2)}`,
+        met: m.server >= target * m.dec,
       },
       {
         scenario: "download",
