@@ -4,7 +4,7 @@ import { MAX_FILE_SIZE_BYTES } from "./domain/files/file-types";
 import { serveNode } from "./http/node-server";
 import { withRequestMetrics } from "./http/request-metrics";
 import { startJobs } from "./jobs";
-import { createLogger } from "./logger";
+import { createLogger, turnBatchedStdout } from "./logger";
 import { openRuntime } from "./runtime";
 import { VERSION } from "./version";
 
@@ -17,9 +17,11 @@ function printAdminKeyBanner(key: string) {
 
 /** `storage-brain serve`: bootstraps (first run included), starts the jobs and listens until SIGTERM/SIGINT. */
 export async function serve(config: Config) {
-  const logger = createLogger(config.LOG_LEVEL);
+  const stdout = turnBatchedStdout();
+  const logger = createLogger(config.LOG_LEVEL, stdout.write);
   const t0 = performance.now();
   const rt = await openRuntime(config, logger, undefined, { generateAdminKey: true });
+  stdout.flush(); // the banner comes after the start-up lines logged so far
   if (rt.generatedAdminKey) printAdminKeyBanner(rt.generatedAdminKey);
   const services = createServices(rt);
   const app = createApp(rt, services);
