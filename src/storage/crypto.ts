@@ -216,11 +216,10 @@ export async function* encryptSegments(opts: {
   let index = 0;
   let total = 0;
   let held: Uint8Array<ArrayBuffer> | null = null;
-  for await (const seg of rechunk(
-    opts.input,
-    segmentSize,
-    opts.plainSize === undefined ? undefined : opts.plainSize + 1,
-  )) {
+  // The most input that can come (one byte past the bound, to see it overrun): a small body's
+  // buffer is its own size, not a zeroed 1 MiB segment (multipart uploads of a few KiB).
+  const mostInput = (opts.plainSize ?? opts.maxSize ?? Number.NaN) + 1;
+  for await (const seg of rechunk(opts.input, segmentSize, Number.isNaN(mostInput) ? undefined : mostInput)) {
     total += seg.byteLength;
     if (total > limit) throw new SizeMismatchError("too_large", total);
     if (opts.plainSize !== undefined) {
