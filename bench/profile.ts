@@ -1,12 +1,13 @@
 /**
  * Server CPU per unit of work, for judging a hot-path change on a noisy machine:
  *
- *   bun bench/profile.ts [--server <binary> ...] [--cpu-prof] [--scenarios get,small,range,download]
+ *   bun bench/profile.ts [--server <binary> ...] [--cpu-prof] [--scenarios get,small,multipart,range,download]
  *
  * For each build (default: `bun src/main.ts serve`; every `--server` given is measured in turn,
  * interleaved, `--rounds N` times), starts the server on a seeded data dir and measures the
  * server process's CPU time (/proc, user + system) per request: `get` GET /files/:id (wrk, 8
- * connections), `small` 4 KiB uploads (request + PUT, 16 clients), `range` random 1 MiB ranges of
+ * connections), `small` 4 KiB uploads (request + PUT, 16 clients), `multipart` the same by the storage
+ * module's single multipart POST, `range` random 1 MiB ranges of
  * a 64 MiB file (8 clients), `download` the whole 64 MiB file (CPU ms per GiB). CPU per unit of
  * work moves far less than throughput when other processes share the cores. `upload8`: 8
  * concurrent 64 MiB uploads (CPU ms per GiB, peak RSS); `upload1` and `tus`: one 64 MiB upload at a
@@ -20,7 +21,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestPgDatabase, type TestPgDatabase } from "../test/support/pg";
-import { drain, loop, makePngFile, pngBytes, tusUploadOnePatch, upload } from "./lib/client";
+import { drain, loop, makePngFile, pngBytes, tusUploadOnePatch, upload, uploadMultipart } from "./lib/client";
 import { runLoad } from "./lib/load";
 import { pgBackendsCpu } from "./lib/pg-cpu";
 import { seedPgFiles } from "./lib/pg-seed";
@@ -100,6 +101,21 @@ async function measureBuild(name: string, cmd: string[], store: Store, ids: stri
       out["small CPU-ms/upload"] = round(r.cpu, 3);
       if (store.pg) out["small PG-CPU-ms/upload"] = round(r.pgCpu, 3);
       out["small uploads/s"] = Math.round(r.rate);
+    }
+    if (scenarios.includes("multipart")) {
+      const body = pngBytes(4096);
+      await loop(16, { perWorker: 5 }, (w, i) => uploadMultipart(api, body, `mw-${w}-${i}.png`));
+      const r = await perUnit(async () => {
+        let n = 0;
+        await loop(16, { perWorker: 60 }, async (w, i) => {
+          await uploadMultipart(api, body, `m-${w}-${i}.png`);
+          n++;
+        });
+        return n;
+      });
+      out["multipart CPU-ms/upload"] = round(r.cpu, 3);
+      if (store.pg) out["multipart PG-CPU-ms/upload"] = round(r.pgCpu, 3);
+      out["multipart uploads/s"] = Math.round(r.rate);
     }
     const big = join(tmp, "big.png");
     makePngFile(big, BIG);

@@ -64,6 +64,22 @@ export async function upload(
 }
 
 /**
+ * The storage module's one-request upload: a multipart/form-data POST with the file as part
+ * `file` (fetch sends a FormData body with its Content-Length, which the endpoint requires).
+ */
+export async function uploadMultipart(api: Api, body: Uint8Array, name: string): Promise<void> {
+  const form = new FormData();
+  form.append("file", new Blob([body as Uint8Array<ArrayBuffer>], { type: "image/png" }), name);
+  const res = await fetch(`${api.base}/api/v1/storage/upload`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${api.apiKey}` },
+    body: form,
+  });
+  const out = (await res.json()) as { name?: string };
+  if (res.status !== 200 || !out.name) throw new Error(`storage upload ${res.status}: ${JSON.stringify(out)}`);
+}
+
+/**
  * A tus upload in one PATCH (what tus-js-client sends by default) straight from fetch, so what is
  * measured is the server's side of the protocol without the client library's own CPU.
  */

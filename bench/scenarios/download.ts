@@ -5,6 +5,7 @@
 
 import { drain, loop } from "../lib/client";
 import type { Ctx, ScenarioResult } from "../lib/context";
+import { cpuMsOf } from "../lib/proc";
 import { latencyStats, MiB, mbps, medianBy, ratio } from "../lib/stats";
 import { BIG } from "./upload";
 
@@ -39,7 +40,13 @@ export async function downloadScenario(ctx: Ctx, bigFileId: string, ceilingName:
 
   // Random 1 MiB ranges; the same pseudo-random sequence for every target.
   const seconds = ctx.quick ? 3 : 8;
-  const range: Record<Target, { mbps: number; readsPerSec: number; p50Ms: number; p99Ms: number }> = {} as never;
+  const range: Record<
+    Target,
+    { mbps: number; readsPerSec: number; p50Ms: number; p99Ms: number; cpuMsPerRead: number }
+  > = {} as never;
+  // Server-process CPU per read (/proc): ours and the bare servers' (one process serves both
+  // ceilings), the steadiest comparison when other processes share the cores.
+  const pidOf = (t: Target) => (t === "server" ? ctx.server.proc.pid : ctx.bytes.proc.pid);
   for (const t of targets) {
     let seed = 12345;
     const next = () => {
@@ -48,13 +55,20 @@ export async function downloadScenario(ctx: Ctx, bigFileId: string, ceilingName:
     };
     const lat: number[] = [];
     let bytes = 0;
+    const cpu0 = cpuMsOf(pidOf(t));
     const ms = await loop(RANGE_CLIENTS, { seconds }, async () => {
       const start = Math.floor(next() * (BIG - MiB));
       const t0 = performance.now();
       bytes += await get(t, { range: `bytes=${start}-${start + MiB - 1}` });
       lat.push(performance.now() - t0);
     });
-    range[t] = { mbps: mbps(bytes, ms), readsPerSec: Math.round(lat.length / (ms / 1000)), ...latencyStats(lat) };
+    const cpuMsPerRead = Math.round(((cpuMsOf(pidOf(t)) - cpu0) / lat.length) * 1000) / 1000;
+    range[t] = {
+      mbps: mbps(bytes, ms),
+      readsPerSec: Math.round(lat.length / (ms / 1000)),
+      ...latencyStats(lat),
+      cpuMsPerRead,
+    };
   }
   ctx.log(
     `download 1 MiB ranges: server ${range.server.mbps} MB/s, sendfile ${range.plain.mbps}, bare decrypt ${range.dec.mbps}`,
@@ -114,6 +128,13 @@ export async function downloadScenario(ctx: Ctx, bigFileId: string, ceilingName:
       metric: `1 MiB range p50/p99 ms (server vs bare decrypt)`,
       value: `${range.server.p50Ms}/${range.server.p99Ms}`,
       ceiling: `${range.dec.p50Ms}/${range.dec.p99Ms}`,
+    },
+    {
+      scenario: "download",
+      metric: `1 MiB range server CPU-ms per read (ratio: × bare decrypt)`,
+      value: `${range.server.cpuMsPerRead}`,
+      ceiling: `${range.dec.cpuMsPerRead}`,
+      ratio: ratio(range.server.cpuMsPerRead, range.dec.cpuMsPerRead),
     },
   ];
   return { json, rows };
