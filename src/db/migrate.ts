@@ -11,6 +11,7 @@ import m0009 from "../../migrations/0009_any_type_tenants_auth_workspace.sql" wi
 import m0010 from "../../migrations/0010_failed_object_sweep.sql" with { type: "text" };
 import m0011 from "../../migrations/0011_job_leases.sql" with { type: "text" };
 import m0012 from "../../migrations/0012_rate_limit_buckets.sql" with { type: "text" };
+import m0013 from "../../migrations/0013_filter_indexes_skip_null.sql" with { type: "text" };
 import { VERSION } from "../version";
 
 /**
@@ -29,6 +30,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 10, name: "0010_failed_object_sweep", sql: m0010 },
   { version: 11, name: "0011_job_leases", sql: m0011 },
   { version: 12, name: "0012_rate_limit_buckets", sql: m0012 },
+  { version: 13, name: "0013_filter_indexes_skip_null", sql: m0013 },
 ];
 
 export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

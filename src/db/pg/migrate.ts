@@ -11,6 +11,7 @@ import p0009 from "../../../migrations/pg/0009_any_type_tenants_auth_workspace.s
 import p0010 from "../../../migrations/pg/0010_failed_object_sweep.sql" with { type: "text" };
 import p0011 from "../../../migrations/pg/0011_job_leases.sql" with { type: "text" };
 import p0012 from "../../../migrations/pg/0012_rate_limit_buckets.sql" with { type: "text" };
+import p0013 from "../../../migrations/pg/0013_filter_indexes_skip_null.sql" with { type: "text" };
 import { VERSION } from "../../version";
 import { MIGRATIONS, schemaTooNew, WRITTEN_BY } from "../migrate";
 import type { PgDb } from "./connect";
@@ -27,6 +28,7 @@ const PG_SQL: Record<string, string> = {
   "0010_failed_object_sweep": p0010,
   "0011_job_leases": p0011,
   "0012_rate_limit_buckets": p0012,
+  "0013_filter_indexes_skip_null": p0013,
 };
 
 /**
