@@ -3,6 +3,7 @@ import type { SQL } from "drizzle-orm";
 import { openDatabase } from "./client";
 import type { Connection, Db } from "./connection";
 import * as schema from "./schema";
+import { CommitGroups } from "./sqlite-commit-groups";
 
 /**
  * A FIFO lock with a synchronous fast path: `acquire()` returns undefined when the lock was free
@@ -40,8 +41,9 @@ interface TxScope {
  * is taken by every transaction and by every repository call made outside a transaction (see
  * `guard`, applied to each repository method by createRepos): while a transaction is open, other
  * calls wait for its end. Statements run synchronously, so the lock is held for microseconds per
- * call; a transaction holds it from BEGIN IMMEDIATE to COMMIT, so its body must await only the
- * database.
+ * call; a transaction holds it from its start to its end, so its body must await only the
+ * database. Transactions of one event-loop turn share one COMMIT (sqlite-commit-groups.ts), and
+ * no call is answered before the COMMIT that holds its writes.
  */
 export function openSqlite(path: string): Connection {
   const root = openDatabase(path);
@@ -51,12 +53,19 @@ export function openSqlite(path: string): Connection {
   const scope = new AsyncLocalStorage<TxScope>();
   const inTx = () => scope.getStore()?.active === true;
 
+  const groups = new CommitGroups(sqlite, lock);
+
+  /** A call outside a transaction: inside the open commit group if there is one, answered after its COMMIT. */
   async function holding<A extends unknown[], R>(method: (...args: A) => Promise<R>, args: A): Promise<R> {
+    const group = groups.current();
+    let result: R;
     try {
-      return await method(...args);
+      result = await method(...args);
     } finally {
       lock.release();
     }
+    if (group) await group.committed;
+    return result;
   }
 
   async function transaction<T>(fn: () => Promise<T>): Promise<T> {
@@ -64,19 +73,21 @@ export function openSqlite(path: string): Connection {
     if (wait) await wait;
     const tx: TxScope = { active: true, effects: [] };
     let result: T;
+    let group: ReturnType<CommitGroups["begin"]>;
     try {
-      sqlite.exec("BEGIN IMMEDIATE");
+      group = groups.begin();
       try {
         result = await scope.run(tx, fn);
-        sqlite.exec("COMMIT");
       } catch (err) {
-        if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
+        groups.end(group, false);
         throw err;
       }
+      groups.end(group, true);
     } finally {
       tx.active = false;
       lock.release();
     }
+    await group.committed;
     for (const effect of tx.effects) effect();
     return result;
   }
@@ -104,6 +115,9 @@ export function openSqlite(path: string): Connection {
         return wait ? wait.then(() => holding(method, args)) : holding(method, args);
       };
     },
-    close: async () => sqlite.close(),
+    close: async () => {
+      await groups.flush();
+      sqlite.close();
+    },
   };
 }

@@ -1,4 +1,8 @@
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Connection } from "../../src/db/connection";
 import { migrate } from "../../src/db/migrate";
 import { createRepos, type Repos } from "../../src/db/repos";
@@ -107,4 +111,66 @@ test("work started inside a transaction that outlives it runs outside it, not in
   ).rejects.toThrow();
   await late;
   expect(await repos.settings.get("late")).toBe("1");
+});
+
+describe("group commit (src/db/sqlite-commit-groups.ts)", () => {
+  // A database file, so that a second connection can tell what has been committed.
+  let dir: string;
+  let file: Connection;
+  let fileRepos: Repos;
+  let reader: Database;
+  const committed = (key: string) =>
+    reader.query<{ value: string }, [string]>("SELECT value FROM settings WHERE key = ?").get(key)?.value ?? null;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "sb-group-"));
+    file = openSqlite(join(dir, "db.sqlite"));
+    migrate(file.sqlite!);
+    file.sqlite!.exec("PRAGMA wal_autocheckpoint = 0; PRAGMA wal_checkpoint(TRUNCATE)");
+    fileRepos = createRepos(file);
+    reader = new Database(join(dir, "db.sqlite"), { readonly: true });
+  });
+  afterEach(async () => {
+    reader.close();
+    await file.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("transactions of one turn share one COMMIT, and each is answered only once it is committed", async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    const seenWhenAnswered: (string | null)[] = [];
+    const all = Promise.all(
+      keys.map((k) =>
+        fileRepos.tx(() => fileRepos.settings.set(k, "1")).then(() => seenWhenAnswered.push(committed(k))),
+      ),
+    );
+    expect(committed("k0")).toBeNull(); // written, not yet committed
+    await all;
+    expect(seenWhenAnswered).toEqual(keys.map(() => "1"));
+    // One COMMIT appends the settings page once; twenty would append it twenty times.
+    const frames = statSync(join(dir, "db.sqlite-wal")).size / (4096 + 24);
+    expect(frames).toBeLessThan(5);
+  });
+
+  test("a transaction that fails in a shared group takes back only its own writes", async () => {
+    const results = await Promise.allSettled([
+      fileRepos.tx(() => fileRepos.settings.set("a", "1")),
+      fileRepos.tx(async () => {
+        await fileRepos.settings.set("b", "1");
+        throw new Error("b fails");
+      }),
+      fileRepos.tx(() => fileRepos.settings.set("c", "1")),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect([committed("a"), committed("b"), committed("c")]).toEqual(["1", null, "1"]);
+  });
+
+  test("a call outside a transaction, made while a group is open, is answered after its COMMIT", async () => {
+    const tx = fileRepos.tx(() => fileRepos.settings.set("t", "1"));
+    let seen: string | null | undefined;
+    await fileRepos.settings.set("outside", "1").then(() => {
+      seen = committed("outside");
+    });
+    await tx;
+    expect(seen).toBe("1");
+  });
 });
