@@ -16,7 +16,7 @@ import { VERSION } from "../version";
 
 /**
  * Ordered list of migrations; append only. Each has a PostgreSQL twin of the same name in
- * migrations/pg/ (src/db/pg/migrate.ts; docs/operations.md, "Adding a migration").
+ * migrations/pg/ (src/db/pg/migrate.ts; docs/operations.md, "Schema migrations (SQLite and PostgreSQL)").
  */
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 1, name: "0001_init", sql: m0001 },
