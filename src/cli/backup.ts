@@ -54,15 +54,21 @@ export async function backup(
   if (existsSync(dir) && readdirSync(dir).length > 0)
     throw new Error(`${dir} is not empty; back up into a new directory`);
   if (rt.config.databasePath === ":memory:") throw new Error("an in-memory database cannot be backed up");
-  const sqlite = rt.sqlite;
-  if (!sqlite)
+  if (!rt.sqlite)
     throw new Error("backup copies the SQLite database; with PostgreSQL, back up the database with pg_dump instead");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const started = performance.now();
   const createdAt = new Date(rt.clock.now()).toISOString();
 
   const dbPath = join(dir, DB_FILE);
-  sqlite.query("VACUUM INTO ?").run(dbPath);
+  // On a read-only connection of its own: VACUUM INTO can't run inside a transaction, and the
+  // runtime's connection may have its turn's commit group open (src/db/sqlite-commit-groups.ts).
+  const source = new Database(rt.config.databasePath, { readonly: true });
+  try {
+    source.query("VACUUM INTO ?").run(dbPath);
+  } finally {
+    source.close();
+  }
   chmodSync(dbPath, 0o600);
   const snap = new Database(dbPath, { readonly: true });
   let refs: { key: string }[];
