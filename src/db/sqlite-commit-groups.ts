@@ -21,9 +21,8 @@ interface Group {
  * share one COMMIT (one WAL append) instead of paying one each, and the reads of a turn share one
  * read snapshot instead of taking and dropping WAL read locks statement by statement.
  *
- * The caller holds the connection lock (sqlite.connection.ts) from `join`/`begin` to the end of
- * its call (`end` for a transaction); `commit` takes it itself, so it waits for the member in
- * progress.
+ * The caller holds the connection lock (sqlite.connection.ts) around `begin`/`end`; `commit`
+ * takes it itself, so it waits for the member in progress.
  */
 export class CommitGroups {
   private open: Group | null = null;
