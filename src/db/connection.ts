@@ -62,8 +62,8 @@ export interface Connection {
   prepared<R>(name: string, build: (db: Db) => Preparable<R>): (params?: Params) => Promise<R>;
   /**
    * Runs `fn` in one transaction; repository calls made inside `fn` (however deeply awaited) run
-   * in it, a nested `tx` joins it. SQLite: transactions serialized on the one connection, the calls
-   * of one event-loop turn committed together (a SAVEPOINT each in one BEGIN IMMEDIATE … COMMIT;
+   * in it, a nested `tx` joins it. SQLite: transactions serialized on the one connection, those of
+   * one event-loop turn committed together (a SAVEPOINT each in one BEGIN IMMEDIATE … COMMIT;
    * sqlite-commit-groups.ts), each answered after that COMMIT. PostgreSQL: SERIALIZABLE, retried on serialization failure or deadlock, so `fn`
    * may run more than once: it must have no effect outside the database (use `afterCommit`).
    * With `opts.conditional` (see TxOptions) PostgreSQL runs it at READ COMMITTED beside other

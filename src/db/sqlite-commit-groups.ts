@@ -13,13 +13,14 @@ interface Group {
 /**
  * Group commit for the one SQLite connection (docs/decisions.md, "Group commit on SQLite").
  *
- * The first database call of an event-loop turn opens a group: BEGIN IMMEDIATE, and a COMMIT
- * scheduled for the end of the turn (setImmediate). Every transaction and repository call of the
- * turn runs inside it, a transaction in a SAVEPOINT of its own (its failure rolls back only its
- * own writes), and is answered only after the group's COMMIT succeeded: a failed COMMIT fails
- * every member, so nothing is reported done that was not made durable. Concurrent uploads then
- * share one COMMIT (one WAL append) instead of paying one each, and the reads of a turn share one
- * read snapshot instead of taking and dropping WAL read locks statement by statement.
+ * The first transaction of an event-loop turn opens a group: BEGIN IMMEDIATE, and a COMMIT
+ * scheduled for the end of the turn (setImmediate). Every transaction and repository call made
+ * while the group is open runs inside it, a transaction in a SAVEPOINT of its own (its failure
+ * rolls back only its own writes), and is answered only after the group's COMMIT succeeded: a
+ * failed COMMIT fails every member, so nothing is reported done that was not made durable.
+ * Concurrent uploads then share one COMMIT (one WAL append, one lock round) instead of paying
+ * one each. Calls made while no group is open run on their own (autocommit), as reads do when
+ * nothing is being written.
  *
  * The caller holds the connection lock (sqlite.connection.ts) around `begin`/`end`; `commit`
  * takes it itself, so it waits for the member in progress.
@@ -32,15 +33,13 @@ export class CommitGroups {
     private readonly lock: { acquire(): Promise<void> | undefined; release(): void },
   ) {}
 
-  /** Starts a transaction as a member of the open group (`join`), in a SAVEPOINT of its own. */
-  begin(): Group {
-    const group = this.join();
-    this.sqlite.exec("SAVEPOINT member");
-    return group;
+  /** The open group, if any (a call outside a transaction joins it but opens none). */
+  current(): Group | null {
+    return this.open;
   }
 
-  /** The open group, opened first if there is none; a call outside a transaction runs in it as it is. */
-  join(): Group {
+  /** Starts a transaction as a member of the open group, opening one if there is none. */
+  begin(): Group {
     if (this.open && !this.sqlite.inTransaction) this.markLost(this.open); // rolled back under a plain call
     if (!this.open) {
       this.sqlite.exec("BEGIN IMMEDIATE");
@@ -55,6 +54,7 @@ export class CommitGroups {
       this.open = group;
       setImmediate(() => void this.commit(group));
     }
+    this.sqlite.exec("SAVEPOINT member");
     return this.open;
   }
 

@@ -42,8 +42,8 @@ interface TxScope {
  * `guard`, applied to each repository method by createRepos): while a transaction is open, other
  * calls wait for its end. Statements run synchronously, so the lock is held for microseconds per
  * call; a transaction holds it from its start to its end, so its body must await only the
- * database. The calls of one event-loop turn share one transaction and one COMMIT
- * (sqlite-commit-groups.ts), and no call is answered before that COMMIT.
+ * database. Transactions of one event-loop turn share one COMMIT (sqlite-commit-groups.ts), and
+ * no call is answered before the COMMIT that holds its writes.
  */
 export function openSqlite(path: string): Connection {
   const root = openDatabase(path);
@@ -55,17 +55,16 @@ export function openSqlite(path: string): Connection {
 
   const groups = new CommitGroups(sqlite, lock);
 
-  /** A call outside a transaction: run in the turn's commit group, answered after its COMMIT. */
+  /** A call outside a transaction: inside the open commit group if there is one, answered after its COMMIT. */
   async function holding<A extends unknown[], R>(method: (...args: A) => Promise<R>, args: A): Promise<R> {
-    let group: ReturnType<CommitGroups["join"]>;
+    const group = groups.current();
     let result: R;
     try {
-      group = groups.join();
       result = await method(...args);
     } finally {
       lock.release();
     }
-    await group.committed;
+    if (group) await group.committed;
     return result;
   }
 

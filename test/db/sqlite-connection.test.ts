@@ -164,18 +164,6 @@ describe("group commit (src/db/sqlite-commit-groups.ts)", () => {
     expect([committed("a"), committed("b"), committed("c")]).toEqual(["1", null, "1"]);
   });
 
-  test("calls outside a transaction share their turn's COMMIT too, each answered once committed", async () => {
-    const keys = Array.from({ length: 20 }, (_, i) => `p${i}`);
-    const seenWhenAnswered: (string | null)[] = [];
-    const all = Promise.all(
-      keys.map((k) => fileRepos.settings.set(k, "1").then(() => seenWhenAnswered.push(committed(k)))),
-    );
-    expect(committed("p0")).toBeNull();
-    await all;
-    expect(seenWhenAnswered).toEqual(keys.map(() => "1"));
-    expect(statSync(join(dir, "db.sqlite-wal")).size / (4096 + 24)).toBeLessThan(5);
-  });
-
   test("a call outside a transaction, made while a group is open, is answered after its COMMIT", async () => {
     const tx = fileRepos.tx(() => fileRepos.settings.set("t", "1"));
     let seen: string | null | undefined;
