@@ -64,10 +64,10 @@ export interface Connection {
    * Runs `fn` in one transaction; repository calls made inside `fn` (however deeply awaited) run
    * in it, a nested `tx` joins it. SQLite: transactions serialized on the one connection, those of
    * one event-loop turn committed together (a SAVEPOINT each in one BEGIN IMMEDIATE … COMMIT;
-   * sqlite-commit-groups.ts), each answered after that COMMIT. PostgreSQL: SERIALIZABLE, retried on serialization failure or deadlock, so `fn`
-   * may run more than once: it must have no effect outside the database (use `afterCommit`).
-   * With `opts.conditional` (see TxOptions) PostgreSQL runs it at READ COMMITTED beside other
-   * transactions instead.
+   * sqlite-commit-groups.ts), each answered after that COMMIT. PostgreSQL: SERIALIZABLE, retried
+   * on serialization failure or deadlock, so `fn` may run more than once: it must have no effect
+   * outside the database (use `afterCommit`). With `opts.conditional` (see TxOptions) PostgreSQL
+   * runs it at READ COMMITTED beside other transactions instead.
    */
   tx<T>(fn: () => Promise<T>, opts?: TxOptions): Promise<T>;
   /** Runs `effect` once the current transaction has committed (at once outside one); dropped on rollback. */
