@@ -6,7 +6,7 @@
 import { drain, loop } from "../lib/client";
 import type { Ctx, ScenarioResult } from "../lib/context";
 import { cpuMsOf } from "../lib/proc";
-import { latencyStats, MiB, mbps, medianBy, ratio } from "../lib/stats";
+import { latencyStats, MiB, mbps, medianBy, ratio, round } from "../lib/stats";
 import { BIG } from "./upload";
 
 type Target = "server" | "plain" | "dec";
@@ -62,7 +62,7 @@ export async function downloadScenario(ctx: Ctx, bigFileId: string, ceilingName:
       bytes += await get(t, { range: `bytes=${start}-${start + MiB - 1}` });
       lat.push(performance.now() - t0);
     });
-    const cpuMsPerRead = Math.round(((cpuMsOf(pidOf(t)) - cpu0) / lat.length) * 1000) / 1000;
+    const cpuMsPerRead = round((cpuMsOf(pidOf(t)) - cpu0) / lat.length, 3);
     range[t] = {
       mbps: mbps(bytes, ms),
       readsPerSec: Math.round(lat.length / (ms / 1000)),

@@ -7,7 +7,7 @@
 import { loop, pngBytes, put, upload, uploadMultipart } from "../lib/client";
 import type { Ctx, ScenarioResult } from "../lib/context";
 import { cpuMsOf } from "../lib/proc";
-import { latencyStats, ratio } from "../lib/stats";
+import { latencyStats, ratio, round } from "../lib/stats";
 
 const SIZE = 4096;
 const CLIENTS = 16;
@@ -24,7 +24,7 @@ export async function smallFilesScenario(ctx: Ctx): Promise<ScenarioResult> {
       await send(w, i);
       lat.push(performance.now() - t0);
     });
-    const cpuMsPerUpload = Math.round(((cpuMsOf(pid) - cpu0) / lat.length) * 1000) / 1000;
+    const cpuMsPerUpload = round((cpuMsOf(pid) - cpu0) / lat.length, 3);
     return {
       uploadsPerSec: Math.round(lat.length / (ms / 1000)),
       ...latencyStats(lat),

@@ -43,12 +43,7 @@ export class CommitGroups {
     if (this.open && !this.sqlite.inTransaction) this.markLost(this.open); // rolled back under a plain call
     if (!this.open) {
       this.sqlite.exec("BEGIN IMMEDIATE");
-      let resolve!: () => void;
-      let reject!: (err: unknown) => void;
-      const committed = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
+      const { promise: committed, resolve, reject } = Promise.withResolvers<void>();
       committed.catch(() => {}); // a group whose members all failed has no one awaiting it
       const group: Group = { committed, resolve, reject };
       this.open = group;

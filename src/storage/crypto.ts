@@ -218,8 +218,8 @@ export async function* encryptSegments(opts: {
   let held: Uint8Array<ArrayBuffer> | null = null;
   // The most input that can come (one byte past the bound, to see it overrun): a small body's
   // buffer is its own size, not a zeroed 1 MiB segment (multipart uploads of a few KiB).
-  const mostInput = (opts.plainSize ?? opts.maxSize ?? Number.NaN) + 1;
-  for await (const seg of rechunk(opts.input, segmentSize, Number.isNaN(mostInput) ? undefined : mostInput)) {
+  const bound = opts.plainSize ?? opts.maxSize;
+  for await (const seg of rechunk(opts.input, segmentSize, bound === undefined ? undefined : bound + 1)) {
     total += seg.byteLength;
     if (total > limit) throw new SizeMismatchError("too_large", total);
     if (opts.plainSize !== undefined) {
