@@ -18,13 +18,14 @@ export const WEBHOOKS_WAKEUP = { channel: "storage_brain_jobs", payload: "webhoo
 export function createWebhooksRepo(conn: Connection) {
   const { webhookEndpoints, webhookDeliveries } = conn.tables;
   const db = () => conn.exec();
-  // Read on every settled upload (to find subscribers), so prepared once.
-  const endpointsQ = conn.prepared("webhook_endpoints_of_tenant", (db) =>
+  // Read on every settled upload, so prepared once. No ORDER BY: the settle needs the set, and the
+  // sort by (created_at, id) cost a temporary B-tree per upload (23-29 µs in the server under 16
+  // upload clients, 3.4 µs in a warm loop; without it 0.2 µs).
+  const subscribersQ = conn.prepared("webhook_subscribers_of_tenant", (db) =>
     db
-      .select()
+      .select({ url: webhookEndpoints.url, events: webhookEndpoints.events })
       .from(webhookEndpoints)
-      .where(eq(webhookEndpoints.tenantId, sql.placeholder("tenantId")))
-      .orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id)),
+      .where(eq(webhookEndpoints.tenantId, sql.placeholder("tenantId"))),
   );
   const one = { one: sql`1` };
   const { skipLocked } = dialectSql(conn.dialect);
@@ -38,8 +39,17 @@ export function createWebhooksRepo(conn: Connection) {
       const [r] = await db().insert(webhookEndpoints).values(row).returning();
       return r as WebhookEndpointRow;
     },
+    /** The tenant's endpoints, oldest first (as listed to the tenant). */
     async endpoints(tenantId: string): Promise<WebhookEndpointRow[]> {
-      return endpointsQ({ tenantId });
+      return db()
+        .select()
+        .from(webhookEndpoints)
+        .where(eq(webhookEndpoints.tenantId, tenantId))
+        .orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id));
+    },
+    /** The URL and events of each of the tenant's endpoints, in no particular order (the settle's read). */
+    async subscribers(tenantId: string): Promise<Pick<WebhookEndpointRow, "url" | "events">[]> {
+      return subscribersQ({ tenantId });
     },
     async deleteEndpoint(tenantId: string, id: string): Promise<boolean> {
       const rows = await db()

@@ -81,7 +81,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
     const event: WebhookEvent = status === "completed" ? "file.uploaded" : "file.failed";
     const urls = new Set<string>();
     if (file.webhookUrl) urls.add(file.webhookUrl);
-    for (const e of await repos.webhooks.endpoints(file.tenantId)) if (e.events.includes(event)) urls.add(e.url);
+    for (const e of await repos.webhooks.subscribers(file.tenantId)) if (e.events.includes(event)) urls.add(e.url);
     if (urls.size === 0) return null;
     return async (settled: FileRow) => {
       const now = clock.now();
