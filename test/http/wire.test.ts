@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect } from "node:net";
 import { createHarness, type Harness, sampleContent } from "../support/harness";
 import { multipartBody } from "../support/multipart";
 import { type RawResponse, rawRequest } from "../support/raw-http";
@@ -132,5 +133,55 @@ describe("caching headers", () => {
     }
     const cross = await rawRequest(url, "GET", `/api/v1/files/${fileId}`, { ...auth(), origin: "https://app.example" });
     expect(cross.headers["access-control-allow-origin"]).toBe("https://app.example");
+  });
+});
+
+describe("answers of one event-loop turn (written together at its end, src/http/node-server.ts)", () => {
+  test("pipelined requests on one connection are answered in order, each with its own body", async () => {
+    const { hostname, port } = new URL(url);
+    const head = (path: string, extra: string) =>
+      `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${t.apiKey}\r\n${extra}\r\n`;
+    const raw = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(Number(port), hostname, () =>
+        socket.write(head(`/api/v1/files/${fileId}`, "") + head("/health", "Connection: close\r\n")),
+      );
+      socket.on("data", (c: Buffer) => chunks.push(c));
+      socket.on("error", reject);
+      socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+    });
+    const answers = raw.split(/(?=HTTP\/1\.1 )/);
+    expect(answers.length).toBe(2);
+    expect(answers[0]).toStartWith("HTTP/1.1 200");
+    expect(answers[0]).toContain(`"id":"${fileId}"`);
+    expect(answers[1]).toStartWith("HTTP/1.1 200");
+    expect(answers[1]).toContain('"status":"ok"');
+  });
+
+  test("clients that leave before their answer cost the others of the turn nothing", async () => {
+    const { hostname, port } = new URL(url);
+    const gone = Array.from(
+      { length: 5 },
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = connect(Number(port), hostname, () => {
+            socket.write(
+              `GET /api/v1/files/${fileId} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.apiKey}\r\n\r\n`,
+            );
+            socket.destroy();
+            resolve();
+          });
+          socket.on("error", () => resolve());
+        }),
+    );
+    const answered = Array.from({ length: 30 }, () =>
+      fetch(`${url}/api/v1/files/${fileId}`, { headers: auth() }).then(async (r) => [
+        r.status,
+        ((await r.json()) as { id: string }).id,
+      ]),
+    );
+    await Promise.all(gone);
+    expect(await Promise.all(answered)).toEqual(answered.map(() => [200, fileId]));
+    expect((await rawRequest(url, "GET", "/health")).status).toBe(200);
   });
 });
