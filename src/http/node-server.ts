@@ -273,8 +273,8 @@ let turnEnd: Promise<void> | null = null;
  * Notes that a request arrived in this turn: buffered answers that are ready before the turn ends
  * wait for its end (one setImmediate for the whole turn) and are then written together, after all
  * of the turn's requests were handled. Answers produced later, at the end of a turn (uploads are
- * answered after their group's COMMIT, sqlite-commit-groups.ts), find it passed or about to pass
- * and are not held for another turn. Measured (bench/profile.ts, builds interleaved, 7 rounds):
+ * answered after the COMMIT their turn's writes share), find it passed or about to pass and are
+ * not held for another turn. Measured (bench/profile.ts, builds interleaved, 7 rounds):
  * `GET /files/:id` 0.054-0.057 → 0.043-0.047 server CPU-ms per request, +20-30 % req/s, every
  * round; `/health`, which reads no database, gained nothing (docs/decisions.md, "Answers wait for
  * the end of the turn").
